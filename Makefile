@@ -1,0 +1,61 @@
+# wacloud: the two commands are `make run` (whole stack locally) and `make test`.
+# Every target sets up what it needs from a fresh clone.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/common/requirements.txt | cksum | cut -d' ' -f1)
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup run demo emulator test unit integration lint typecheck validate build bench schema clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements-dev.txt layers/common/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: setup                ## the whole stack on this machine, in the foreground
+	$(PY) -m local run
+
+demo: setup               ## play the round trip and check every step happened
+	$(PY) -m local demo
+
+emulator: setup           ## the Cloud API emulator alone (HOST, PORT, TOKEN, APP_SECRET, WEBHOOK_URL, SEED)
+	$(PY) -m local.emulator
+
+test: setup lint typecheck validate   ## everything CI runs
+	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(MAKE) --no-print-directory demo
+
+unit: setup
+	$(PY) -m pytest -q tests/unit tests/emulator
+
+integration: setup
+	$(PY) -m pytest -q tests/integration
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+typecheck: setup
+	$(VENV)/bin/mypy layers/common/python/wacloud functions local
+
+validate: setup
+	$(VENV)/bin/sam validate --lint
+
+build: setup
+	$(VENV)/bin/sam build
+
+bench: setup              ## benchmarks (bench/README.md)
+	$(PY) -m bench
+
+schema: setup             ## regenerate schema/submission.schema.json from the models
+	PYTHONPATH=layers/common/python $(PY) -m wacloud.models.submission schema/submission.schema.json
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,92 @@
+"""InboundProcessor: records every webhook item once and answers customers (SQS)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from wacloud.config import settings
+from wacloud.credentials import load_credentials
+from wacloud.graph import GraphClient
+from wacloud.inbound import InboundProcessor
+from wacloud.queues import resolve_body, submit_many
+from wacloud.responder import configured_responder
+from wacloud.webhook_split import item_key
+
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+# Meta retries a webhook for up to 7 days (fact sheet §3.8): remember finished items
+# a day longer than that.
+idempotency_config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=8 * 86400)
+persistence = DynamoDBPersistenceLayer(
+    table_name=settings().require(settings().idempotency_table_name, "IDEMPOTENCY_TABLE_NAME")
+)
+
+
+def _graph() -> GraphClient:
+    cfg = settings()
+    return GraphClient(
+        cfg.graph_api_base_url,
+        cfg.graph_api_version,
+        lambda pnid: load_credentials().token_for(pnid),
+    )
+
+
+def _mark_read(phone_number_id: str, wamid: str, typing: bool) -> None:
+    _graph().mark_read(phone_number_id, wamid, typing_indicator=typing)
+
+
+inbound = InboundProcessor(
+    responder=configured_responder(), submit=submit_many, mark_read=_mark_read
+)
+
+
+@idempotent_function(
+    data_keyword_argument="item", config=idempotency_config, persistence_store=persistence
+)
+def process_item(item: dict[str, Any]) -> list[dict[str, Any]]:
+    return [effects.as_dict() for effects in inbound.process(item["envelope"])]
+
+
+def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
+    try:
+        envelope = json.loads(resolve_body(record.body))
+        results: list[dict[str, Any]] = process_item(
+            item={"key": item_key(envelope), "envelope": envelope}
+        )
+    except Exception:
+        # Left on the queue: retried after the visibility timeout, then the DLQ.
+        logger.exception("inbound item failed", extra={"sqs_message_id": record.message_id})
+        metrics.add_metric(name="InboundItemFailed", unit=MetricUnit.Count, value=1)
+        raise
+    for result in results:
+        metrics.add_metric(
+            name=f"Inbound_{result['kind'].replace(':', '_')}", unit=MetricUnit.Count, value=1
+        )
+    return results
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    idempotency_config.register_lambda_context(context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

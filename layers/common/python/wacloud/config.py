@@ -1,0 +1,69 @@
+"""Deployment settings, read once from the environment the template sets.
+
+Everything that differs between AWS and the local stack (endpoints, names) arrives
+here as configuration, so runtime code never asks "am I local?". AWS endpoints are
+boto3's own `AWS_ENDPOINT_URL`; Meta's is `GRAPH_API_BASE_URL`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing: a deployment fault, never retried away."""
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is not set")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table_name: str
+    meta_secret_id: str
+    graph_api_base_url: str
+    graph_api_version: str
+    idempotency_table_name: str | None
+    inbound_queue_url: str | None
+    outbound_queue_url: str | None
+    media_bucket: str | None
+    # Seconds a claimed-but-unconfirmed send waits for its status webhook before the
+    # message is considered never accepted by Meta and is sent again (sender docs).
+    send_reconcile_grace_seconds: int
+    # Attempts for retryable Graph errors before a message is recorded as failed.
+    max_send_attempts: int
+    # Seconds a customer-service window lasts after the customer's last message.
+    window_seconds: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            table_name=_required("TABLE_NAME"),
+            meta_secret_id=_required("META_SECRET_ID"),
+            graph_api_base_url=os.environ.get("GRAPH_API_BASE_URL", "https://graph.facebook.com"),
+            graph_api_version=os.environ.get("GRAPH_API_VERSION", "v23.0"),
+            idempotency_table_name=os.environ.get("IDEMPOTENCY_TABLE_NAME") or None,
+            inbound_queue_url=os.environ.get("INBOUND_QUEUE_URL") or None,
+            outbound_queue_url=os.environ.get("OUTBOUND_QUEUE_URL") or None,
+            media_bucket=os.environ.get("MEDIA_BUCKET") or None,
+            send_reconcile_grace_seconds=int(os.environ.get("SEND_RECONCILE_GRACE_SECONDS", "300")),
+            max_send_attempts=int(os.environ.get("MAX_SEND_ATTEMPTS", "8")),
+            window_seconds=int(os.environ.get("CUSTOMER_WINDOW_SECONDS", str(24 * 3600))),
+        )
+
+    def require(self, value: str | None, name: str) -> str:
+        """Return an optional setting a particular function needs, or fail loudly."""
+        if not value:
+            raise ConfigurationError(f"this function needs {name}, which is not configured")
+        return value
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_env()

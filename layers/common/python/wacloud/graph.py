@@ -1,0 +1,174 @@
+"""Graph API client for the WhatsApp Cloud API, on one shared synchronous httpx.Client.
+
+A shared sync client (connection pool reused across invocations of a warm Lambda)
+costs ~0.4 ms CPU per request, against ~2.7 ms for httpx's AsyncClient at
+concurrency 50 (measured, see bench/). Batches are sent concurrently from a thread
+pool over this one client instead.
+
+Errors: a Graph error envelope becomes `GraphAPIError` (classified in
+`wacloud.graph_errors`); a network failure becomes `GraphTransportError`, whose
+outcome is *unknown* for writes (Meta may have accepted the message), which the
+sender treats with care.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from wacloud.graph_errors import GraphAPIError
+
+_DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=10.0, write=10.0, pool=5.0)
+_DEFAULT_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+
+
+class GraphTransportError(RuntimeError):
+    """The request may or may not have reached Meta (timeout, reset, DNS)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    wamid: str
+    wa_id: str | None
+    message_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    id: str
+    url: str
+    mime_type: str
+    sha256: str | None
+    file_size: int | None
+
+
+_shared_http: httpx.Client | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_http() -> httpx.Client:
+    """The container-wide connection pool (created on first use, reused when warm)."""
+    global _shared_http
+    with _shared_lock:
+        if _shared_http is None:
+            _shared_http = httpx.Client(timeout=_DEFAULT_TIMEOUT, limits=_DEFAULT_LIMITS)
+        return _shared_http
+
+
+class GraphClient:
+    def __init__(
+        self,
+        base_url: str,
+        version: str,
+        token_for: Callable[[str], str],
+        http: httpx.Client | None = None,
+    ) -> None:
+        self._base = f"{base_url.rstrip('/')}/{version}"
+        self._token_for = token_for
+        self._http = http or shared_http()
+
+    # ------------------------------------------------------------------ messages
+    def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> SentMessage:
+        body = self._request("POST", f"/{phone_number_id}/messages", phone_number_id, json=payload)
+        message = (body.get("messages") or [{}])[0]
+        contact = (body.get("contacts") or [{}])[0]
+        wamid = message.get("id")
+        if not wamid:
+            raise GraphAPIError.from_response(
+                200,
+                {"error": {"message": "no message id in response", "code": 1, "type": "wacloud"}},
+            )
+        return SentMessage(
+            wamid=str(wamid),
+            wa_id=contact.get("wa_id"),
+            message_status=message.get("message_status"),
+        )
+
+    def mark_read(
+        self, phone_number_id: str, wamid: str, *, typing_indicator: bool = False
+    ) -> None:
+        payload: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": wamid,
+        }
+        if typing_indicator:
+            payload["typing_indicator"] = {"type": "text"}
+        self._request("POST", f"/{phone_number_id}/messages", phone_number_id, json=payload)
+
+    # ------------------------------------------------------------------ templates
+    def list_templates(
+        self, waba_id: str, phone_number_id: str, *, after: str | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "limit": limit,
+            "fields": "id,name,language,status,category,"
+            "components,parameter_format,quality_score,sub_category",
+        }
+        if after:
+            params["after"] = after
+        return self._request("GET", f"/{waba_id}/message_templates", phone_number_id, params=params)
+
+    # ------------------------------------------------------------------ media
+    def upload_media(
+        self, phone_number_id: str, content: bytes, mime_type: str, filename: str = "file"
+    ) -> str:
+        body = self._request(
+            "POST",
+            f"/{phone_number_id}/media",
+            phone_number_id,
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (filename, content, mime_type)},
+        )
+        return str(body["id"])
+
+    def get_media(self, media_id: str, phone_number_id: str) -> MediaInfo:
+        body = self._request("GET", f"/{media_id}", phone_number_id)
+        size = body.get("file_size")
+        return MediaInfo(
+            id=str(body.get("id", media_id)),
+            url=str(body["url"]),
+            mime_type=str(body.get("mime_type", "application/octet-stream")),
+            sha256=body.get("sha256"),
+            # Conflict on the fact sheet: a string in OAS, a number in PYWA.
+            file_size=int(size) if size is not None else None,
+        )
+
+    def download_media(self, url: str, phone_number_id: str) -> bytes:
+        try:
+            response = self._http.get(url, headers=self._auth(phone_number_id))
+        except httpx.HTTPError as exc:
+            raise GraphTransportError(f"media download failed: {exc.__class__.__name__}") from exc
+        if response.status_code != 200:
+            raise GraphAPIError.from_response(response.status_code, _json_or_none(response))
+        return response.content
+
+    # ------------------------------------------------------------------ plumbing
+    def _auth(self, phone_number_id: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token_for(phone_number_id)}"}
+
+    def _request(
+        self, method: str, path: str, phone_number_id: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        try:
+            response = self._http.request(
+                method, self._base + path, headers=self._auth(phone_number_id), **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise GraphTransportError(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
+        body = _json_or_none(response)
+        if response.status_code >= 400 or (isinstance(body, dict) and "error" in body):
+            raise GraphAPIError.from_response(response.status_code, body)
+        return body if isinstance(body, dict) else {}
+
+
+def _json_or_none(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

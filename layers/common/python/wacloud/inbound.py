@@ -1,0 +1,284 @@
+"""Inbound processing: one webhook item in, every consequence recorded exactly once.
+
+Each step is idempotent on its own (conditional writes, forward-only state,
+deterministic idempotency keys on replies), so an item that failed half-way is simply
+processed again; Powertools Idempotency in the function skips items already finished.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from wacloud.config import settings
+from wacloud.logs import mask_phone
+from wacloud.models.webhook import parse_webhook
+from wacloud.models.webhook_updates import (
+    ErrorUpdate,
+    FieldUpdate,
+    MessageUpdate,
+    StatusUpdate,
+    free_entry_point,
+    iter_updates,
+    opens_customer_service_window,
+)
+from wacloud.responder import IncomingMessage, Reply, Responder
+from wacloud.store import contacts, events, messages
+
+logger = Logger(child=True)
+
+DEFAULT_OPT_OUT = "STOP,STOPP,UNSUBSCRIBE,BAJA,PARAR,CANCELAR,ARRET,ARRÊT,ANNULER,SAIR,DESCADASTRAR"
+DEFAULT_OPT_IN = "START,UNSTOP,ALTA,RESUME"
+OPT_OUT_CONFIRMATION = (
+    "You will no longer receive marketing messages from us. Reply START to subscribe again."
+)
+OPT_IN_CONFIRMATION = "You are subscribed to our updates again. Reply STOP to opt out."
+
+
+def _keywords(name: str, default: str) -> frozenset[str]:
+    return frozenset(
+        k.strip().upper() for k in os.environ.get(name, default).split(",") if k.strip()
+    )
+
+
+@dataclass
+class InboundEffects:
+    """What processing one item did (returned, and stored by Powertools Idempotency)."""
+
+    kind: str
+    recorded: bool = False
+    replies: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "recorded": self.recorded,
+            "replies": self.replies,
+            "notes": self.notes,
+        }
+
+
+@dataclass
+class InboundProcessor:
+    responder: Responder
+    submit: Callable[[list[dict[str, Any]]], None]
+    mark_read: Callable[[str, str, bool], None] | None = None
+
+    def process(self, envelope: dict[str, Any]) -> list[InboundEffects]:
+        payload = parse_webhook(envelope)
+        results: list[InboundEffects] = []
+        for update in iter_updates(payload):
+            if isinstance(update, MessageUpdate):
+                results.append(self._message(update))
+            elif isinstance(update, StatusUpdate):
+                results.append(self._status(update))
+            elif isinstance(update, FieldUpdate):
+                results.append(self._field(update))
+            elif isinstance(update, ErrorUpdate):
+                results.append(self._error(update))
+        return results
+
+    # ------------------------------------------------------------------ messages
+    def _message(self, update: MessageUpdate) -> InboundEffects:
+        effects = InboundEffects("message")
+        message = update.message
+        pnid = update.phone_number_id or update.waba_id
+        wa_id = message.from_ or (update.contact.wa_id if update.contact else None) or "unknown"
+        at = float(update.occurred_at)
+        profile = update.contact.profile.name if update.contact and update.contact.profile else None
+        if update.is_unknown:
+            logger.warning(
+                "unknown inbound message type recorded as-is",
+                extra={"type": message.type, "wamid": message.id},
+            )
+        if opens_customer_service_window(message):
+            contacts.record_customer_message(
+                pnid,
+                wa_id,
+                at=at,
+                profile_name=profile,
+                user_id=update.contact.user_id if update.contact else None,
+                window_seconds=settings().window_seconds,
+                free_entry_point=free_entry_point(message),
+            )
+        content = message.model_dump(mode="json", by_alias=True, exclude_none=True)
+        effects.recorded = events.record_inbound_message(
+            pnid,
+            message.id,
+            wa_id,
+            at,
+            {"type": message.type, "content": content, "profile_name": profile},
+        )
+        text = message.text.body if message.text else None
+        reply_id = _reply_id(message)
+        keyword = (text or "").strip().upper()
+        replies: list[Reply] = []
+        if keyword in _keywords("OPT_OUT_KEYWORDS", DEFAULT_OPT_OUT):
+            contacts.set_flag(pnid, wa_id, "opted_out_marketing", True, reason=f"keyword:{keyword}")
+            replies.append({"type": "text", "text": {"body": OPT_OUT_CONFIRMATION}})
+            effects.notes.append("opted_out")
+        elif keyword in _keywords("OPT_IN_KEYWORDS", DEFAULT_OPT_IN):
+            contacts.set_flag(
+                pnid, wa_id, "opted_out_marketing", False, reason=f"keyword:{keyword}"
+            )
+            replies.append({"type": "text", "text": {"body": OPT_IN_CONFIRMATION}})
+            effects.notes.append("opted_in")
+        elif opens_customer_service_window(message) and message.type != "reaction":
+            replies.extend(
+                self.responder.respond(
+                    IncomingMessage(
+                        phone_number_id=pnid,
+                        wa_id=wa_id,
+                        wamid=message.id,
+                        type=message.type,
+                        text=text,
+                        reply_id=reply_id,
+                        profile_name=profile,
+                    )
+                )
+            )
+        if self.mark_read is not None and opens_customer_service_window(message):
+            try:
+                self.mark_read(pnid, message.id, bool(replies))
+            except Exception:  # a read receipt is a courtesy; never lose the reply over it
+                logger.exception("mark as read failed", extra={"wamid": message.id})
+        if replies:
+            self.submit(
+                [
+                    {
+                        "phone_number_id": pnid,
+                        "to": wa_id,
+                        **reply,
+                        "context": {"message_id": message.id},
+                        # Deterministic: reprocessing the same message can never reply twice.
+                        "idempotency_key": f"reply:{message.id}:{index}",
+                        "tags": ["auto-reply"],
+                    }
+                    for index, reply in enumerate(replies)
+                ]
+            )
+            effects.replies = len(replies)
+        logger.info(
+            "inbound message",
+            extra={
+                "wamid": message.id,
+                "type": message.type,
+                "from": mask_phone(wa_id),
+                "new": effects.recorded,
+                "replies": effects.replies,
+            },
+        )
+        return effects
+
+    # ------------------------------------------------------------------ statuses
+    def _status(self, update: StatusUpdate) -> InboundEffects:
+        effects = InboundEffects("status")
+        status = update.status
+        pnid = update.phone_number_id or update.waba_id
+        at = float(update.occurred_at)
+        ours, theirs = messages.parse_tracking_callback(status.biz_opaque_callback_data)
+        raw = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+        effects.recorded = events.record_status(
+            pnid,
+            status.id,
+            status.status,
+            at,
+            {
+                "message_id": ours,
+                "recipient_id": status.recipient_id,
+                "raw": raw,
+                "biz_opaque_callback_data": theirs,
+            },
+        )
+        message_id = ours or messages.message_id_for_wamid(pnid, status.id)
+        if message_id is None:
+            effects.notes.append("not_our_message")
+        else:
+            detail: dict[str, Any] | None = None
+            if status.errors:
+                detail = {
+                    "errors": [e.model_dump(mode="json", exclude_none=True) for e in status.errors]
+                }
+            if status.pricing:
+                detail = {
+                    **(detail or {}),
+                    "pricing": status.pricing.model_dump(mode="json", exclude_none=True),
+                }
+            moved = messages.apply_status(pnid, message_id, status.status, at, status.id, detail)
+            effects.notes.append("advanced" if moved else "kept")
+        logger.info(
+            "status",
+            extra={
+                "wamid": status.id,
+                "status": status.status,
+                "message_id": message_id,
+                "new": effects.recorded,
+            },
+        )
+        return effects
+
+    # ------------------------------------------------------------------ other fields
+    def _field(self, update: FieldUpdate) -> InboundEffects:
+        effects = InboundEffects(f"field:{update.field}")
+        tenant = update.phone_number_id or update.waba_id
+        value = (
+            update.value
+            if isinstance(update.value, dict)
+            else update.value.model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+        effects.recorded = events.record_field_event(
+            tenant, update.field, update.dedupe_key, float(update.occurred_at), {"value": value}
+        )
+        if update.field == "user_preferences" and update.phone_number_id:
+            wa_id = value.get("wa_id")
+            choice = str(value.get("value", "")).lower()
+            if (
+                wa_id
+                and value.get("category") == "marketing_messages"
+                and choice in ("stop", "resume")
+            ):
+                contacts.set_flag(
+                    update.phone_number_id,
+                    wa_id,
+                    "opted_out_marketing",
+                    choice == "stop",
+                    reason="user_preferences",
+                )
+                effects.notes.append(f"marketing_{choice}")
+        if update.is_unknown:
+            logger.warning("unknown webhook field recorded as-is", extra={"field": update.field})
+        return effects
+
+    def _error(self, update: ErrorUpdate) -> InboundEffects:
+        effects = InboundEffects("error")
+        tenant = update.phone_number_id or update.waba_id
+        error = update.error.model_dump(mode="json", exclude_none=True)
+        effects.recorded = events.record_field_event(
+            tenant,
+            f"{update.field}.errors",
+            update.dedupe_key,
+            float(update.occurred_at),
+            {"error": error},
+        )
+        logger.warning(
+            "webhook carried an error",
+            extra={"code": error.get("code"), "title": error.get("title")},
+        )
+        return effects
+
+
+def _reply_id(message: Any) -> str | None:
+    interactive = message.interactive
+    if interactive is not None:
+        if interactive.button_reply is not None:
+            return str(interactive.button_reply.id)
+        if interactive.list_reply is not None:
+            return str(interactive.list_reply.id)
+    if message.button is not None:
+        return str(message.button.payload) if message.button.payload else None
+    return None

@@ -1,0 +1,60 @@
+"""Media uploaded to Meta from our bucket, cached by content hash.
+
+An uploaded media id lives 30 days at Meta (fact sheet §1.4); we reuse it for 29, so
+sending the same file to many customers uploads it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+
+from wacloud.aws import dynamodb, s3
+from wacloud.clock import now
+from wacloud.config import settings
+from wacloud.graph import GraphClient
+from wacloud.store.dynamo import get, marshal, table
+
+MEDIA_ID_REUSE_SECONDS = 29 * 24 * 3600
+
+
+class MediaError(RuntimeError):
+    """The media cannot be sent (missing object, unknown type): terminal for the message."""
+
+
+def media_id_for(graph: GraphClient, phone_number_id: str, s3_key: str) -> str:
+    cfg = settings()
+    bucket = cfg.require(cfg.media_bucket, "MEDIA_BUCKET")
+    try:
+        obj = s3().get_object(Bucket=bucket, Key=s3_key)
+    except Exception as exc:
+        raise MediaError(
+            f"media object {s3_key!r} could not be read from the media bucket"
+        ) from exc
+    content = obj["Body"].read()
+    digest = hashlib.sha256(content).hexdigest()
+    pk = f"{phone_number_id}#MEDIA#{digest}"
+    cached = get(pk, consistent=False)
+    if cached and float(cached.get("reuse_until", 0)) > now():
+        return str(cached["media_id"])
+    mime = obj.get("ContentType") or mimetypes.guess_type(s3_key)[0]
+    if not mime or mime == "binary/octet-stream":
+        raise MediaError(f"cannot tell the MIME type of {s3_key!r}; set ContentType on the object")
+    media_id = graph.upload_media(
+        phone_number_id, content, mime, filename=s3_key.rsplit("/", 1)[-1]
+    )
+    dynamodb().put_item(
+        TableName=table(),
+        Item=marshal(
+            {
+                "pk": pk,
+                "sk": "#",
+                "media_id": media_id,
+                "s3_key": s3_key,
+                "mime_type": mime,
+                "reuse_until": now() + MEDIA_ID_REUSE_SECONDS,
+                "expires_at": int(now() + MEDIA_ID_REUSE_SECONDS),
+            }
+        ),
+    )
+    return media_id

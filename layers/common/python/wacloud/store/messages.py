@@ -1,0 +1,413 @@
+"""Outbound messages: the record that makes every send at-most-once.
+
+One item per message (`{pnid}#OUT#{message_id}`). The sender *claims* it with a
+conditional write before calling Meta, so a redelivered SQS message finds it claimed
+or finished and sends nothing. States only move forward by rank; status webhooks
+arriving out of order never move a message backwards (`read` never returns to
+`delivered`). A lookup item (`{pnid}#WAMID#{wamid}`) ties Meta's id back to ours.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from wacloud.aws import dynamodb
+from wacloud.clock import iso, now
+from wacloud.store.dynamo import (
+    get,
+    is_conditional_failure,
+    marshal,
+    put_if_absent,
+    table,
+    unmarshal,
+)
+
+
+class State(enum.StrEnum):
+    ACCEPTED = "accepted"
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    DEFERRED = "deferred"
+    RETRYING = "retrying"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DELIVERED = "delivered"
+    READ = "read"
+    PLAYED = "played"
+    REJECTED = "rejected"
+
+
+# Order of meaning. A state is only ever replaced by one of higher rank. `failed` sits
+# above `sent` (Meta fails a message after accepting it) but below `delivered`, so a
+# late `failed` can never undo a delivery.
+RANK: dict[str, int] = {
+    State.ACCEPTED: 1,
+    State.SCHEDULED: 2,
+    State.QUEUED: 3,
+    State.DEFERRED: 4,
+    State.RETRYING: 5,
+    State.SENDING: 6,
+    State.SENT: 10,
+    State.FAILED: 15,
+    State.DELIVERED: 20,
+    State.READ: 30,
+    State.PLAYED: 35,
+    State.REJECTED: 100,
+}
+CLAIMABLE = (State.ACCEPTED, State.SCHEDULED, State.QUEUED, State.DEFERRED, State.RETRYING)
+FINISHED = (State.SENT, State.FAILED, State.DELIVERED, State.READ, State.PLAYED, State.REJECTED)
+CALLBACK_PREFIX = "wc1."
+
+
+def message_pk(phone_number_id: str, message_id: str) -> str:
+    return f"{phone_number_id}#OUT#{message_id}"
+
+
+def wamid_pk(phone_number_id: str, wamid: str) -> str:
+    return f"{phone_number_id}#WAMID#{wamid}"
+
+
+def tracking_callback(message_id: str, user_data: str | None) -> str:
+    """Our id travels in biz_opaque_callback_data so any status webhook names the message,
+    even when a crash lost the send's response (see `reconcile`)."""
+    return f"{CALLBACK_PREFIX}{message_id}" + (f"|{user_data}" if user_data else "")
+
+
+def parse_tracking_callback(value: str | None) -> tuple[str | None, str | None]:
+    """(our message id, the caller's own callback data) from a status webhook's value."""
+    if not value or not value.startswith(CALLBACK_PREFIX):
+        return None, value
+    ours, _, theirs = value[len(CALLBACK_PREFIX) :].partition("|")
+    return ours or None, theirs or None
+
+
+class ClaimOutcome(enum.Enum):
+    CLAIMED = "claimed"  # ours to send now
+    FINISHED = "finished"  # already sent/failed/rejected: send nothing
+    IN_FLIGHT = "in_flight"  # another attempt holds it and may still succeed
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    outcome: ClaimOutcome
+    token: str | None
+    item: dict[str, Any]
+
+
+def _history(state: str, at: float, detail: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    return [{"state": state, "at": iso(at), **({"detail": detail} if detail else {})}]
+
+
+def load(phone_number_id: str, message_id: str) -> dict[str, Any] | None:
+    return get(message_pk(phone_number_id, message_id))
+
+
+def record_new(phone_number_id: str, message_id: str, state: State, fields: dict[str, Any]) -> bool:
+    """Create the record in its first state (accepted, scheduled, rejected); False if it exists."""
+    at = now()
+    item = {
+        "pk": message_pk(phone_number_id, message_id),
+        "sk": "#",
+        "message_id": message_id,
+        "phone_number_id": phone_number_id,
+        "state": state.value,
+        "state_rank": RANK[state],
+        "created_at": at,
+        "updated_at": at,
+        f"at_{state.value}": at,
+        "history": _history(state.value, at, fields.get("error")),
+        "attempts": 0,
+        **{k: v for k, v in fields.items() if v is not None},
+    }
+    return put_if_absent(item)
+
+
+def claim(
+    phone_number_id: str, message_id: str, fields: dict[str, Any], *, stale_after: float
+) -> Claim:
+    """Take the message for one send attempt, creating the record if it is new.
+
+    A `sending` claim older than `stale_after` seconds whose status webhook never came
+    means the earlier attempt died before Meta accepted the message (an accepted send
+    always produces a status webhook carrying our id), so it may be claimed again.
+    """
+    at = now()
+    token = uuid.uuid4().hex
+    names = {"#state": "state"}
+    values: dict[str, Any] = {
+        ":sending": State.SENDING.value,
+        ":rank": RANK[State.SENDING],
+        ":token": token,
+        ":at": at,
+        ":zero": 0,
+        ":one": 1,
+        ":stale": at - stale_after,
+        ":hist": _history(State.SENDING.value, at),
+        ":empty": [],
+        ":pn": phone_number_id,
+        ":mid": message_id,
+        **{f":c{i}": s.value for i, s in enumerate(CLAIMABLE)},
+    }
+    sets = [
+        "#state = :sending",
+        "state_rank = :rank",
+        "claim_token = :token",
+        "claimed_at = :at",
+        "updated_at = :at",
+        "at_sending = :at",
+        "created_at = if_not_exists(created_at, :at)",
+        "attempts = if_not_exists(attempts, :zero) + :one",
+        "phone_number_id = :pn",
+        "message_id = :mid",
+        "history = list_append(if_not_exists(history, :empty), :hist)",
+    ]
+    present = {k: v for k, v in fields.items() if v is not None}
+    for i, (name, value) in enumerate(present.items()):
+        names[f"#f{i}"] = name
+        values[f":f{i}"] = value
+        sets.append(f"#f{i} = if_not_exists(#f{i}, :f{i})")
+    claimable = ", ".join(f":c{i}" for i in range(len(CLAIMABLE)))
+    try:
+        response = dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression=(
+                f"attribute_not_exists(pk) OR #state IN ({claimable}) "
+                "OR (#state = :sending AND claimed_at < :stale)"
+            ),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=marshal(values),
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except Exception as exc:
+        if not is_conditional_failure(exc):
+            raise
+        old = unmarshal(getattr(exc, "response", {}).get("Item") or {}) or (
+            load(phone_number_id, message_id) or {}
+        )
+        outcome = (
+            ClaimOutcome.IN_FLIGHT if old.get("state") == State.SENDING else ClaimOutcome.FINISHED
+        )
+        return Claim(outcome, None, old)
+    return Claim(ClaimOutcome.CLAIMED, token, unmarshal(response["Attributes"]))
+
+
+def _transition(
+    phone_number_id: str,
+    message_id: str,
+    state: State,
+    *,
+    at: float,
+    extra: dict[str, Any] | None = None,
+    condition: str | None = None,
+    condition_values: dict[str, Any] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """Move to `state` if that is forward (by rank) and `condition` holds; False otherwise."""
+    names = {"#state": "state", "#at_state": f"at_{state.value}"}
+    values: dict[str, Any] = {
+        ":state": state.value,
+        ":rank": RANK[state],
+        ":at": at,
+        ":hist": _history(state.value, at, detail),
+        ":empty": [],
+        **(condition_values or {}),
+    }
+    sets = [
+        "#state = :state",
+        "state_rank = :rank",
+        "updated_at = :at",
+        "#at_state = if_not_exists(#at_state, :at)",
+        "history = list_append(if_not_exists(history, :empty), :hist)",
+    ]
+    for i, (name, value) in enumerate(
+        {k: v for k, v in (extra or {}).items() if v is not None}.items()
+    ):
+        names[f"#x{i}"] = name
+        values[f":x{i}"] = value
+        sets.append(f"#x{i} = :x{i}")
+    cond = "attribute_exists(pk) AND state_rank < :rank"
+    if condition:
+        cond += f" AND ({condition})"
+    try:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression=cond,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=marshal(values),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def _set_fields(
+    phone_number_id: str, message_id: str, fields: dict[str, Any], *, only_if_absent: bool = False
+) -> None:
+    fields = {k: v for k, v in fields.items() if v is not None}
+    names = {f"#y{i}": k for i, k in enumerate(fields)}
+    values = {f":y{i}": v for i, v in enumerate(fields.values())}
+    sets = [
+        f"#y{i} = if_not_exists(#y{i}, :y{i})" if only_if_absent else f"#y{i} = :y{i}"
+        for i in range(len(fields))
+    ]
+    try:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=marshal(values),
+        )
+    except Exception as exc:
+        if not is_conditional_failure(exc):
+            raise
+
+
+def link_wamid(phone_number_id: str, message_id: str, wamid: str) -> None:
+    put_if_absent(
+        {
+            "pk": wamid_pk(phone_number_id, wamid),
+            "sk": "#",
+            "message_id": message_id,
+            "created_at": now(),
+        }
+    )
+    _set_fields(phone_number_id, message_id, {"wamid": wamid}, only_if_absent=True)
+
+
+def message_id_for_wamid(phone_number_id: str, wamid: str) -> str | None:
+    item = get(wamid_pk(phone_number_id, wamid), consistent=False)
+    return str(item["message_id"]) if item else None
+
+
+def mark_sent(
+    phone_number_id: str, message_id: str, token: str, wamid: str, wa_id: str | None
+) -> None:
+    """Record Meta's acceptance. The wamid is always kept; the state only moves if a
+    faster status webhook has not already moved it further."""
+    at = now()
+    link_wamid(phone_number_id, message_id, wamid)
+    _transition(
+        phone_number_id,
+        message_id,
+        State.SENT,
+        at=at,
+        extra={"accepted_at": at, **({"recipient_wa_id": wa_id} if wa_id else {})},
+    )
+
+
+def mark_retrying(
+    phone_number_id: str, message_id: str, token: str, error: dict[str, Any], retry_at: float
+) -> bool:
+    """Release our claim for a later attempt (only if we still hold it)."""
+    return _release(phone_number_id, message_id, token, State.RETRYING, error, retry_at)
+
+
+def mark_deferred(
+    phone_number_id: str, message_id: str, token: str, reason: dict[str, Any], retry_at: float
+) -> bool:
+    return _release(phone_number_id, message_id, token, State.DEFERRED, reason, retry_at)
+
+
+def _release(
+    phone_number_id: str,
+    message_id: str,
+    token: str,
+    state: State,
+    detail: dict[str, Any],
+    retry_at: float,
+) -> bool:
+    # Going back from `sending` to a claimable state is the one allowed step down in
+    # rank, and only for the holder of the claim.
+    at = now()
+    try:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
+            UpdateExpression="SET #state = :state, state_rank = :rank, updated_at = :at, "
+            "retry_at = :retry, last_error = :err, "
+            "history = list_append(history, :hist) REMOVE claim_token",
+            ConditionExpression="claim_token = :token AND #state = :sending",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=marshal(
+                {
+                    ":state": state.value,
+                    ":rank": RANK[state],
+                    ":at": at,
+                    ":retry": retry_at,
+                    ":err": detail,
+                    ":hist": _history(state.value, at, detail),
+                    ":token": token,
+                    ":sending": State.SENDING.value,
+                }
+            ),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def mark_failed(
+    phone_number_id: str, message_id: str, error: dict[str, Any], token: str | None = None
+) -> bool:
+    condition = "claim_token = :token" if token else None
+    return _transition(
+        phone_number_id,
+        message_id,
+        State.FAILED,
+        at=now(),
+        extra={"error": error},
+        detail=error,
+        condition=condition,
+        condition_values={":token": token} if token else None,
+    )
+
+
+def apply_status(
+    phone_number_id: str,
+    message_id: str,
+    status: str,
+    at: float,
+    wamid: str,
+    detail: dict[str, Any] | None,
+) -> bool:
+    """Apply a (deduplicated) status webhook; True if it moved the state forward.
+
+    The timestamp of every status is kept even when the state does not move (a late
+    `delivered` after `read` still records when delivery happened).
+    """
+    try:
+        state = State(status)
+    except ValueError:
+        return False
+    link_wamid(phone_number_id, message_id, wamid)
+    moved = _transition(
+        phone_number_id,
+        message_id,
+        state,
+        at=now(),
+        extra={
+            f"status_at_{state.value}": at,
+            **({"error": detail} if state is State.FAILED and detail else {}),
+        },
+        detail=detail,
+    )
+    if not moved:
+        _set_fields(
+            phone_number_id, message_id, {f"status_at_{state.value}": at}, only_if_absent=True
+        )
+    return moved

@@ -1,0 +1,45 @@
+"""`python -m local run | demo`: the embedded default (see README)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the whole stack in the foreground")
+    run.add_argument("--port", type=int, default=3000, help="local API port (webhook)")
+    run.add_argument("--emulator-port", type=int, default=4004)
+    run.add_argument("--moto-port", type=int, default=5005)
+    run.add_argument(
+        "--speedup",
+        type=float,
+        default=1.0,
+        help="run EventBridge schedules this many times faster",
+    )
+    sub.add_parser("demo", help="play the round trip and check every step")
+    submit = sub.add_parser("submit", help="queue a submission on the running stack")
+    submit.add_argument("document", help="submission JSON (phone_number_id defaults to the emulator's)")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        from local.run import run_forever
+
+        return run_forever(
+            port=args.port,
+            emulator_port=args.emulator_port,
+            moto_port=args.moto_port,
+            speedup=args.speedup,
+        )
+    if args.command == "submit":
+        from local.run import submit_to_running_stack
+
+        return submit_to_running_stack(args.document)
+    from local.demo import run_demo
+
+    return run_demo()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

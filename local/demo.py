@@ -1,0 +1,193 @@
+"""`make demo`: the round trip, played and checked on the local stack.
+
+Customer says "hi" -> signed webhook -> WebhookReceive -> inbound queue ->
+InboundProcessor (records, opens the window, asks the responder) -> outbound queue ->
+Sender (Graph API on the emulator) -> status webhooks -> statuses recorded in order.
+Exits 0 only if every step happened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from local.stack import LocalStack, LocalStackConfig, use_stack_in_this_process
+from local.template import REPO_ROOT
+
+CUSTOMER = "15551234567"
+
+
+def _wait(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for: {what}")
+
+
+class Checks:
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+
+    def expect(self, label: str, ok: bool, detail: str = "") -> None:
+        mark = "ok  " if ok else "FAIL"
+        print(f"  [{mark}] {label}{(' - ' + detail) if detail else ''}", flush=True)
+        if not ok:
+            self.failures.append(label)
+
+
+def run_demo() -> int:
+    checks = Checks()
+    print("Starting the local stack (moto, emulator, gateway, handlers)...", flush=True)
+    started = time.monotonic()
+    log_dir = REPO_ROOT / ".local-state" / "demo-logs"
+    print(f"(handler logs: {log_dir})")
+    with LocalStack(LocalStackConfig(run_schedules=False, log_dir=log_dir)) as stack:
+        assert stack.emulator is not None
+        emulator = stack.emulator
+        use_stack_in_this_process(stack)
+        from wacloud.store import contacts, events, messages
+
+        from local.emulator import DEFAULT_PHONE_NUMBER_ID as PNID
+
+        print(
+            f"  up in {time.monotonic() - started:.1f}s; webhook {stack.webhook_url}, "
+            f"emulator {stack.emulator.url}\n",
+            flush=True,
+        )
+
+        print("1. Webhook verification (GET /webhook)")
+        base = stack.webhook_url
+        good = httpx.get(
+            base,
+            params={
+                "hub.mode": "subscribe",
+                "hub.challenge": "1158201444",
+                "hub.verify_token": stack.config.verify_token,
+            },
+        )
+        checks.expect(
+            "right token -> 200 with the challenge as plain text",
+            good.status_code == 200 and good.text == "1158201444",
+            f"{good.status_code} {good.text!r}",
+        )
+        bad = httpx.get(
+            base,
+            params={"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "wrong"},
+        )
+        checks.expect("wrong token -> 403", bad.status_code == 403, str(bad.status_code))
+
+        print("\n2. Webhook signature (POST /webhook)")
+        missing = httpx.post(
+            base,
+            content=b'{"object":"whatsapp_business_account","entry":[]}',
+            headers={"content-type": "application/json"},
+        )
+        checks.expect(
+            "missing signature -> 401", missing.status_code == 401, str(missing.status_code)
+        )
+        wrong = httpx.post(
+            base,
+            content=b'{"entry":[]}',
+            headers={
+                "content-type": "application/json",
+                "x-hub-signature-256": "sha256=" + "0" * 64,
+            },
+        )
+        checks.expect("wrong signature -> 403", wrong.status_code == 403, str(wrong.status_code))
+        from wacloud.signature import sign
+
+        body = b'{"entry": [oops'
+        malformed = httpx.post(
+            base,
+            content=body,
+            headers={
+                "content-type": "application/json",
+                "x-hub-signature-256": sign(body, stack.config.app_secret.encode()),
+            },
+        )
+        checks.expect(
+            "malformed JSON (signed) -> 400",
+            malformed.status_code == 400,
+            str(malformed.status_code),
+        )
+
+        print("\n3. The customer says 'hi'")
+        wamid = stack.emulator.customer_text(CUSTOMER, "hi", profile_name="Ana")
+        print(f"  customer {CUSTOMER} -> business: 'hi' ({wamid})")
+        inbound = _wait(
+            "inbound message recorded",
+            lambda: (
+                events.conversation(PNID, CUSTOMER)
+                and [i for i in events.conversation(PNID, CUSTOMER) if i.get("wamid") == wamid]
+            ),
+        )
+        checks.expect("InboundProcessor recorded the message", bool(inbound))
+        contact = contacts.load(PNID, CUSTOMER) or {}
+        checks.expect(
+            "contact recorded with profile name and an open 24-hour window",
+            contact.get("profile_name") == "Ana" and contacts.window_open(contact),
+        )
+
+        print("\n4. The business answers")
+        reply = _wait(
+            "reply sent to the emulator",
+            lambda: emulator.sent_messages(to=CUSTOMER),
+            timeout=30,
+        )[0]
+        reply_text = reply["payload"]["text"]["body"] if reply["payload"].get("text") else reply
+        print("  business -> customer:\n    " + str(reply_text).replace("\n", "\n    "))
+        checks.expect("Sender sent a reply through the Graph API", bool(reply))
+
+        def final_record() -> dict[str, Any] | None:
+            for item in events.conversation(PNID, CUSTOMER):
+                if item.get("direction") == "out":
+                    record = messages.load(PNID, item["message_id"])
+                    if record and record.get("state") == "read":
+                        return record
+            return None
+
+        record = _wait("status webhooks to move the reply to 'read'", final_record, timeout=30)
+        checks.expect(
+            "reply record carries Meta's wamid",
+            record.get("wamid") == reply["wamid"],
+            str(record.get("wamid")),
+        )
+
+        print("\n5. Status transitions of the reply")
+        for step in record.get("history", []):
+            print(f"  {step['at']}  {step['state']}")
+        states = [s["state"] for s in record.get("history", [])]
+        checks.expect(
+            "states moved forward in order sending -> sent -> delivered -> read",
+            [s for s in states if s in ("sending", "sent", "delivered", "read")]
+            == ["sending", "sent", "delivered", "read"],
+            " -> ".join(states),
+        )
+        history = events.status_history(PNID, record["wamid"])
+        checks.expect(
+            "each status webhook recorded exactly once with its timestamp",
+            sorted(s["status"] for s in history) == ["delivered", "read", "sent"]
+            and all(s.get("occurred_at") for s in history),
+            ", ".join(f"{s['status']}@{int(s['occurred_at'])}" for s in history),
+        )
+
+        print("\n6. The conversation as stored")
+        for item in events.conversation(PNID, CUSTOMER):
+            if item.get("direction") == "in":
+                text = (item.get("content") or {}).get("text", {}).get("body")
+                print(f"  customer: {text}")
+            else:
+                print(f"  business: [{item.get('type')}] state={item.get('state')}")
+
+    print()
+    if checks.failures:
+        print(f"DEMO FAILED: {len(checks.failures)} check(s) failed: {checks.failures}")
+        return 1
+    print("DEMO OK: the whole round trip happened.")
+    return 0

@@ -1,0 +1,146 @@
+"""A local HTTP API (API Gateway v2): requests become payload-format-2.0 events.
+
+The event carries what API Gateway would send: lower-cased headers, comma-joined
+repeated query values, the raw body (base64 for non-text content), request context;
+the handler's response is turned back into HTTP the way API Gateway does it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from local.lambdas import LocalFunction
+
+_TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: LocalFunction
+
+
+def build_event(request: Request, route_key: str, api_id: str) -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    content_type = request.headers.get("content-type", "")
+    is_text = not raw or content_type.startswith(_TEXT_TYPES)
+    body: str | None
+    if not raw:
+        body = None
+    elif is_text:
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            body, is_text = base64.b64encode(raw).decode(), False
+    else:
+        body = base64.b64encode(raw).decode()
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    query: dict[str, str] = {k: ",".join(v) for k, v in request.args.lists()}
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": request.path,
+        "rawQueryString": request.query_string.decode(),
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": api_id,
+            "domainName": request.host,
+            "domainPrefix": request.host.split(".")[0],
+            "requestId": uuid.uuid4().hex,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+            "http": {
+                "method": request.method,
+                "path": request.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": request.remote_addr or "127.0.0.1",
+                "userAgent": request.headers.get("user-agent", ""),
+            },
+        },
+        "isBase64Encoded": not is_text,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+def to_response(result: Any) -> Response:
+    """Map a handler result to HTTP as API Gateway's payload format 2.0 does."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return Response(json.dumps(result), status=200, content_type="application/json")
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    response = Response(data, status=int(result["statusCode"]))
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = str(value)
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        for value in values:
+            response.headers.add(name, str(value))
+    for cookie in result.get("cookies") or []:
+        response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+class LocalHttpApi:
+    def __init__(
+        self, routes: list[Route], host: str = "127.0.0.1", port: int = 0, api_id: str = "localapi"
+    ) -> None:
+        self._routes = {(r.method.upper(), r.path): r for r in routes}
+        self._api_id = api_id
+        self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="local-http-api"
+        )
+
+    def set_routes(self, routes: list[Route]) -> None:
+        self._routes = {(r.method.upper(), r.path): r for r in routes}
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        route = self._routes.get((request.method, request.path))
+        if route is None:
+            response = Response(
+                '{"message":"Not Found"}', status=404, content_type="application/json"
+            )
+            return response(environ, start_response)
+        event = build_event(request, f"{route.method} {route.path}", self._api_id)
+        outcome = route.function.invoke(event)
+        if not outcome.ok:
+            # What API Gateway answers when the integration fails.
+            response = Response(
+                '{"message":"Internal Server Error"}', status=500, content_type="application/json"
+            )
+        else:
+            response = to_response(outcome.payload)
+        return response(environ, start_response)

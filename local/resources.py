@@ -1,0 +1,179 @@
+"""Create the template's stateful resources (tables, queues, buckets, secrets) in moto.
+
+Properties are taken from the translated template and passed to the same APIs
+CloudFormation would call, so a key schema, index, TTL or redrive policy defined in
+template.yaml is exactly what the local stack runs with.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets as pysecrets
+import string
+from typing import Any
+
+from local.template import Resolver
+
+CREATED_TYPES = (
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
+    "AWS::S3::Bucket",
+    "AWS::S3::BucketPolicy",
+    "AWS::SecretsManager::Secret",
+)
+
+
+def physical_name(stack: str, logical_id: str, *, lower: bool = False, limit: int = 63) -> str:
+    name = f"{stack}-{logical_id}"[:limit]
+    return name.lower() if lower else name
+
+
+def create_resources(resources: dict[str, Any], resolver: Resolver, session: Any) -> None:
+    """Create every stateful resource, in dependency order (a DLQ before its queue)."""
+    pending = {k: r for k, r in resources.items() if r["Type"] in CREATED_TYPES}
+    while pending:
+        progressed = False
+        for logical_id, resource in list(pending.items()):
+            props = resource.get("Properties", {})
+            if not resolver.can_resolve(props):
+                continue
+            _CREATORS[resource["Type"]](logical_id, resolver.resolve(props), resolver, session)
+            del pending[logical_id]
+            progressed = True
+        if not progressed:
+            raise RuntimeError(f"cannot resolve references of {sorted(pending)}")
+
+
+def _table(logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any) -> None:
+    client = session.client("dynamodb")
+    name = props.get("TableName") or physical_name(resolver.stack_name, logical_id)
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PROVISIONED"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if kwargs["BillingMode"] == "PROVISIONED":
+        kwargs["ProvisionedThroughput"] = props["ProvisionedThroughput"]
+    if props.get("SSESpecification"):
+        kwargs["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled"))}
+    description = client.create_table(**kwargs)["TableDescription"]
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        client.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+        )
+    pitr = props.get("PointInTimeRecoverySpecification", {})
+    if pitr.get("PointInTimeRecoveryEnabled"):
+        client.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )
+    resolver.refs[logical_id] = name
+    resolver.attrs[(logical_id, "Arn")] = description["TableArn"]
+
+
+def _queue(logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any) -> None:
+    client = session.client("sqs")
+    name = props.get("QueueName") or physical_name(resolver.stack_name, logical_id, limit=80)
+    attributes: dict[str, str] = {}
+    for key in (
+        "VisibilityTimeout",
+        "MessageRetentionPeriod",
+        "DelaySeconds",
+        "ReceiveMessageWaitTimeSeconds",
+        "MaximumMessageSize",
+    ):
+        if key in props:
+            attributes[key] = str(props[key])
+    if "RedrivePolicy" in props:
+        attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+    url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    resolver.refs[logical_id] = url
+    resolver.attrs[(logical_id, "Arn")] = arn
+    resolver.attrs[(logical_id, "QueueName")] = name
+    resolver.attrs[(logical_id, "QueueUrl")] = url
+
+
+def _bucket(logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any) -> None:
+    client = session.client("s3")
+    name = props.get("BucketName") or physical_name(resolver.stack_name, logical_id, lower=True)
+    client.create_bucket(Bucket=name)
+    if "BucketEncryption" in props:
+        client.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                    for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                ]
+            },
+        )
+    if "PublicAccessBlockConfiguration" in props:
+        client.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+        )
+    rules = props.get("LifecycleConfiguration", {}).get("Rules", [])
+    if rules:
+        client.put_bucket_lifecycle_configuration(
+            Bucket=name,
+            LifecycleConfiguration={
+                "Rules": [
+                    {
+                        "ID": r.get("Id", f"rule{i}"),
+                        "Status": r["Status"],
+                        "Filter": {"Prefix": r.get("Prefix", "")},
+                        "Expiration": {"Days": int(r["ExpirationInDays"])},
+                    }
+                    for i, r in enumerate(rules)
+                    if "ExpirationInDays" in r
+                ]
+            },
+        )
+    resolver.refs[logical_id] = name
+    resolver.attrs[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+
+
+def _bucket_policy(
+    logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any
+) -> None:
+    session.client("s3").put_bucket_policy(
+        Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"])
+    )
+    resolver.refs[logical_id] = props["Bucket"]
+
+
+def _secret(logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any) -> None:
+    client = session.client("secretsmanager")
+    name = props.get("Name") or physical_name(resolver.stack_name, logical_id)
+    if "SecretString" in props:
+        value = props["SecretString"]
+    else:
+        spec = props.get("GenerateSecretString", {})
+        alphabet = string.ascii_letters + string.digits
+        generated = "".join(
+            pysecrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32)))
+        )
+        if "SecretStringTemplate" in spec:
+            document = json.loads(spec["SecretStringTemplate"])
+            document[spec["GenerateStringKey"]] = generated
+            value = json.dumps(document)
+        else:
+            value = generated
+    arn = client.create_secret(Name=name, SecretString=value)["ARN"]
+    resolver.refs[logical_id] = arn
+    resolver.attrs[(logical_id, "Id")] = arn
+
+
+_CREATORS = {
+    "AWS::DynamoDB::Table": _table,
+    "AWS::SQS::Queue": _queue,
+    "AWS::S3::Bucket": _bucket,
+    "AWS::S3::BucketPolicy": _bucket_policy,
+    "AWS::SecretsManager::Secret": _secret,
+}

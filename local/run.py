@@ -1,0 +1,75 @@
+"""`make run`: start the stack and keep it up until Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+
+from local.stack import LocalStack, LocalStackConfig
+from local.template import REPO_ROOT
+
+STATE_FILE = REPO_ROOT / ".local-state" / "stack.json"
+
+
+def run_forever(*, port: int, emulator_port: int, moto_port: int, speedup: float) -> int:
+    stack = LocalStack(
+        LocalStackConfig(
+            gateway_port=port,
+            emulator_port=emulator_port,
+            moto_port=moto_port,
+            schedule_speedup=speedup,
+        )
+    )
+    stack.start()
+    assert stack.emulator is not None
+    emulator = stack.emulator.url
+    print(
+        f"""
+wacloud is running locally (Ctrl-C to stop)
+  webhook URL    {stack.webhook_url}
+  emulator (Meta) {emulator}   token: {stack.config.access_token}
+  moto (AWS)     {stack.moto_url}
+  outbound queue {stack.outputs.get("OutboundQueueUrl")}
+
+Talk to it as a customer:
+  .venv/bin/python -m local.emulator --url {emulator} send-text --from 15551234567 --body hi
+  curl -s {emulator}/_emulator/sent | python -m json.tool     # what the business sent
+Send as the business (puts a submission on the outbound queue):
+  .venv/bin/python -m local submit '{{"to":"15551234567","type":"text","text":{{"body":"hello"}}}}'
+""",
+        flush=True,
+    )
+    STATE_FILE.parent.mkdir(exist_ok=True)
+    STATE_FILE.write_text(json.dumps({"outputs": stack.outputs, "moto_url": stack.moto_url,
+                                      "emulator_url": emulator,
+                                      "environment": stack.function_environment("SenderFunction")}))
+    stopped = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    stopped.wait()
+    print("stopping...", flush=True)
+    stack.stop()
+    STATE_FILE.unlink(missing_ok=True)
+    return 0
+
+
+def submit_to_running_stack(document: str) -> int:
+    """Put one submission on the running stack's outbound queue (`python -m local submit`)."""
+    import os
+    import sys
+
+    if not STATE_FILE.exists():
+        print("no local stack is running (start it with `make run`)", file=sys.stderr)
+        return 2
+    state = json.loads(STATE_FILE.read_text())
+    os.environ.update(state["environment"])
+    sys.path.insert(0, str(REPO_ROOT / "layers" / "common" / "python"))
+    from local.emulator import DEFAULT_PHONE_NUMBER_ID
+    from wacloud.queues import submit
+
+    submission = json.loads(document)
+    submission.setdefault("phone_number_id", DEFAULT_PHONE_NUMBER_ID)
+    submit(submission)
+    print("queued")
+    return 0

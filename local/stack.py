@@ -1,0 +1,377 @@
+"""The embedded default: the whole stack on this machine, wired as template.yaml wires it.
+
+moto server stands in for AWS, the Cloud API emulator for Meta, a local HTTP API for
+API Gateway, pollers for SQS event source mappings and tickers for EventBridge
+schedules. The handlers are the real ones, each in its own process with the
+environment the template gives it; they reach moto and the emulator only through
+configuration (AWS_ENDPOINT_URL, GRAPH_API_BASE_URL), exactly as in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local.emulator import Emulator, EmulatorConfig
+from local.gateway import LocalHttpApi, Route
+from local.lambdas import FunctionSpec, Invocation, LocalFunction
+from local.pollers import MappingSpec, QueuePoller
+from local.resources import create_resources
+from local.schedules import ScheduleSpec, Ticker
+from local.template import REPO_ROOT, Resolver, load_sam_template, translate
+
+ACCOUNT_ID = "123456789012"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LocalStackConfig:
+    stack_name: str = "wacloud-local"
+    region: str = "us-east-1"
+    host: str = "127.0.0.1"
+    gateway_port: int = 0
+    moto_port: int = 0
+    emulator_port: int = 0
+    # Local stand-ins for what a deployer puts in the Meta secret after `sam deploy`.
+    access_token: str = "local-token"
+    app_secret: str = "local-app-secret"
+    verify_token: str = "local-verify-token"
+    # Scheduled functions run this many times faster than their template rate.
+    schedule_speedup: float = 1.0
+    run_schedules: bool = True
+    # Local cap on concurrent executions per function (the template's may be higher).
+    max_concurrency: int = 2
+    # Extra configuration per function (logical id, or "*" for all), as a deployer
+    # would set through template environment variables.
+    environment: dict[str, dict[str, str]] = field(default_factory=dict)
+    emulator: dict[str, Any] = field(default_factory=dict)
+    # Per function (logical id): "module:function" hooks run before the handler loads.
+    preload: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Send the handlers' logs to <log_dir>/<function>.log instead of this console.
+    log_dir: Path | None = None
+
+
+class LocalStack:
+    def __init__(self, config: LocalStackConfig | None = None) -> None:
+        self.config = config or LocalStackConfig()
+        self.functions: dict[str, LocalFunction] = {}
+        self.pollers: dict[str, QueuePoller] = {}
+        self.tickers: dict[str, Ticker] = {}
+        self.outputs: dict[str, Any] = {}
+        self._moto: Any = None
+        self.gateway: LocalHttpApi | None = None
+        self.emulator: Emulator | None = None
+        self.session: Any = None
+        self.resolver: Resolver | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> LocalStack:
+        cfg = self.config
+        if cfg.log_dir is not None:
+            cfg.log_dir.mkdir(parents=True, exist_ok=True)
+        self._start_moto()
+        self.gateway = LocalHttpApi([], host=cfg.host, port=cfg.gateway_port or 0)
+        self.gateway.start()
+        self.emulator = Emulator(
+            EmulatorConfig(
+                host=cfg.host,
+                port=cfg.emulator_port or 0,
+                token=cfg.access_token,
+                app_secret=cfg.app_secret,
+                webhook_url=self.webhook_url,
+                **cfg.emulator,
+            )
+        )
+        self.emulator.start()
+
+        sam = load_sam_template()
+        translated = translate(sam, cfg.region)
+        self.resolver = Resolver(
+            region=cfg.region, account_id=ACCOUNT_ID, stack_name=cfg.stack_name
+        )
+        self.resolver.parameters = self._parameters(translated)
+        create_resources(translated["Resources"], self.resolver, self.session)
+        self._configure_secret()
+        self._create_functions(sam, translated)
+        self._wire_routes(sam)
+        self._wire_mappings(translated)
+        self._wire_schedules(translated)
+        self.outputs = {
+            k: self.resolver.resolve(v["Value"])
+            for k, v in translated.get("Outputs", {}).items()
+            if self.resolver.can_resolve(v["Value"])
+        }
+        self.outputs["WebhookUrl"] = self.webhook_url
+        return self
+
+    def stop(self) -> None:
+        for poller in self.pollers.values():
+            poller.stop()
+        for ticker in self.tickers.values():
+            ticker.stop()
+        for function in self.functions.values():
+            function.close()
+        if self.gateway:
+            self.gateway.stop()
+        if self.emulator:
+            self.emulator.stop()
+        if self._moto:
+            self._moto.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def webhook_url(self) -> str:
+        assert self.gateway is not None
+        return f"{self.gateway.url}/webhook"
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://{self.config.host}:{self._moto_port}"
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service)
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Invocation:
+        return self.functions[logical_id].invoke(event)
+
+    def aws_environment(self) -> dict[str, str]:
+        """What a process needs to reach this stack's AWS (moto) with boto3."""
+        return {
+            "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": self.config.region,
+            "AWS_REGION": self.config.region,
+        }
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        return dict(self._function_env[logical_id])
+
+    # ------------------------------------------------------------------ wiring
+    def _start_moto(self) -> None:
+        import logging
+
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        # moto's werkzeug would log every AWS call; the handlers' own logs are what matter.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+        self._moto_port = self.config.moto_port or free_port(self.config.host)
+        self._moto = ThreadedMotoServer(
+            ip_address=self.config.host, port=self._moto_port, verbose=False
+        )
+        self._moto.start()
+        env = self.aws_environment()
+        self.session = boto3.session.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
+            region_name=self.config.region,
+        )
+        original_client = self.session.client
+
+        def client(service: str, **kwargs: Any) -> Any:
+            kwargs.setdefault("endpoint_url", env["AWS_ENDPOINT_URL"])
+            return original_client(service, **kwargs)
+
+        self.session.client = client
+
+    def _parameters(self, translated: dict[str, Any]) -> dict[str, Any]:
+        assert self.emulator is not None
+        values = {
+            name: spec.get("Default") for name, spec in translated.get("Parameters", {}).items()
+        }
+        values["GraphApiBaseUrl"] = self.emulator.url
+        return values
+
+    def _configure_secret(self) -> None:
+        """Put the local credentials in the secret, as a deployer does after `sam deploy`."""
+        assert self.resolver is not None and self.emulator is not None
+        from local.emulator import DEFAULT_PHONE_NUMBER_ID, DEFAULT_WABA_ID
+
+        client = self.client("secretsmanager")
+        secret_id = self.resolver.refs["MetaSecret"]
+        current = json.loads(client.get_secret_value(SecretId=secret_id)["SecretString"])
+        current.update(
+            {
+                "app_secret": self.config.app_secret,
+                "access_token": self.config.access_token,
+                "verify_token": self.config.verify_token,
+                "tenants": {DEFAULT_PHONE_NUMBER_ID: {"waba_id": DEFAULT_WABA_ID}},
+            }
+        )
+        client.put_secret_value(SecretId=secret_id, SecretString=json.dumps(current))
+
+    def _create_functions(self, sam: dict[str, Any], translated: dict[str, Any]) -> None:
+        assert self.resolver is not None
+        self._function_env: dict[str, dict[str, str]] = {}
+        for logical_id, resource in sam["Resources"].items():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            props = translated["Resources"][logical_id]["Properties"]
+            code_dir = (REPO_ROOT / resource["Properties"]["CodeUri"]).resolve()
+            self.resolver.refs[logical_id] = logical_id
+            self.resolver.attrs[(logical_id, "Arn")] = (
+                f"arn:aws:lambda:{self.config.region}:{ACCOUNT_ID}:function:{logical_id}"
+            )
+            variables = self.resolver.resolve(props.get("Environment", {}).get("Variables", {}))
+            env = self._base_environment(logical_id, props, code_dir)
+            env.update({k: str(v) for k, v in variables.items() if v is not None})
+            env.update(self.config.environment.get("*", {}))
+            env.update(self.config.environment.get(logical_id, {}))
+            self._function_env[logical_id] = env
+            spec = FunctionSpec(
+                logical_id=logical_id,
+                code_dir=code_dir,
+                handler=props["Handler"],
+                timeout=int(props.get("Timeout", 3)),
+                memory_mb=int(props.get("MemorySize", 128)),
+                environment=env,
+                preload=tuple(self.config.preload.get(logical_id, ())),
+                log_file=(self.config.log_dir / f"{logical_id}.log") if self.config.log_dir else None,
+            )
+            self.functions[logical_id] = LocalFunction(
+                spec, env, concurrency=self._concurrency(logical_id, translated)
+            )
+
+    def _concurrency(self, logical_id: str, translated: dict[str, Any]) -> int:
+        wanted = 1
+        for resource in translated["Resources"].values():
+            props = resource.get("Properties", {})
+            if resource["Type"] == "AWS::Lambda::EventSourceMapping" and props.get(
+                "FunctionName"
+            ) == {"Ref": logical_id}:
+                wanted = int(props.get("ScalingConfig", {}).get("MaximumConcurrency", 2))
+        if logical_id.startswith("Webhook"):
+            wanted = self.config.max_concurrency
+        return max(1, min(wanted, self.config.max_concurrency))
+
+    def _base_environment(
+        self, logical_id: str, props: dict[str, Any], code_dir: Path
+    ) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+        env.update(self.aws_environment())
+        env.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": logical_id,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props.get("MemorySize", 128)),
+                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+                "LAMBDA_TASK_ROOT": str(code_dir),
+                "LOCAL_ACCOUNT_ID": ACCOUNT_ID,
+                # No X-Ray daemon on this machine; Powertools would otherwise try to reach one.
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
+        return env
+
+    def _wire_routes(self, sam: dict[str, Any]) -> None:
+        assert self.gateway is not None
+        routes: list[Route] = []
+        for logical_id, resource in sam["Resources"].items():
+            for event in resource.get("Properties", {}).get("Events", {}).values():
+                if event["Type"] in ("HttpApi", "Api"):
+                    routes.append(
+                        Route(
+                            event["Properties"]["Method"].upper(),
+                            event["Properties"]["Path"],
+                            self.functions[logical_id],
+                        )
+                    )
+        self.gateway.set_routes(routes)
+
+    def _wire_mappings(self, translated: dict[str, Any]) -> None:
+        assert self.resolver is not None
+        for logical_id, resource in translated["Resources"].items():
+            if resource["Type"] != "AWS::Lambda::EventSourceMapping":
+                continue
+            props = resource["Properties"]
+            function = self.functions[props["FunctionName"]["Ref"]]
+            queue_logical = props["EventSourceArn"]["Fn::GetAtt"][0]
+            spec = MappingSpec(
+                logical_id=logical_id,
+                queue_url=self.resolver.refs[queue_logical],
+                queue_arn=self.resolver.attrs[(queue_logical, "Arn")],
+                batch_size=int(props.get("BatchSize", 10)),
+                batching_window_seconds=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+                report_batch_item_failures="ReportBatchItemFailures"
+                in props.get("FunctionResponseTypes", []),
+                concurrency=max(
+                    1,
+                    min(
+                        int(props.get("ScalingConfig", {}).get("MaximumConcurrency", 2)),
+                        self.config.max_concurrency,
+                    ),
+                ),
+            )
+            poller = QueuePoller(spec, function, self.client("sqs"), self.config.region)
+            poller.start()
+            self.pollers[logical_id] = poller
+
+    def _wire_schedules(self, translated: dict[str, Any]) -> None:
+        for logical_id, resource in translated["Resources"].items():
+            props = resource.get("Properties", {})
+            if resource["Type"] != "AWS::Events::Rule" or "ScheduleExpression" not in props:
+                continue
+            target = props["Targets"][0]["Arn"]["Fn::GetAtt"][0]
+            rule_arn = f"arn:aws:events:{self.config.region}:{ACCOUNT_ID}:rule/{logical_id}"
+            ticker = Ticker(
+                ScheduleSpec(logical_id, props["ScheduleExpression"], rule_arn),
+                self.functions[target],
+                self.config.region,
+                ACCOUNT_ID,
+                speedup=self.config.schedule_speedup,
+            )
+            if self.config.run_schedules:
+                ticker.start()
+            self.tickers[logical_id] = ticker
+
+
+def use_stack_in_this_process(stack: LocalStack, logical_id: str = "SenderFunction") -> None:
+    """Point this process's wacloud (settings, boto3 clients) at the local stack, as the
+    given function sees it, so tools and tests can read state with the real stores."""
+    import sys
+
+    layer = str(REPO_ROOT / "layers" / "common" / "python")
+    if layer not in sys.path:
+        sys.path.insert(0, layer)
+    env = stack.function_environment(logical_id)
+    for key in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "TABLE_NAME",
+        "META_SECRET_ID",
+        "GRAPH_API_BASE_URL",
+        "GRAPH_API_VERSION",
+        "OUTBOUND_QUEUE_URL",
+        "MEDIA_BUCKET",
+    ):
+        if key in env:
+            os.environ[key] = env[key]
+    from wacloud import aws, config
+
+    config.settings.cache_clear()
+    for client in (aws.dynamodb, aws.sqs, aws.s3):
+        client.cache_clear()

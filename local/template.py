@@ -1,0 +1,161 @@
+"""Read template.yaml the way CloudFormation would: SAM-translated, intrinsics resolved.
+
+The local stack builds every table, queue, bucket, secret, function, event source
+mapping, schedule and route from this, so it cannot drift from what deploys.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that turns CloudFormation short tags (!Ref, !GetAtt...) into long form."""
+
+
+def _construct_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_sam_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open() as handle:
+        data = yaml.load(handle, _CfnLoader)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a template")
+    return data
+
+
+class _NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def translate(sam: dict[str, Any], region: str) -> dict[str, Any]:
+    """Expand the SAM transform offline (aws-sam-translator), as CloudFormation does."""
+    template = copy.deepcopy(sam)
+    # The translator needs S3 locations; the local stack reads code from the repo.
+    for logical_id, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function":
+            props["CodeUri"] = f"s3://local-code/{logical_id}.zip"
+        elif resource["Type"] == "AWS::Serverless::LayerVersion":
+            props["ContentUri"] = f"s3://local-code/{logical_id}.zip"
+    return _translate_with_region(template, region)
+
+
+def _translate_with_region(template: dict[str, Any], region: str) -> dict[str, Any]:
+    import os
+
+    from samtranslator.translator.transform import transform
+
+    previous = os.environ.get("AWS_DEFAULT_REGION")
+    os.environ["AWS_DEFAULT_REGION"] = region
+    try:
+        result: dict[str, Any] = transform(template, {}, _NoManagedPolicies())
+        return result
+    finally:
+        if previous is None:
+            os.environ.pop("AWS_DEFAULT_REGION", None)
+        else:
+            os.environ["AWS_DEFAULT_REGION"] = previous
+
+
+@dataclass
+class Resolver:
+    """Resolves Ref / GetAtt / Sub / Join / Select against known physical values."""
+
+    region: str
+    account_id: str
+    stack_name: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    refs: dict[str, Any] = field(default_factory=dict)
+    attrs: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def pseudo(self) -> dict[str, Any]:
+        return {
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account_id,
+            "AWS::StackName": self.stack_name,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": None,
+            "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account_id}:"
+            f"stack/{self.stack_name}/local",
+        }
+
+    def ref(self, name: str) -> Any:
+        if name in self.parameters:
+            return self.parameters[name]
+        pseudo = self.pseudo()
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.refs:
+            return self.refs[name]
+        raise KeyError(f"unresolved Ref {name}")
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                logical, attr = arg if isinstance(arg, list) else str(arg).split(".", 1)
+                if (logical, attr) not in self.attrs:
+                    raise KeyError(f"unresolved GetAtt {logical}.{attr}")
+                return self.attrs[(logical, attr)]
+            if key == "Fn::Sub":
+                return self._sub(arg)
+            if key == "Fn::Join":
+                sep, items = arg
+                return sep.join(str(self.resolve(i)) for i in self.resolve(items))
+            if key == "Fn::Select":
+                index, items = arg
+                return self.resolve(items)[int(index)]
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _sub(self, arg: Any) -> str:
+        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in extra:
+                return str(self.resolve(extra[name]))
+            if "." in name:
+                logical, attr = name.split(".", 1)
+                return str(self.attrs[(logical, attr)])
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+    def can_resolve(self, value: Any) -> bool:
+        try:
+            self.resolve(value)
+        except KeyError:
+            return False
+        return True
