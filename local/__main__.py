@@ -21,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub.add_parser("demo", help="play the round trip and check every step")
     submit = sub.add_parser("submit", help="queue a submission on the running stack")
-    submit.add_argument("document", help="submission JSON (phone_number_id defaults to the emulator's)")
+    submit.add_argument(
+        "document", help="submission JSON (phone_number_id defaults to the emulator's)"
+    )
     args = parser.parse_args(argv)
     if args.command == "run":
         from local.run import run_forever

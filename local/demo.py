@@ -51,9 +51,8 @@ def run_demo() -> int:
         assert stack.emulator is not None
         emulator = stack.emulator
         use_stack_in_this_process(stack)
-        from wacloud.store import contacts, events, messages
-
         from local.emulator import DEFAULT_PHONE_NUMBER_ID as PNID
+        from wacloud.store import contacts, events, messages
 
         print(
             f"  up in {time.monotonic() - started:.1f}s; webhook {stack.webhook_url}, "

@@ -72,6 +72,9 @@ class QueuePoller:
         self._sqs = sqs
         self._region = region
         self._stop = threading.Event()
+        # moto's ReceiveMessage is not atomic across threads (it can hand one message to
+        # two concurrent receivers); SQS is at-least-once, but local runs stay repeatable.
+        self._receive_lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._run, daemon=True, name=f"poller-{spec.logical_id}-{i}")
             for i in range(spec.concurrency)
@@ -93,13 +96,14 @@ class QueuePoller:
         deadline = time.monotonic() + self.spec.batching_window_seconds
         while not self._stop.is_set() and len(batch) < self.spec.batch_size:
             wait = 1 if not batch else 0
-            response = self._sqs.receive_message(
-                QueueUrl=self.spec.queue_url,
-                MaxNumberOfMessages=min(10, self.spec.batch_size - len(batch)),
-                WaitTimeSeconds=wait,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            )
+            with self._receive_lock:
+                response = self._sqs.receive_message(
+                    QueueUrl=self.spec.queue_url,
+                    MaxNumberOfMessages=min(10, self.spec.batch_size - len(batch)),
+                    WaitTimeSeconds=wait,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
             messages = response.get("Messages", [])
             batch.extend(messages)
             if batch and (not messages or time.monotonic() >= deadline):

@@ -245,11 +245,14 @@ class LocalStack:
                 memory_mb=int(props.get("MemorySize", 128)),
                 environment=env,
                 preload=tuple(self.config.preload.get(logical_id, ())),
-                log_file=(self.config.log_dir / f"{logical_id}.log") if self.config.log_dir else None,
+                log_file=self._log_file(logical_id),
             )
             self.functions[logical_id] = LocalFunction(
                 spec, env, concurrency=self._concurrency(logical_id, translated)
             )
+
+    def _log_file(self, logical_id: str) -> Path | None:
+        return self.config.log_dir / f"{logical_id}.log" if self.config.log_dir else None
 
     def _concurrency(self, logical_id: str, translated: dict[str, Any]) -> int:
         wanted = 1

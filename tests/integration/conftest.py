@@ -65,4 +65,4 @@ def make_stack(tmp_path: Path) -> Iterator[Callable[..., LocalStack]]:
 def customer() -> str:
     """A customer number no other test (or xdist worker) uses."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or "0"
-    return f"1555{int(worker):02d}{next(_numbers):05d}"
+    return f"1444{int(worker):02d}{next(_numbers):05d}"

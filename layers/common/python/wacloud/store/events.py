@@ -65,8 +65,15 @@ def record_status(
 
 
 def status_history(phone_number_id: str, wamid: str) -> list[dict[str, Any]]:
-    """Every status recorded for a message, in the order they happened."""
-    return sorted(query(status_pk(phone_number_id, wamid)), key=lambda s: s["occurred_at"])
+    """Every status recorded for a message, in the order they happened.
+
+    Meta's timestamps have one-second resolution, so statuses of the same second are
+    ordered by meaning (sent < delivered < read).
+    """
+    from wacloud.store.messages import RANK
+
+    return sorted(query(status_pk(phone_number_id, wamid)),
+                  key=lambda s: (s["occurred_at"], RANK.get(s["status"], 0)))
 
 
 def record_field_event(

@@ -1,0 +1,46 @@
+"""Every function runs on its sample event from events/ (the ones `sam local invoke -e`
+uses), inside the local stack's Lambda environments."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from local.stack import LocalStack
+from local.template import REPO_ROOT
+
+
+def sample(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((REPO_ROOT / "events" / f"{name}.json").read_text())
+    return event
+
+
+def test_webhook_verify_sample(stack: LocalStack) -> None:
+    result = stack.invoke("WebhookVerifyFunction", sample("webhook_verify"))
+    assert result.ok, result.error
+    assert result.payload["statusCode"] == 200
+    assert result.payload["body"] == "1158201444"
+
+
+def test_webhook_receive_sample(stack: LocalStack) -> None:
+    result = stack.invoke("WebhookReceiveFunction", sample("webhook_receive"))
+    assert result.ok, result.error
+    assert result.payload["statusCode"] == 200, result.payload
+
+
+@pytest.mark.parametrize("name, function", [("inbound_processor", "InboundProcessorFunction"),
+                                            ("sender", "SenderFunction")])
+def test_sqs_samples_process_without_item_failures(stack: LocalStack, name: str,
+                                                   function: str) -> None:
+    result = stack.invoke(function, sample(name))
+    assert result.ok, result.error
+    assert result.payload == {"batchItemFailures": []}
+
+
+@pytest.mark.parametrize("name, function", [("queue_processor", "QueueProcessorFunction"),
+                                            ("template_sync", "TemplateSyncFunction")])
+def test_scheduled_samples(stack: LocalStack, name: str, function: str) -> None:
+    result = stack.invoke(function, sample(name))
+    assert result.ok, result.error

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pytest
+
+from wacloud.signature import SignatureCheck, check_signature, sign
+from wacloud.verification import subscription_challenge
+
+SECRET = b"app-secret"
+BODY = b'{"object":"whatsapp_business_account","entry":[]}'
+
+
+def test_sign_matches_metas_definition() -> None:
+    expected = "sha256=" + hmac.new(SECRET, BODY, hashlib.sha256).hexdigest()
+    assert sign(BODY, SECRET) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, SignatureCheck.MISSING),
+        ("", SignatureCheck.MISSING),
+        ("sha1=abc", SignatureCheck.MALFORMED),
+        ("sha256=short", SignatureCheck.MALFORMED),
+        ("sha256=" + "0" * 64, SignatureCheck.MISMATCH),
+    ],
+)
+def test_bad_signatures_are_told_apart(header: str | None, expected: SignatureCheck) -> None:
+    assert check_signature(BODY, header, [SECRET]) is expected
+
+
+def test_signature_is_over_the_exact_bytes() -> None:
+    header = sign(BODY, SECRET)
+    assert check_signature(BODY, header, [SECRET]) is SignatureCheck.VALID
+    reserialised = BODY.replace(b",", b", ")
+    assert check_signature(reserialised, header, [SECRET]) is SignatureCheck.MISMATCH
+
+
+def test_any_configured_app_secret_verifies() -> None:
+    header = sign(BODY, b"second-app")
+    assert check_signature(BODY, header, [SECRET, b"second-app"]) is SignatureCheck.VALID
+    assert check_signature(BODY, header.upper().replace("SHA256=", "sha256="),
+                           [b"second-app"]) is SignatureCheck.VALID
+
+
+def test_subscription_handshake() -> None:
+    params = {"hub.mode": "subscribe", "hub.verify_token": "tok", "hub.challenge": "42"}
+    assert subscription_challenge(params, "tok") == "42"
+    assert subscription_challenge({**params, "hub.verify_token": "nope"}, "tok") is None
+    assert subscription_challenge({**params, "hub.mode": "unsubscribe"}, "tok") is None
+    assert subscription_challenge({**params, "hub.challenge": ""}, "tok") is None
+    # An unconfigured (empty) token must never verify, even against an empty offer.
+    assert subscription_challenge({**params, "hub.verify_token": ""}, "") is None
