@@ -33,8 +33,8 @@ wacloud is running locally (Ctrl-C to stop)
   outbound queue {stack.outputs.get("OutboundQueueUrl")}
 
 Talk to it as a customer:
-  .venv/bin/python -m local.emulator --url {emulator} send-text --from 15551234567 --body hi
-  curl -s {emulator}/_emulator/sent | python -m json.tool     # what the business sent
+  .venv/bin/python -m local.emulator --emulator {emulator} send-text --from 15551234567 --body hi
+  .venv/bin/python -m local.emulator --emulator {emulator} sent      # what the business sent
 Send as the business (puts a submission on the outbound queue):
   .venv/bin/python -m local submit '{{"to":"15551234567","type":"text","text":{{"body":"hello"}}}}'
 """,
