@@ -25,6 +25,7 @@ from typing import Any
 from local.template import REPO_ROOT
 
 LAYER_PATH = REPO_ROOT / "layers" / "common" / "python"
+INIT_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,12 @@ def _worker_main(conn: Connection, spec: FunctionSpec, env: dict[str, str]) -> N
         hook_module, _, hook_function = hook.partition(":")
         getattr(importlib.import_module(hook_module), hook_function)()
     module_name, _, function_name = spec.handler.rpartition(".")
-    handler = getattr(importlib.import_module(module_name), function_name)
+    try:
+        handler = getattr(importlib.import_module(module_name), function_name)
+    except Exception as exc:  # an init error: reported on the first invocation, as Lambda does
+        conn.send(("init_error", f"{exc.__class__.__name__}: {exc}\n{traceback.format_exc()}"))
+        return
+    conn.send(("ready", None))
     region = env.get("AWS_REGION", "us-east-1")
     account = env.get("LOCAL_ACCOUNT_ID", "123456789012")
     while True:
@@ -110,6 +116,23 @@ class _Worker:
         )
         self.process.start()
         child.close()
+        self.ready = False
+
+    def wait_ready(self, timeout: float) -> str | None:
+        """Wait for the init phase (imports); None when ready, else the init error.
+
+        Lambda gives init its own time budget (10 s), separate from the function's
+        timeout; locally it is more generous, since a loaded machine imports slowly.
+        """
+        if self.ready:
+            return None
+        if not self.conn.poll(timeout):
+            return f"init did not finish within {timeout:.0f} s"
+        kind, payload = self.conn.recv()
+        if kind != "ready":
+            return str(payload)
+        self.ready = True
+        return None
 
     def kill(self) -> None:
         self.process.kill()
@@ -133,11 +156,14 @@ class LocalFunction:
         worker = self._idle.get()
         started = time.perf_counter()
         try:
+            init_error = worker.wait_ready(INIT_TIMEOUT_SECONDS)
+            if init_error is not None:
+                raise RuntimeError(f"Runtime.InitError: {init_error}")
             worker.conn.send(event)
             if not worker.conn.poll(self.spec.timeout + 1):
                 raise TimeoutError(f"Task timed out after {self.spec.timeout} seconds")
             kind, payload = worker.conn.recv()
-        except (EOFError, OSError, TimeoutError, BrokenPipeError) as exc:
+        except (EOFError, OSError, TimeoutError, BrokenPipeError, RuntimeError) as exc:
             # The execution environment died or hung: Lambda replaces it (cold start).
             worker.kill()
             worker = _Worker(self.spec, self._env) if not self._closed else worker

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.emulator import Emulator, EmulatorConfig
+from local.emulator import Emulator, EmulatorConfig, WebhookDeliveryConfig
 from local.gateway import LocalHttpApi, Route
 from local.lambdas import FunctionSpec, Invocation, LocalFunction
 from local.pollers import MappingSpec, QueuePoller
@@ -81,6 +81,10 @@ class LocalStack:
         self._start_moto()
         self.gateway = LocalHttpApi([], host=cfg.host, port=cfg.gateway_port or 0)
         self.gateway.start()
+        emulator_options = dict(cfg.emulator)
+        # Meta does not publish its webhook timeout; locally a cold handler on a busy
+        # machine can take seconds, and a timeout there would only cause redeliveries.
+        emulator_options.setdefault("delivery", WebhookDeliveryConfig(timeout=30.0))
         self.emulator = Emulator(
             EmulatorConfig(
                 host=cfg.host,
@@ -88,7 +92,7 @@ class LocalStack:
                 token=cfg.access_token,
                 app_secret=cfg.app_secret,
                 webhook_url=self.webhook_url,
-                **cfg.emulator,
+                **emulator_options,
             )
         )
         self.emulator.start()
