@@ -1,0 +1,199 @@
+"""Cold init: milliseconds to import each function's `app.py` in a fresh interpreter.
+
+Method, and why:
+- One fresh subprocess per sample, pinned to CPU 0 (`os.sched_setaffinity`), as a
+  Lambda cold start is one process on (at most) a fraction of a core; pinning also
+  stops the two cores of a CI runner from flattering the figure.
+- The child gets the environment template.yaml gives the function (Globals + its
+  own variables; references replaced by placeholders) and fake AWS credentials, with
+  the layer and the function directory on `sys.path` as in Lambda (/opt/python,
+  /var/task). boto3 clients are created lazily, so no network is touched.
+- Bytecode is compiled first (`compileall`) so we time imports, not compilation.
+- The child times only ``import app`` (process_time around it); interpreter start-up
+  is the same for every function and is reported once ("python -c pass").
+- CPU time of the import (user+system), median of N samples; wall time would count
+  neighbours time-sharing CPU 0 on a loaded runner.
+- `python -X importtime` of one more sample is written to
+  bench/results/importtime-<function>.txt with the top offenders (self and
+  cumulative), to show the owners what to make lazy.
+"""
+
+from __future__ import annotations
+
+import compileall
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import _lambda_site
+from bench._common import (
+    FUNCTIONS_DIR,
+    LAYER_PATH,
+    Context,
+    Row,
+    Table,
+)
+from bench._stack import function_environment, load_template
+
+TITLE = "Cold init"
+ORDER = 30
+
+# Logical id in template.yaml -> directory under functions/ and target in ms.
+FUNCTIONS: dict[str, tuple[str, float | None]] = {
+    "WebhookVerifyFunction": ("webhook_verify", 60.0),
+    "WebhookReceiveFunction": ("webhook_receive", 200.0),
+    "SenderFunction": ("sender", 300.0),
+    "InboundProcessorFunction": ("inbound_processor", None),
+    "QueueProcessorFunction": ("queue_processor", None),
+    "TemplateSyncFunction": ("template_sync", None),
+}
+CPU = 0
+
+# CPU time (user+system) of the import, not wall time: on a shared runner a pinned
+# process still time-shares CPU 0 with neighbours, which wall time would count.
+_TIMED_IMPORT = (
+    "import time; t0 = time.process_time(); import {module}; "
+    "t1 = time.process_time(); {after}print((t1 - t0) * 1000)"
+)
+_PYWA = (
+    "import time; t0 = time.process_time(); from pywa import WhatsApp; "
+    "WhatsApp(phone_id='100000000000001', token='bench-token'); "
+    "print((time.process_time() - t0) * 1000)"
+)
+
+
+def _pin() -> None:
+    os.sched_setaffinity(0, {CPU})
+
+
+def lambda_environment(sam: dict[str, Any], logical_id: str) -> dict[str, str]:
+    """What Lambda would set for ``logical_id``, plus fake credentials and region."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_LAMBDA_FUNCTION_NAME": logical_id or "bench",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+    }
+    env.update(function_environment(sam, logical_id) if logical_id else {})
+    # A queue URL has to look like one if anything parses it at import.
+    for key in ("INBOUND_QUEUE_URL", "OUTBOUND_QUEUE_URL"):
+        if key in env:
+            env[key] = f"https://sqs.us-east-1.amazonaws.com/123456789012/bench-{key.lower()}"
+    return env
+
+
+def _sample(code: str, env: dict[str, str], cwd: Path, site: Path,
+            extra: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+    """One fresh ``python -S`` (no site-packages): function dir, layer, deployable deps."""
+    path = os.pathsep.join([str(cwd), str(LAYER_PATH), str(site)])
+    return subprocess.run(
+        [sys.executable, "-S", *(extra or []), "-c", code],
+        env={**env, "PYTHONPATH": path}, cwd=cwd, capture_output=True, text=True,
+        preexec_fn=_pin, check=False, timeout=120,
+    )
+
+
+def _median_ms(code: str, env: dict[str, str], cwd: Path, site: Path, runs: int) -> float:
+    values = []
+    for _ in range(runs):
+        proc = _sample(code, env, cwd, site)
+        if proc.returncode != 0:
+            raise RuntimeError(f"import failed in {cwd}:\n{proc.stderr[-2000:]}")
+        values.append(float(proc.stdout.strip().splitlines()[-1]))
+    return statistics.median(values)
+
+
+_IMPORTTIME = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
+
+
+def importtime_report(stderr: str, top: int = 25) -> tuple[str, list[tuple[str, float]]]:
+    """Text report of -X importtime, and the top-level packages by self time (ms)."""
+    rows = []
+    for line in stderr.splitlines():
+        m = _IMPORTTIME.match(line)
+        if m:
+            rows.append((int(m.group(1)), int(m.group(2)), len(m.group(3)) // 2, m.group(4)))
+    by_package: dict[str, int] = {}
+    for self_us, _cum, _depth, name in rows:
+        package = name.split(".")[0]
+        by_package[package] = by_package.get(package, 0) + self_us
+    packages = sorted(by_package.items(), key=lambda kv: -kv[1])
+    total = sum(r[0] for r in rows)
+    lines = [f"total self time of all imports: {total / 1000:.1f} ms", "",
+             "by top-level package (sum of self time):"]
+    lines += [f"  {us / 1000:8.1f} ms  {name}" for name, us in packages[:top]]
+    lines += ["", "by cumulative time (module incl. what it imports):"]
+    lines += [f"  {cum / 1000:8.1f} ms  {'  ' * depth}{name}" for _s, cum, depth, name in
+              sorted(rows, key=lambda r: -r[1])[:top]]
+    lines += ["", "by self time:"]
+    lines += [f"  {s / 1000:8.1f} ms  {name}" for s, _c, _d, name in
+              sorted(rows, key=lambda r: -r[0])[:top]]
+    return "\n".join(lines) + "\n", [(n, us / 1000) for n, us in packages[:5]]
+
+
+def run(ctx: Context) -> list[Table]:
+    runs = ctx.n(full=7, quick=3)
+    compileall.compile_dir(str(LAYER_PATH), quiet=1)
+    compileall.compile_dir(str(FUNCTIONS_DIR), quiet=1)
+    with tempfile.TemporaryDirectory(prefix="wacloud-bench-") as tmp:
+        site = _lambda_site.build(Path(tmp) / "lambda", _lambda_site.layer_requirements())
+        pywa_site = _lambda_site.build(Path(tmp) / "pywa", ["pywa"])
+        return [_measure(ctx, runs, site, pywa_site)]
+
+
+def _measure(ctx: Context, runs: int, site: Path, pywa_site: Path) -> Table:
+    sam = load_template()
+    table = Table(f"Cold init: import app.py, fresh process pinned to CPU {CPU} [ms]")
+    baseline_env = lambda_environment(sam, "")
+    _sample("pass", baseline_env, FUNCTIONS_DIR, site)  # warm the page cache
+    interp = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        _sample("pass", baseline_env, FUNCTIONS_DIR, site)
+        interp.append((time.perf_counter() - t0) * 1000)
+    pywa_ms = _median_ms(_PYWA, baseline_env, FUNCTIONS_DIR, pywa_site, runs)
+    offenders: list[str] = []
+    for logical_id, (directory, target) in FUNCTIONS.items():
+        cwd = FUNCTIONS_DIR / directory
+        if not (cwd / "app.py").exists() or (ctx.quick and target is None):
+            continue
+        env = lambda_environment(sam, logical_id)
+        code = _TIMED_IMPORT.format(module="app", after="")
+        ms = _median_ms(code, env, cwd, site, runs)
+        table.add(Row(f"{logical_id} (functions/{directory})", ms, pywa_ms, target=target,
+                      unit="ms"))
+        if not ctx.quick:
+            traced = _sample(code, env, cwd, site, ["-X", "importtime"])
+            report, top = importtime_report(traced.stderr)
+            (ctx.results_dir / f"importtime-{directory}.txt").write_text(
+                report + "\n" + traced.stderr)
+            offenders.append(f"{logical_id}: " + ", ".join(f"{n} {v:.0f}" for n, v in top))
+    if not ctx.quick:
+        traced = _sample(_PYWA, baseline_env, FUNCTIONS_DIR, pywa_site, ["-X", "importtime"])
+        report, top = importtime_report(traced.stderr)
+        (ctx.results_dir / "importtime-pywa.txt").write_text(report + "\n" + traced.stderr)
+        offenders.append("pywa: " + ", ".join(f"{n} {v:.0f}" for n, v in top))
+    table.notes += [
+        f"CPU ms of the import, median of {runs} fresh `python -S` processes; .pyc "
+        "compiled; only deployable packages importable (layer requirements + boto3, "
+        "bench/_lambda_site.py). pywa "
+        "column: `from pywa import WhatsApp` + `WhatsApp(phone_id, token)` with only pywa "
+        "and its dependencies importable (same figure on every row).",
+        f"Interpreter start-up (`python -S -c pass`, not included above): "
+        f"{statistics.median(interp):.0f} ms.",
+    ]
+    if offenders:
+        table.notes += ["Top packages by import self time, ms (-X importtime, wall; full "
+                        "reports in bench/results/importtime-*.txt):",
+                        *(f"  {line}" for line in offenders)]
+    return table
