@@ -1,30 +1,48 @@
-"""WebhookVerify: answers Meta's subscription handshake (GET /webhook)."""
+"""WebhookVerify: answers Meta's subscription handshake (GET /webhook).
+
+Deliberately tiny: Meta calls it rarely and a cold start is most of its cost, so it
+imports nothing heavy at init (no Powertools event handler); reading the secret
+(Powertools Parameters, boto3) is imported on the first call and cached after.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from wacloud.credentials import load_credentials
 from wacloud.verification import subscription_challenge
 
-logger = Logger()
-app = APIGatewayHttpResolver()
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "webhook-verify")
 
 
-@app.get("/webhook")
-def verify() -> Response[str]:
-    params = app.current_event.query_string_parameters or {}
+def _log(level: str, message: str, **fields: Any) -> None:
+    # One JSON line, the same shape Powertools Logger writes (CloudWatch Insights-friendly).
+    print(json.dumps({"level": level, "message": message, "service": SERVICE, **fields}))
+
+
+def _text(status: int, body: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "text/plain"},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from wacloud.credentials import load_credentials
+
+    params = event.get("queryStringParameters") or {}
     challenge = subscription_challenge(params, load_credentials().verify_token)
+    request_id = getattr(context, "aws_request_id", None)
     if challenge is None:
-        logger.warning("webhook verification refused", extra={"mode": params.get("hub.mode")})
-        return Response(403, content_types.TEXT_PLAIN, "Forbidden")
-    logger.info("webhook verified")
-    return Response(200, content_types.TEXT_PLAIN, challenge)
-
-
-@logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+        _log(
+            "WARNING",
+            "webhook verification refused",
+            mode=params.get("hub.mode"),
+            function_request_id=request_id,
+        )
+        return _text(403, "Forbidden")
+    _log("INFO", "webhook verified", function_request_id=request_id)
+    return _text(200, challenge)
