@@ -1,8 +1,20 @@
-"""Sender: sends each outbound submission at most once, a batch concurrently (SQS)."""
+"""Sender: sends each outbound submission at most once, a batch concurrently (SQS).
+
+Waiting never happens on the original SQS message. A message that must wait (a limit,
+Meta's rate limits, a retry backoff, a claim still in flight) is put back on the queue
+as a *copy* delayed by up to 900 s, and the original is acknowledged. Hiding the
+original instead (visibility backoff) would spend one receive per wait, and after the
+queue's maxReceiveCount (12) a message that was only ever rate limited would land in
+the DLQ. Each copy starts at receive count 1, so only repeated *crashes* on one message
+reach the DLQ, which is what the DLQ is for. A copy that turns up twice (the function
+died after re-enqueuing but before acknowledging) is harmless: the message record's
+claim sends it once, and a copy that arrives before its retry time waits again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,15 +25,17 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     async_process_partial_response,
 )
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from wacloud.aws import sqs
 from wacloud.config import settings
 from wacloud.credentials import load_credentials
 from wacloud.graph import GraphClient
 from wacloud.queues import resolve_body
-from wacloud.sender import Outcome, Sender, SendResult
+from wacloud.ratelimit import MAX_DEFER_SECONDS, ThroughputBudget
+from wacloud.sender import Outcome, Sender, SendResult, batch_counts
 
 logger = Logger()
 metrics = Metrics()
@@ -34,45 +48,103 @@ sender = Sender(
         _cfg.graph_api_base_url,
         _cfg.graph_api_version,
         lambda pnid: load_credentials().token_for(pnid),
-    )
+    ),
+    waba_for=lambda pnid: load_credentials().waba_ids().get(pnid),
 )
 
+# One metric per outcome, named for dashboards and alarms (CloudWatch, namespace wacloud).
+OUTCOME_METRICS: dict[Outcome, str] = {
+    Outcome.SENT: "OutboundSent",
+    Outcome.DUPLICATE: "OutboundDuplicate",
+    Outcome.SCHEDULED: "OutboundScheduled",
+    Outcome.REJECTED: "OutboundRejected",
+    Outcome.FAILED: "OutboundFailed",
+    Outcome.RETRY: "OutboundRetried",
+    Outcome.DEFERRED: "OutboundDeferred",
+    Outcome.IN_FLIGHT: "OutboundInFlight",
+    Outcome.NOT_DUE: "OutboundNotDue",
+    Outcome.AUTH_HOLD: "OutboundAuthHold",
+}
+# Deferrals by the limit that caused them (detail["rule"]).
+DEFERRAL_METRICS: dict[str, str] = {
+    "throughput": "DeferredThroughput",
+    "pair_rate": "DeferredPairRate",
+    "messaging_limit": "DeferredMessagingLimit",
+    "meta_rate_limit": "DeferredMetaRateLimit",
+    "claim_expired": "DeferredClaimExpired",
+}
 
-class RetryLaterError(Exception):
-    """Marks the record failed so SQS redelivers it after the visibility we set."""
+
+def requeue(record: SQSRecord, delay: int) -> None:
+    """Put a delayed copy of the record back (see the module docstring for why)."""
+    sqs().send_message(
+        QueueUrl=_cfg.require(_cfg.outbound_queue_url, "OUTBOUND_QUEUE_URL"),
+        MessageBody=record.body,  # as received: an S3 pointer stays a pointer
+        DelaySeconds=max(0, min(math.ceil(delay), MAX_DEFER_SECONDS)),
+    )
 
 
-def _send(record: SQSRecord) -> SendResult:
-    result = sender.handle(resolve_body(record.body))
+def _send(record: SQSRecord, body: str, budget: ThroughputBudget) -> SendResult:
+    result = sender.handle(body, budget)
     if result.retry_in is not None:
-        # Backoff through the message's own visibility timeout; never sleep here.
-        sqs().change_message_visibility(
-            QueueUrl=_cfg.require(_cfg.outbound_queue_url, "OUTBOUND_QUEUE_URL"),
-            ReceiptHandle=record.receipt_handle,
-            VisibilityTimeout=min(result.retry_in, 43_200),
-        )
+        # If this raises, the original stays on the queue and comes back: nothing lost.
+        requeue(record, result.retry_in)
     return result
 
 
-async def record_handler(record: SQSRecord) -> str:
-    try:
-        result = await asyncio.get_running_loop().run_in_executor(executor, _send, record)
-    except Exception:
-        # Left on the queue: SQS redelivers it, and the DLQ takes it after maxReceiveCount.
-        logger.exception("send failed unexpectedly", extra={"message_id": record.message_id})
-        metrics.add_metric(name="SenderUnexpectedError", unit=MetricUnit.Count, value=1)
-        raise
-    metrics.add_metric(name=f"Message_{result.outcome.value}", unit=MetricUnit.Count, value=1)
+def _record_metrics(result: SendResult) -> None:
+    metrics.add_metric(name=OUTCOME_METRICS[result.outcome], unit=MetricUnit.Count, value=1)
+    rule = result.detail.get("rule") if result.outcome is Outcome.DEFERRED else None
+    if rule in DEFERRAL_METRICS:
+        metrics.add_metric(name=DEFERRAL_METRICS[rule], unit=MetricUnit.Count, value=1)
     if result.outcome is Outcome.AUTH_HOLD:
         metrics.add_metric(name="GraphAuthFailure", unit=MetricUnit.Count, value=1)
     if result.retry_in is not None:
-        raise RetryLaterError(f"{result.outcome.value}: retry in {result.retry_in}s")
-    return result.outcome.value
+        metrics.add_metric(name="OutboundRequeued", unit=MetricUnit.Count, value=1)
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return async_process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    records = event.get("Records") or []
+    bodies: dict[str, str] = {}
+    for raw in records:
+        try:
+            bodies[raw["messageId"]] = resolve_body(raw["body"])
+        except Exception:  # unreadable pointer: the record handler raises for this item
+            logger.exception("could not resolve body", extra={"message_id": raw["messageId"]})
+    # The same submission twice in one batch (a redelivery next to its delayed copy) is
+    # handled once: the copies would only race each other for the claim.
+    first_of: dict[str, str] = {}
+    for message_id, body in bodies.items():
+        first_of.setdefault(body, message_id)
+    repeats = {m for m, body in bodies.items() if first_of[body] != m}
+    # Throughput tokens for the whole batch: one DynamoDB update per business number.
+    budget = sender.budget()
+    budget.reserve(batch_counts(b for m, b in bodies.items() if m not in repeats))
+
+    async def record_handler(record: SQSRecord) -> str:
+        if record.message_id in repeats:
+            metrics.add_metric(
+                name=OUTCOME_METRICS[Outcome.DUPLICATE], unit=MetricUnit.Count, value=1
+            )
+            return Outcome.DUPLICATE.value
+        try:
+            body = bodies.get(record.message_id) or resolve_body(record.body)
+            result = await asyncio.get_running_loop().run_in_executor(
+                executor, _send, record, body, budget
+            )
+        except Exception:
+            # Left on the queue: SQS redelivers it, and the DLQ takes it after maxReceiveCount.
+            logger.exception("send failed unexpectedly", extra={"message_id": record.message_id})
+            metrics.add_metric(name="SenderUnexpectedError", unit=MetricUnit.Count, value=1)
+            raise
+        _record_metrics(result)
+        return result.outcome.value
+
+    try:
+        return async_process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    finally:
+        budget.settle()

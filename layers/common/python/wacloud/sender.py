@@ -1,17 +1,21 @@
 """Outbound sending: each submission sent at most once, retried safely, never lost.
 
-The protocol (README, "Delivery guarantees"):
+The protocol (docs/outbound.md, "Delivery guarantees"):
 1. Validate. An invalid submission is recorded `rejected` with the reason; never retried.
 2. Claim the message record with a conditional write (`sending`, with a claim token).
    A redelivered SQS message finds it claimed or finished and sends nothing.
-3. Check policy (window, blocks, opt-outs) and resolve media, then call Meta once.
-4. Record the outcome. Our message id rides in `biz_opaque_callback_data`, so if the
-   function dies after Meta accepted the message but before step 4, the status
+3. Check policy (block list, 24-hour window, marketing opt-out, the synced template) and
+   refuse with a reason (`rejected`) before any Graph call.
+4. Check limits (number throughput, pair rate, messaging limit). Over a limit the claim
+   is released as `deferred` and the message comes back later; it never fails for it.
+5. Resolve media, then call Meta once.
+6. Record the outcome. Our message id rides in `biz_opaque_callback_data`, so if the
+   function dies after Meta accepted the message but before step 6, the status
    webhook still ties Meta's wamid to our record and moves it to `sent`.
    A claim that stays `sending` past the reconcile grace with no webhook was never
    accepted, and only then is the message claimed and sent again.
-Retryable failures are retried by hiding the SQS message for a backoff (visibility
-timeout), never by sleeping in the Lambda.
+Waits (retries, deferrals) are returned as `retry_in`; the function puts a delayed copy
+back on the queue (functions/sender/app.py) and never sleeps in the Lambda.
 """
 
 from __future__ import annotations
@@ -19,22 +23,25 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import math
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
+from wacloud import ratelimit, send_policy
 from wacloud.clock import iso, now
 from wacloud.config import settings
 from wacloud.graph import GraphClient, GraphTransportError
-from wacloud.graph_errors import ErrorClass, GraphAPIError
+from wacloud.graph_errors import ErrorClass, GraphAPIError, pair_rate_retry_seconds
 from wacloud.logs import mask_phone
 from wacloud.models.outbound import is_template, media_s3_key, with_media_id
 from wacloud.models.outbound_common import describe_validation_error
 from wacloud.models.submission import Submission
-from wacloud.store import contacts, media, messages
+from wacloud.store import contacts, media, messages, reach, template_mirror, tenants
 from wacloud.store.contacts import contact_pk
 from wacloud.store.messages import ClaimOutcome, State
 
@@ -43,6 +50,9 @@ logger = Logger(child=True)
 MAX_BACKOFF_SECONDS = 900
 AUTH_HOLD_SECONDS = 900
 SCHEDULE_AHEAD_SECONDS = 60
+# 131056: Meta says retry after 4^X seconds (X = 0, 1, 2...; fact sheet §4). X stops
+# growing at 4 (256 s) so a recipient is never parked for long after a burst.
+PAIR_RETRY_MAX_EXPONENT = 4
 
 
 class Outcome(enum.StrEnum):
@@ -54,6 +64,7 @@ class Outcome(enum.StrEnum):
     RETRY = "retry"
     DEFERRED = "deferred"
     IN_FLIGHT = "in_flight"
+    NOT_DUE = "not_due"
     AUTH_HOLD = "auth_hold"
 
 
@@ -61,7 +72,7 @@ class Outcome(enum.StrEnum):
 class SendResult:
     outcome: Outcome
     message_id: str | None
-    # Seconds to hide the SQS message before it is tried again (None: delete it).
+    # Seconds until the message should be tried again (None: it is finished here).
     retry_in: int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
@@ -75,13 +86,72 @@ def backoff_seconds(attempt: int, base: float = 2.0, cap: int = MAX_BACKOFF_SECO
     return max(1, int(random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))))
 
 
+def rate_limit_delay(code: int, deferrals: int, hint: int | None) -> int:
+    """How long to defer after one of Meta's rate-limit errors (pure).
+
+    131056 (pair rate) follows Meta's 4^X advice; the others back off exponentially
+    from Meta's hint (e.g. 60 s for 131057, 1 h for 132069) or 1 s.
+    """
+    if code == 131056:
+        return pair_rate_retry_seconds(min(deferrals, PAIR_RETRY_MAX_EXPONENT))
+    base = max(1, hint or 1)
+    return max(base, backoff_seconds(deferrals + 1, base=float(base), cap=max(base, 900)))
+
+
+def batch_counts(bodies: Iterable[str]) -> dict[str, int]:
+    """Messages per business number in a batch, for taking throughput tokens at once.
+
+    Only looks for `phone_number_id`; duplicates and invalid bodies are counted too and
+    their unused tokens are refunded after the batch (ThroughputBudget.settle).
+    """
+    counts: dict[str, int] = {}
+    for body in bodies:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            continue
+        pnid = document.get("phone_number_id") if isinstance(document, dict) else None
+        if isinstance(pnid, str) and pnid.isdigit():
+            counts[pnid] = counts.get(pnid, 0) + 1
+    return counts
+
+
+def _seconds(value: float) -> int:
+    return max(1, math.ceil(value))
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What policy learned about a claimed message that the limits need."""
+
+    window_open: bool
+    template: bool
+
+
 class Sender:
-    def __init__(self, graph: GraphClient) -> None:
+    def __init__(
+        self,
+        graph: GraphClient,
+        *,
+        waba_for: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.graph = graph
         self.cfg = settings()
+        # The WABA whose synced templates a number sends: tenant config first, then
+        # whatever the caller knows (the Meta secret's tenants, in the function).
+        self._waba_fallback = waba_for
+
+    def waba_for(self, phone_number_id: str) -> str | None:
+        waba = tenants.load(phone_number_id).waba_id
+        if waba is None and self._waba_fallback is not None:
+            waba = self._waba_fallback(phone_number_id)
+        return waba
+
+    def budget(self) -> ratelimit.ThroughputBudget:
+        return ratelimit.ThroughputBudget(lambda pnid: tenants.load(pnid).throughput_mps)
 
     # ------------------------------------------------------------------ entry
-    def handle(self, body: str) -> SendResult:
+    def handle(self, body: str, budget: ratelimit.ThroughputBudget | None = None) -> SendResult:
         try:
             document = json.loads(body)
             if not isinstance(document, dict):
@@ -95,7 +165,7 @@ class Sender:
         fields = self._record_fields(submission, body)
         if submission.send_at and submission.send_at.timestamp() > now() + SCHEDULE_AHEAD_SECONDS:
             return self._schedule(submission, message_id, fields)
-        return self._send(submission, message_id, fields)
+        return self._send(submission, message_id, fields, budget or self.budget())
 
     # ------------------------------------------------------------------ steps
     def _reject_invalid(self, body: str, exc: Exception) -> SendResult:
@@ -150,7 +220,13 @@ class Sender:
         )
         return SendResult(Outcome.SCHEDULED if created else Outcome.DUPLICATE, message_id)
 
-    def _send(self, submission: Submission, message_id: str, fields: dict[str, Any]) -> SendResult:
+    def _send(
+        self,
+        submission: Submission,
+        message_id: str,
+        fields: dict[str, Any],
+        budget: ratelimit.ThroughputBudget,
+    ) -> SendResult:
         pnid = submission.phone_number_id
         claim = messages.claim(
             pnid, message_id, fields, stale_after=self.cfg.send_reconcile_grace_seconds
@@ -164,25 +240,90 @@ class Sender:
             waited = now() - float(claim.item.get("claimed_at", now()))
             retry_in = max(1, int(self.cfg.send_reconcile_grace_seconds - waited) + 1)
             return SendResult(Outcome.IN_FLIGHT, message_id, retry_in=retry_in)
+        if claim.outcome is ClaimOutcome.NOT_DUE:
+            wait = float(claim.item.get("retry_at", now())) - now()
+            return SendResult(Outcome.NOT_DUE, message_id, retry_in=_seconds(wait))
         assert claim.token is not None
         token = claim.token
-        attempt = int(claim.item.get("attempts", 1))
 
-        refusal = self._policy_refusal(submission)
-        if refusal is not None:
-            messages._transition(
-                pnid,
-                message_id,
-                State.REJECTED,
-                at=now(),
-                extra={"error": refusal},
-                detail=refusal,
-                condition="claim_token = :token",
-                condition_values={":token": token},
-            )
-            logger.info("send refused by policy", extra={"message_id": message_id, **refusal})
-            return SendResult(Outcome.REJECTED, message_id, detail=refusal)
+        checked = self._policy(submission, message_id, token)
+        if isinstance(checked, SendResult):
+            return checked
+        deferral = self._limits(submission, checked, budget)
+        if deferral is not None:
+            reason, wait = deferral
+            retry_in = _seconds(wait)
+            messages.mark_deferred(pnid, message_id, token, reason, now() + retry_in)
+            logger.info("send deferred", extra={"message_id": message_id, **reason})
+            return SendResult(Outcome.DEFERRED, message_id, retry_in=retry_in, detail=reason)
+        return self._call_meta(submission, message_id, token, claim.item)
 
+    def _policy(self, submission: Submission, message_id: str, token: str) -> _Checked | SendResult:
+        """Refuse what Meta would refuse or the customer did not agree to (send_policy)."""
+        pnid = submission.phone_number_id
+        contact = contacts.load(pnid, submission.wa_id)
+        template = is_template(submission.message)
+        window_open = contacts.window_open(contact)
+        category: str | None = None
+        template_refusal: dict[str, Any] | None = None
+        if submission.template is not None:
+            waba = self.waba_for(pnid)
+            if waba is not None:
+                found = template_mirror.lookup(
+                    waba, submission.template.name, submission.template.language.code
+                )
+                category = (found.template or {}).get("category")
+                template_refusal = send_policy.template_refusal(
+                    found.template, found.mirror_known, submission.template
+                )
+        refusal = (
+            send_policy.blocked_refusal(contact)
+            or send_policy.window_refusal(template, window_open)
+            or send_policy.opt_out_refusal(contact, category, submission.tags)
+            or template_refusal
+        )
+        if refusal is None:
+            return _Checked(window_open=window_open, template=template)
+        messages.mark_rejected(pnid, message_id, token, refusal)
+        logger.info("send refused by policy", extra={"message_id": message_id, **refusal})
+        return SendResult(Outcome.REJECTED, message_id, detail=refusal)
+
+    def _limits(
+        self, submission: Submission, checked: _Checked, budget: ratelimit.ThroughputBudget
+    ) -> tuple[dict[str, Any], float] | None:
+        """The first limit this message is over, with how long to wait; None to send now.
+
+        Cheapest first: the number token comes from the batch's reservation in memory,
+        the pair bucket costs one update, the messaging limit applies only to
+        business-initiated messages (templates outside the window) and costs two.
+        """
+        pnid, wa_id = submission.phone_number_id, submission.wa_id
+        wait = budget.take(pnid)
+        if wait is not None:
+            mps = tenants.load(pnid).throughput_mps
+            return _deferral("throughput", f"number throughput limit ({mps} msg/s)"), wait
+        pair = ratelimit.acquire_pair(pnid, wa_id)
+        if not pair.granted:
+            return _deferral(
+                "pair_rate",
+                f"pair rate limit (1 message / {ratelimit.PAIR_INTERVAL_SECONDS:g} s to one "
+                f"recipient, bursts of {ratelimit.PAIR_BURST})",
+            ), pair.wait
+        if checked.template and not checked.window_open:
+            limit = tenants.load(pnid).messaging_limit
+            admission = reach.admit(pnid, wa_id, limit)
+            if not admission.allowed:
+                return _deferral(
+                    "messaging_limit",
+                    f"messaging limit ({limit} unique recipients of business-initiated "
+                    "messages per 24 h)",
+                ), admission.wait
+        return None
+
+    def _call_meta(
+        self, submission: Submission, message_id: str, token: str, item: dict[str, Any]
+    ) -> SendResult:
+        pnid = submission.phone_number_id
         message = submission.message
         try:
             s3_key = media_s3_key(message)
@@ -192,10 +333,12 @@ class Sender:
                 messages.tracking_callback(message_id, submission.biz_opaque_callback_data),
                 message=message,
             )
+            if self._claim_too_old(item):
+                return self._give_back(pnid, message_id, token)
             sent = self.graph.send_message(pnid, payload)
         except GraphTransportError as exc:
             # Meta may have accepted it: keep the claim; the status webhook or the grace
-            # period decides (module docstring, step 4).
+            # period decides (module docstring, step 6).
             logger.warning(
                 "send outcome unknown", extra={"message_id": message_id, "error": str(exc)}
             )
@@ -203,7 +346,7 @@ class Sender:
                 Outcome.IN_FLIGHT, message_id, retry_in=self.cfg.send_reconcile_grace_seconds + 1
             )
         except GraphAPIError as exc:
-            return self._graph_error(pnid, message_id, token, attempt, exc)
+            return self._graph_error(submission, message_id, token, item, exc)
         except media.MediaError as exc:
             error = {"reason": str(exc), "stage": "media"}
             messages.mark_failed(pnid, message_id, error, token)
@@ -220,36 +363,45 @@ class Sender:
         )
         return SendResult(Outcome.SENT, message_id, detail={"wamid": sent.wamid})
 
-    def _policy_refusal(self, submission: Submission) -> dict[str, Any] | None:
-        contact = contacts.load(submission.phone_number_id, submission.wa_id)
-        if contact and contact.get("blocked"):
-            return {"reason": "recipient is blocked", "stage": "policy", "rule": "blocked"}
-        if is_template(submission.message):
-            if (
-                contact
-                and contact.get("opted_out_marketing")
-                and "marketing" in (submission.tags or [])
-            ):
-                return {
-                    "reason": "recipient opted out of marketing messages",
-                    "stage": "policy",
-                    "rule": "opt_out",
-                }
-            return None
-        if not contacts.window_open(contact):
-            return {
-                "reason": "template required: the 24-hour customer service window is closed "
-                "(Meta would fail this with 131047)",
-                "stage": "policy",
-                "rule": "window",
-            }
-        return None
+    def _claim_too_old(self, item: dict[str, Any]) -> bool:
+        """Never start a Graph call on a claim past half the reconcile grace.
+
+        Another copy may take the claim over once the grace has passed. Starting the call
+        early enough that it ends (Graph timeouts are seconds) before that moment keeps
+        two holders from both sending, even when this one was slowed down (a cold start,
+        a large media upload). With the default grace (300 s) and a 30 s function timeout
+        this never fires.
+        """
+        age = now() - float(item.get("claimed_at", now()))
+        return age > self.cfg.send_reconcile_grace_seconds / 2
+
+    def _give_back(self, pnid: str, message_id: str, token: str) -> SendResult:
+        reason = {
+            "reason": "deferred: claim held too long before the send; sending it fresh",
+            "stage": "limits",
+            "rule": "claim_expired",
+        }
+        if not messages.mark_deferred(pnid, message_id, token, reason, now() + 1):
+            # Someone else holds it now: this copy has nothing left to do.
+            return SendResult(Outcome.DUPLICATE, message_id, detail={"state": "taken_over"})
+        logger.warning("claim too old to send", extra={"message_id": message_id})
+        return SendResult(Outcome.DEFERRED, message_id, retry_in=1, detail=reason)
 
     def _graph_error(
-        self, pnid: str, message_id: str, token: str, attempt: int, exc: GraphAPIError
+        self,
+        submission: Submission,
+        message_id: str,
+        token: str,
+        item: dict[str, Any],
+        exc: GraphAPIError,
     ) -> SendResult:
+        pnid = submission.phone_number_id
         error = exc.to_dict()
+        if exc.info is not None:
+            error.setdefault("title", exc.info.title)
         error_class = exc.error_class
+        attempt = int(item.get("retries", 0)) + 1
+        deferrals = int(item.get("deferrals", 0))
         logger.warning(
             "graph error",
             extra={
@@ -264,15 +416,25 @@ class Sender:
             messages.mark_retrying(pnid, message_id, token, error, now() + delay)
             return SendResult(Outcome.RETRY, message_id, retry_in=delay, detail=error)
         if error_class is ErrorClass.RATE_LIMITED:
-            hint = exc.retry_after_seconds or 1
-            delay = max(hint, backoff_seconds(attempt, base=max(1.0, float(hint))))
-            messages.mark_deferred(pnid, message_id, token, error, now() + delay)
-            return SendResult(Outcome.DEFERRED, message_id, retry_in=delay, detail=error)
+            delay = rate_limit_delay(exc.code or 0, deferrals, exc.retry_after_seconds)
+            reason = {**error, "rule": "meta_rate_limit"}
+            messages.mark_deferred(pnid, message_id, token, reason, now() + delay)
+            return SendResult(Outcome.DEFERRED, message_id, retry_in=delay, detail=reason)
         if error_class is ErrorClass.AUTH:
             # Kept until the token is fixed: retried every AUTH_HOLD_SECONDS, alarmed by metric.
             messages.mark_retrying(pnid, message_id, token, error, now() + AUTH_HOLD_SECONDS)
             return SendResult(
                 Outcome.AUTH_HOLD, message_id, retry_in=AUTH_HOLD_SECONDS, detail=error
             )
+        if error_class is ErrorClass.OPTED_OUT:
+            # Meta knows the user stopped marketing before our webhook told us: remember it
+            # so later marketing sends are refused without a Graph call.
+            contacts.set_flag(
+                pnid, submission.wa_id, "opted_out_marketing", True, reason=f"meta:{exc.code}"
+            )
         messages.mark_failed(pnid, message_id, error, token)
         return SendResult(Outcome.FAILED, message_id, detail=error)
+
+
+def _deferral(rule: str, what: str) -> dict[str, Any]:
+    return {"reason": f"deferred: over the {what}", "stage": "limits", "rule": rule}

@@ -61,6 +61,7 @@ RANK: dict[str, int] = {
 CLAIMABLE = (State.ACCEPTED, State.SCHEDULED, State.QUEUED, State.DEFERRED, State.RETRYING)
 FINISHED = (State.SENT, State.FAILED, State.DELIVERED, State.READ, State.PLAYED, State.REJECTED)
 CALLBACK_PREFIX = "wc1."
+RETRY_AT_SLACK = 1.0
 
 
 def message_pk(phone_number_id: str, message_id: str) -> str:
@@ -89,6 +90,7 @@ class ClaimOutcome(enum.Enum):
     CLAIMED = "claimed"  # ours to send now
     FINISHED = "finished"  # already sent/failed/rejected: send nothing
     IN_FLIGHT = "in_flight"  # another attempt holds it and may still succeed
+    NOT_DUE = "not_due"  # deferred or retrying, and its retry time has not come yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,11 @@ def claim(
     A `sending` claim older than `stale_after` seconds whose status webhook never came
     means the earlier attempt died before Meta accepted the message (an accepted send
     always produces a status webhook carrying our id), so it may be claimed again.
+
+    A deferred or retrying message is only claimable once its `retry_at` has come
+    (less `RETRY_AT_SLACK`, as SQS delays are whole seconds): a copy that arrives early,
+    e.g. a second copy left by a crash, or one whose wait exceeded SQS's 900 s maximum
+    delay, gets NOT_DUE and is put back to wait.
     """
     at = now()
     token = uuid.uuid4().hex
@@ -146,6 +153,7 @@ def claim(
         ":zero": 0,
         ":one": 1,
         ":stale": at - stale_after,
+        ":due": at + RETRY_AT_SLACK,
         ":hist": _history(State.SENDING.value, at),
         ":empty": [],
         ":pn": phone_number_id,
@@ -177,7 +185,9 @@ def claim(
             Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
             UpdateExpression="SET " + ", ".join(sets),
             ConditionExpression=(
-                f"attribute_not_exists(pk) OR #state IN ({claimable}) "
+                f"attribute_not_exists(pk) "
+                f"OR (#state IN ({claimable}) AND (attribute_not_exists(retry_at) "
+                "OR retry_at <= :due)) "
                 "OR (#state = :sending AND claimed_at < :stale)"
             ),
             ExpressionAttributeNames=names,
@@ -191,9 +201,13 @@ def claim(
         old = unmarshal(getattr(exc, "response", {}).get("Item") or {}) or (
             load(phone_number_id, message_id) or {}
         )
-        outcome = (
-            ClaimOutcome.IN_FLIGHT if old.get("state") == State.SENDING else ClaimOutcome.FINISHED
-        )
+        state = old.get("state")
+        if state == State.SENDING:
+            outcome = ClaimOutcome.IN_FLIGHT
+        elif state in CLAIMABLE:
+            outcome = ClaimOutcome.NOT_DUE
+        else:
+            outcome = ClaimOutcome.FINISHED
         return Claim(outcome, None, old)
     return Claim(ClaimOutcome.CLAIMED, token, unmarshal(response["Attributes"]))
 
@@ -330,19 +344,25 @@ def _release(
     retry_at: float,
 ) -> bool:
     # Going back from `sending` to a claimable state is the one allowed step down in
-    # rank, and only for the holder of the claim.
+    # rank, and only for the holder of the claim. Retries and deferrals are counted
+    # apart: only retries (Meta errors) are bounded by MAX_SEND_ATTEMPTS, while
+    # deferrals (our limits, Meta's rate limits) must never make a message fail.
     at = now()
+    counter = "retries" if state is State.RETRYING else "deferrals"
     try:
         dynamodb().update_item(
             TableName=table(),
             Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
             UpdateExpression="SET #state = :state, state_rank = :rank, updated_at = :at, "
             "retry_at = :retry, last_error = :err, "
+            "#counter = if_not_exists(#counter, :zero) + :one, "
             "history = list_append(history, :hist) REMOVE claim_token",
             ConditionExpression="claim_token = :token AND #state = :sending",
-            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeNames={"#state": "state", "#counter": counter},
             ExpressionAttributeValues=marshal(
                 {
+                    ":zero": 0,
+                    ":one": 1,
                     ":state": state.value,
                     ":rank": RANK[state],
                     ":at": at,
@@ -361,6 +381,22 @@ def _release(
     return True
 
 
+def mark_rejected(
+    phone_number_id: str, message_id: str, token: str, refusal: dict[str, Any]
+) -> bool:
+    """A claimed message that policy refuses: final, with the reason (only the claim holder)."""
+    return _transition(
+        phone_number_id,
+        message_id,
+        State.REJECTED,
+        at=now(),
+        extra={"error": refusal},
+        detail=refusal,
+        condition="claim_token = :token",
+        condition_values={":token": token},
+    )
+
+
 def mark_failed(
     phone_number_id: str, message_id: str, error: dict[str, Any], token: str | None = None
 ) -> bool:
@@ -375,6 +411,23 @@ def mark_failed(
         condition=condition,
         condition_values={":token": token} if token else None,
     )
+
+
+def delivery_error(detail: dict[str, Any]) -> dict[str, Any]:
+    """A `failed` status webhook's errors in the shape the sender records Graph errors
+    (code, title, message, details), so a failed record reads the same either way."""
+    errors = detail.get("errors") or []
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    data = first.get("error_data")
+    out = {
+        "code": first.get("code"),
+        "title": first.get("title"),
+        "message": first.get("message"),
+        "details": data.get("details") if isinstance(data, dict) else None,
+        "stage": "delivery",
+        "errors": errors,
+    }
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def apply_status(
@@ -402,7 +455,7 @@ def apply_status(
         at=now(),
         extra={
             f"status_at_{state.value}": at,
-            **({"error": detail} if state is State.FAILED and detail else {}),
+            **({"error": delivery_error(detail)} if state is State.FAILED and detail else {}),
         },
         detail=detail,
     )

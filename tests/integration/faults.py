@@ -1,0 +1,81 @@
+"""Preload hooks for the local stack's Lambda workers (FunctionSpec.preload).
+
+They run inside the SenderFunction's worker process before its handler is imported
+and wrap real functions, so runtime code carries no test switches. Crashes happen
+once per message: a marker file (under $WACLOUD_TEST_MARKERS) survives the process
+that `os._exit`s, so the redelivered message goes through on the next worker.
+
+Triggers ride in the submission itself:
+* `biz_opaque_callback_data: "crash-after-claim"` -> die right after the claim is taken;
+* `biz_opaque_callback_data: "crash-after-send"`  -> die after Meta accepted the
+  message, before the sender records it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+CRASH_AFTER_CLAIM = "crash-after-claim"
+CRASH_AFTER_SEND = "crash-after-send"
+SHORT_READ_TIMEOUT_SECONDS = 1.5
+
+
+def _first_time(key: str) -> bool:
+    folder = Path(os.environ["WACLOUD_TEST_MARKERS"])
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(folder / key, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _crash(key: str) -> None:
+    if _first_time(key):
+        os._exit(70)  # no cleanup, no flush: like a Lambda environment that vanished
+
+
+def install_crashes() -> None:
+    """Wrap the claim and the Graph send with the crash points above."""
+    from wacloud import graph
+    from wacloud.store import messages
+
+    real_claim = messages.claim
+
+    def claim(
+        phone_number_id: str, message_id: str, fields: dict[str, Any], *, stale_after: float
+    ) -> messages.Claim:
+        result = real_claim(phone_number_id, message_id, fields, stale_after=stale_after)
+        if result.outcome is messages.ClaimOutcome.CLAIMED and CRASH_AFTER_CLAIM in str(
+            fields.get("submission", "")
+        ):
+            _crash(f"claim-{message_id}")
+        return result
+
+    messages.claim = claim  # type: ignore[assignment]
+
+    real_send = graph.GraphClient.send_message
+
+    def send_message(
+        self: graph.GraphClient, phone_number_id: str, payload: dict[str, Any]
+    ) -> graph.SentMessage:
+        sent = real_send(self, phone_number_id, payload)
+        callback = str(payload.get("biz_opaque_callback_data", ""))
+        if callback.endswith("|" + CRASH_AFTER_SEND):
+            _crash(f"send-{callback.split('|', maxsplit=1)[0]}")
+        return sent
+
+    graph.GraphClient.send_message = send_message  # type: ignore[method-assign]
+
+
+def short_graph_timeout() -> None:
+    """Make Graph reads time out in 1.5 s instead of 10 s, so a timeout test is quick."""
+    import httpx
+
+    from wacloud import graph
+
+    graph._DEFAULT_TIMEOUT = httpx.Timeout(
+        connect=1.0, read=SHORT_READ_TIMEOUT_SECONDS, write=2.0, pool=2.0
+    )
