@@ -142,9 +142,16 @@ def _bucket(logical_id: str, props: dict[str, Any], resolver: Resolver, session:
 def _bucket_policy(
     logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any
 ) -> None:
-    session.client("s3").put_bucket_policy(
-        Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"])
-    )
+    # The local endpoint is plain HTTP, so a TLS-only statement (aws:SecureTransport
+    # false -> Deny) would deny every call; moto enforces it. Everything else applies.
+    document = dict(props["PolicyDocument"])
+    document["Statement"] = [
+        statement
+        for statement in document.get("Statement", [])
+        if "aws:SecureTransport" not in json.dumps(statement.get("Condition", {}))
+    ]
+    if document["Statement"]:
+        session.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(document))
     resolver.refs[logical_id] = props["Bucket"]
 
 

@@ -172,15 +172,14 @@ class LocalStack:
         import logging
 
         import boto3
-        from moto.server import ThreadedMotoServer
+
+        from local.moto_server import LocalMotoServer
 
         # moto's werkzeug would log every AWS call; the handlers' own logs are what matter.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
         self._moto_port = self.config.moto_port or free_port(self.config.host)
-        self._moto = ThreadedMotoServer(
-            ip_address=self.config.host, port=self._moto_port, verbose=False
-        )
+        self._moto = LocalMotoServer(self.config.host, self._moto_port)
         self._moto.start()
         env = self.aws_environment()
         self.session = boto3.session.Session(
