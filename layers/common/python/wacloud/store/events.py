@@ -16,6 +16,7 @@ from wacloud.store.dynamo import put_if_absent, query
 
 # Raw webhook records are kept for audit and replay, then expire (TTL attribute).
 RETENTION_SECONDS = 400 * 24 * 3600
+LATE_AFTER_SECONDS = 300
 
 
 def inbound_pk(phone_number_id: str, wamid: str) -> str:
@@ -29,7 +30,14 @@ def status_pk(phone_number_id: str, wamid: str) -> str:
 def record_inbound_message(
     phone_number_id: str, wamid: str, wa_id: str, at: float, fields: dict[str, Any]
 ) -> bool:
-    """True if this call recorded the message; False if it was already recorded."""
+    """True if this call recorded the message; False if it was already recorded.
+
+    Meta's timestamps have one-second resolution, too coarse to order a customer's
+    message against our reply of the same second; when the webhook arrives promptly
+    (within LATE_AFTER_SECONDS) the conversation is ordered by when we recorded it.
+    """
+    recorded = now()
+    sort_at = recorded if 0 <= recorded - at < LATE_AFTER_SECONDS else at
     return put_if_absent(
         {
             "pk": inbound_pk(phone_number_id, wamid),
@@ -39,9 +47,9 @@ def record_inbound_message(
             "phone_number_id": phone_number_id,
             "direction": "in",
             "received_at": at,
-            "recorded_at": now(),
+            "recorded_at": recorded,
             "gsi1pk": contact_pk(phone_number_id, wa_id),
-            "gsi1sk": f"{iso(at)}#IN#{wamid}",
+            "gsi1sk": f"{iso(sort_at)}#IN#{wamid}",
             **fields,
         }
     )

@@ -289,7 +289,7 @@ def _set_fields(
             raise
 
 
-def link_wamid(phone_number_id: str, message_id: str, wamid: str) -> None:
+def _put_wamid_lookup(phone_number_id: str, message_id: str, wamid: str) -> None:
     put_if_absent(
         {
             "pk": wamid_pk(phone_number_id, wamid),
@@ -298,6 +298,10 @@ def link_wamid(phone_number_id: str, message_id: str, wamid: str) -> None:
             "created_at": now(),
         }
     )
+
+
+def link_wamid(phone_number_id: str, message_id: str, wamid: str) -> None:
+    _put_wamid_lookup(phone_number_id, message_id, wamid)
     _set_fields(phone_number_id, message_id, {"wamid": wamid}, only_if_absent=True)
 
 
@@ -312,14 +316,16 @@ def mark_sent(
     """Record Meta's acceptance. The wamid is always kept; the state only moves if a
     faster status webhook has not already moved it further."""
     at = now()
-    link_wamid(phone_number_id, message_id, wamid)
-    _transition(
+    _put_wamid_lookup(phone_number_id, message_id, wamid)
+    moved = _transition(
         phone_number_id,
         message_id,
         State.SENT,
         at=at,
-        extra={"accepted_at": at, **({"recipient_wa_id": wa_id} if wa_id else {})},
+        extra={"accepted_at": at, "wamid": wamid, **({"recipient_wa_id": wa_id} if wa_id else {})},
     )
+    if not moved:  # a faster status webhook got there first
+        _set_fields(phone_number_id, message_id, {"wamid": wamid}, only_if_absent=True)
 
 
 def mark_retrying(
@@ -447,7 +453,10 @@ def apply_status(
         state = State(status)
     except ValueError:
         return False
-    link_wamid(phone_number_id, message_id, wamid)
+    if state in (State.SENT, State.FAILED):
+        # Meta's first status for a message: it may be the only trace of a send whose
+        # response a crash lost, so make the wamid findable. Later statuses find it.
+        _put_wamid_lookup(phone_number_id, message_id, wamid)
     moved = _transition(
         phone_number_id,
         message_id,
@@ -455,12 +464,16 @@ def apply_status(
         at=now(),
         extra={
             f"status_at_{state.value}": at,
+            "wamid": wamid,
             **({"error": delivery_error(detail)} if state is State.FAILED and detail else {}),
         },
         detail=detail,
     )
     if not moved:
         _set_fields(
-            phone_number_id, message_id, {f"status_at_{state.value}": at}, only_if_absent=True
+            phone_number_id,
+            message_id,
+            {f"status_at_{state.value}": at, "wamid": wamid},
+            only_if_absent=True,
         )
     return moved
