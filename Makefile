@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run demo emulator test unit integration lint typecheck validate build bench schema clean
+.PHONY: setup run demo demo-campaign emulator test unit integration lint typecheck validate build bench schema clean
 
 setup: $(STAMP)
 
@@ -59,3 +59,6 @@ schema: setup             ## regenerate schema/submission.schema.json from the m
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+demo-campaign: setup      ## a scheduled reminder and a 1,000-recipient A/B campaign, checked
+	$(PY) -m local.demo_campaign

@@ -1,29 +1,90 @@
-"""QueueProcessor: every minute, releases scheduled messages that fell due (EventBridge)."""
+"""QueueProcessor: every minute (EventBridge), the work that waits for a time.
+
+1. Release scheduled and parked messages that fell due, highest priority first.
+2. Housekeeping: lift temporary blocks that are over, delete expired state.
+3. Fan out campaigns, a paced and bounded slice each.
+Each step stops at its share of a deadline well inside the timeout, so a backlog is
+worked off over several runs instead of timing one out.
+
+Invoked directly (not by the schedule) it also steers campaigns:
+`{"campaign": {"action": "create" | "pause" | "resume" | "cancel" | "stats", ...}}`.
+"""
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wacloud import campaigns
 from wacloud.config import settings
 from wacloud.queues import send_bodies
-from wacloud.scheduling import release_due
+from wacloud.scheduling import housekeeping, release_due
 
 logger = Logger()
 metrics = Metrics()
 
+# Seconds of the timeout kept free at the end of a run (commit, metrics, slack).
+SAFETY_SECONDS = 15
+# Seconds between scheduled runs (the rule's rate). Pacing budgets one period per run;
+# only a local stack with sped-up schedules sets it.
+PERIOD_SECONDS = float(os.environ.get("QUEUE_PROCESSOR_PERIOD", "60"))
+# Share of the usable time each step may use before the next starts.
+RELEASE_SHARE, HOUSEKEEPING_SHARE = 0.4, 0.1
+
+
+def _queue_url() -> str:
+    cfg = settings()
+    return cfg.require(cfg.outbound_queue_url, "OUTBOUND_QUEUE_URL")
+
 
 def _enqueue(bodies: list[str]) -> None:
-    cfg = settings()
-    send_bodies(cfg.require(cfg.outbound_queue_url, "OUTBOUND_QUEUE_URL"), bodies)
+    send_bodies(_queue_url(), bodies, bucket=settings().media_bucket)
+
+
+def _enqueue_delayed(bodies: list[str], delay: int) -> None:
+    send_bodies(_queue_url(), bodies, delay_seconds=delay, bucket=settings().media_bucket)
+
+
+def _control(request: dict[str, Any]) -> dict[str, Any]:
+    action = request.get("action")
+    if action == "create":
+        return {"campaign_id": campaigns.create_campaign(request["spec"])}
+    pnid, campaign_id = str(request["phone_number_id"]), str(request["campaign_id"])
+    if action in ("pause", "resume", "cancel"):
+        getattr(campaigns, action)(pnid, campaign_id)
+    elif action != "stats":
+        raise ValueError(f"unknown campaign action {action!r}")
+    return campaigns.stats(pnid, campaign_id)
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    released = release_due(_enqueue)
-    metrics.add_metric(name="ScheduledReleased", unit=MetricUnit.Count, value=released)
-    logger.info("queue processor run", extra={"released": released})
-    return {"released": released}
+    if "campaign" in event:
+        return _control(event["campaign"])
+    started = time.time()
+    usable = max(5.0, context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS)
+    deadline = started + usable
+    released = release_due(_enqueue, deadline=started + usable * RELEASE_SHARE)
+    kept = housekeeping(deadline=started + usable * (RELEASE_SHARE + HOUSEKEEPING_SHARE))
+    fanout = campaigns.run_fanout(_enqueue_delayed, deadline=deadline, run_seconds=PERIOD_SECONDS)
+    metrics.add_metric(name="ScheduledReleased", unit=MetricUnit.Count, value=released.released)
+    metrics.add_metric(name="ScheduledBacklog", unit=MetricUnit.Count, value=released.backlog)
+    metrics.add_metric(name="CampaignQueued", unit=MetricUnit.Count, value=fanout.queued)
+    metrics.add_metric(name="CampaignSkipped", unit=MetricUnit.Count, value=fanout.skipped)
+    result = {
+        "released": released.released,
+        "contended": released.contended,
+        "backlog": released.backlog,
+        "unblocked": kept.unblocked,
+        "expired": kept.expired,
+        "campaigns": fanout.as_dict(),
+        "seconds": round(time.time() - started, 3),
+    }
+    logger.info("queue processor run", extra=result)
+    return result

@@ -1,0 +1,223 @@
+"""The campaign step of each QueueProcessor run: a bounded slice per campaign.
+
+Per number, a run may queue up to its pacing budget (pacing.py). For each active
+campaign (oldest start first) it takes a lease, reads recipients from the byte
+cursor, looks their contacts up 100 at a time, skips the opted-out, the blocked and
+those outside the segment, queues one template submission each (spread over the
+minute with SQS delays), and commits the new cursor with the counters. Work stops at
+the budget, the end of the list or the run's deadline, whichever comes first, so no
+run goes near the Lambda timeout however long the list is.
+
+A crash after queueing and before committing re-queues the slice on the next run;
+the sender sends each submission once (idempotency key `campaign:{id}:{wa_id}`), and
+the counters move only with the commit, so they count each recipient once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wacloud.aws import dynamodb
+from wacloud.clock import now
+from wacloud.store.contacts import contact_pk
+from wacloud.store.dynamo import marshal, table, unmarshal
+
+from . import pacing, recipients, store
+from .model import in_segment, pick_variant, recipient_wa_id, subject
+from .render import RenderError, template_message
+
+# (bodies, delay_seconds) -> None; raises if anything could not be queued.
+Enqueue = Callable[[list[str], int], None]
+LOOKUP_BATCH = 100  # BatchGetItem maximum
+CONTACT_FIELDS = "pk, blocked, blocked_until, opted_out_marketing, tags, attributes"
+
+
+@dataclass
+class SliceResult:
+    cursor: int
+    done: bool
+    queued: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+@dataclass
+class FanoutReport:
+    queued: int = 0
+    skipped: int = 0
+    campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"queued": self.queued, "skipped": self.skipped, "campaigns": self.campaigns}
+
+
+def run_fanout(
+    enqueue: Enqueue, *, deadline: float, at: float | None = None, run_seconds: float = 60
+) -> FanoutReport:
+    at = now() if at is None else at
+    report = FanoutReport()
+    by_number: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in store.active(at):
+        if item.get("status") in ("scheduled", "running"):
+            by_number[str(item["phone_number_id"])].append(item)
+    for phone_number_id, campaigns in by_number.items():
+        budget = pacing.run_budget(phone_number_id, at, run_seconds)
+        left = int(budget["budget"])
+        sent_this_run = 0
+        for item in campaigns:
+            if left <= 0 or now() >= deadline:
+                break
+            token = store.lease(item, at)
+            if token is None:
+                continue
+            cap = left
+            if item.get("max_per_minute"):
+                cap = min(cap, int(int(item["max_per_minute"]) * run_seconds / 60))
+            mps = float(budget["mps"])
+            if item.get("max_per_minute"):
+                mps = min(mps, int(item["max_per_minute"]) / 60)
+            result = _slice(item, cap, deadline, enqueue, sent_this_run, mps, at)
+            store.commit(item, token, result.cursor, dict(result.counts), done=result.done)
+            left -= result.queued
+            sent_this_run += result.queued
+            skipped = sum(v for k, v in result.counts.items() if k.startswith("skipped#"))
+            report.queued += result.queued
+            report.skipped += skipped
+            report.campaigns[str(item["campaign_id"])] = {
+                "queued": result.queued,
+                "skipped": skipped,
+                "done": result.done,
+                "tier_left": budget["tier_left"],
+            }
+    return report
+
+
+def _slice(
+    item: dict[str, Any],
+    cap: int,
+    deadline: float,
+    enqueue: Enqueue,
+    offset_index: int,
+    mps: float,
+    at: float,
+) -> SliceResult:
+    info = recipients.ListInfo(
+        bucket=str(item["list_bucket"]),
+        key=str(item["list_key"]),
+        format=str(item["list_format"]),
+        columns=list(item.get("list_columns") or []),
+        start=int(item.get("list_start", 0)),
+        size=int(item["list_size"]),
+    )
+    result = SliceResult(cursor=int(item.get("list_cursor", info.start)), done=False)
+    while result.queued < cap and result.cursor < info.size and now() < deadline:
+        lines = recipients.read_lines(info, result.cursor)
+        for start in range(0, len(lines), LOOKUP_BATCH):
+            room = cap - result.queued
+            if room <= 0 or now() >= deadline:
+                break
+            batch = lines[start : start + min(LOOKUP_BATCH, room)]
+            bodies = _build(item, info, batch, result, at)
+            if bodies:
+                _enqueue_spread(enqueue, bodies, offset_index + result.queued, mps)
+                result.queued += len(bodies)
+        else:
+            continue
+        break
+    result.done = result.cursor >= info.size
+    return result
+
+
+def _build(
+    item: dict[str, Any],
+    info: recipients.ListInfo,
+    batch: list[tuple[int, str]],
+    result: SliceResult,
+    at: float,
+) -> list[str]:
+    import json
+
+    pnid = str(item["phone_number_id"])
+    campaign_id = str(item["campaign_id"])
+    rows: list[tuple[int, dict[str, Any] | None, str | None]] = []
+    for end, text in batch:
+        row = recipients.parse_line(info, text)
+        rows.append((end, row, recipient_wa_id(row) if row else None))
+    contacts = _contacts(pnid, [w for _, _, w in rows if w])
+    bodies: list[str] = []
+    tags = ["campaign", *(["marketing"] if item.get("marketing") else [])]
+    for end, row, wa_id in rows:
+        result.cursor = end
+        if row is None:
+            continue  # blank line
+        if wa_id is None:
+            result.counts["skipped#invalid"] += 1
+            continue
+        contact = contacts.get(wa_id)
+        if contact and contact.get("blocked") and float(contact.get("blocked_until") or 9e18) > at:
+            result.counts["skipped#blocked"] += 1
+            continue
+        if contact and contact.get("opted_out_marketing"):
+            result.counts["skipped#opted_out"] += 1
+            continue
+        attributes, contact_tags = subject(row, contact)
+        if not in_segment(item.get("segment"), attributes, contact_tags):
+            result.counts["skipped#segment"] += 1
+            continue
+        variant = pick_variant(campaign_id, wa_id, list(item["variants"]))
+        try:
+            message = template_message(
+                variant["template"],
+                variant.get("language", "en_US"),
+                variant.get("variables"),
+                {**attributes, "wa_id": wa_id},
+            )
+        except RenderError:
+            result.counts["skipped#invalid"] += 1
+            continue
+        document = {
+            "phone_number_id": pnid,
+            "to": f"+{wa_id}",
+            **message,
+            "idempotency_key": f"campaign:{campaign_id}:{wa_id}",
+            "campaign_id": campaign_id,
+            "variant": variant["name"],
+            "priority": int(item.get("priority", 3)),
+            "tags": tags,
+        }
+        bodies.append(json.dumps(document, separators=(",", ":")))
+        result.counts[f"queued#{variant['name']}"] += 1
+    return bodies
+
+
+def _contacts(phone_number_id: str, wa_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Contact records for up to 100 numbers (one BatchGetItem, plus retries)."""
+    found: dict[str, dict[str, Any]] = {}
+    keys = [
+        marshal({"pk": contact_pk(phone_number_id, w), "sk": "#"}) for w in dict.fromkeys(wa_ids)
+    ]
+    request: dict[str, Any] = (
+        {table(): {"Keys": keys, "ProjectionExpression": CONTACT_FIELDS}} if keys else {}
+    )
+    prefix = f"{phone_number_id}#C#"
+    for _ in range(6):
+        if not request:
+            break
+        response = dynamodb().batch_get_item(RequestItems=request)
+        for raw in response.get("Responses", {}).get(table(), []):
+            contact = unmarshal(raw)
+            found[str(contact["pk"]).removeprefix(prefix)] = contact
+        request = response.get("UnprocessedKeys") or {}
+    if request:
+        raise RuntimeError("contacts lookup left unprocessed keys after retries")
+    return found
+
+
+def _enqueue_spread(enqueue: Enqueue, bodies: list[str], first_index: int, mps: float) -> None:
+    groups: dict[int, list[str]] = defaultdict(list)
+    for i, body in enumerate(bodies):
+        groups[pacing.delay_for(first_index + i, mps)].append(body)
+    for delay, group in sorted(groups.items()):
+        enqueue(group, delay)

@@ -1,0 +1,165 @@
+"""Running workflows for one EventBridge event (WorkflowTrigger).
+
+Start: for each recipient and step, a step due now is queued for the sender; a later
+step becomes a `scheduled` message record in the DUE index (what the sender itself
+does for a future `send_at`), released by the QueueProcessor when due. A step whose
+time passed more than an hour ago is skipped: nobody wants a "7 days before"
+reminder for a booking made yesterday.
+Cancel: the run is marked cancelled and each of its still-scheduled messages moves to
+`cancelled`; a message already released is past recall.
+
+EventBridge delivers at least once. Every step's message id derives from
+(workflow, key, step, recipient), so a repeated event schedules and sends nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from wacloud.campaigns.render import RenderError, lookup, template_message
+from wacloud.clock import iso, now
+from wacloud.models.submission import Submission
+from wacloud.scheduling import cancel_scheduled, schedule_fields
+from wacloud.sender import SCHEDULE_AHEAD_SECONDS, message_id_for
+from wacloud.store import messages
+from wacloud.store.contacts import contact_pk
+from wacloud.store.messages import State
+
+from . import store
+from .model import Workflow, recipients, step_time
+
+STALE_STEP_SECONDS = 3600
+MAX_RECIPIENTS_PER_EVENT = 500  # more than this is a campaign, not a workflow
+
+Submit = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclass
+class EventReport:
+    started: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    queued: int = 0
+    scheduled: int = 0
+    cancelled_messages: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def handle_event(event: dict[str, Any], submit: Submit) -> EventReport:
+    report = EventReport()
+    detail_type = str(event.get("detail-type", ""))
+    detail = event.get("detail") or {}
+    pnid = str(detail.get("phone_number_id") or "")
+    if not pnid.isdigit():
+        report.notes.append("no phone_number_id in detail")
+        return report
+    for workflow in store.tenant_workflows(pnid):
+        if not workflow.enabled:
+            continue
+        key = lookup(detail, workflow.key)
+        if key is None:
+            if detail_type in (workflow.on, *workflow.cancel_on):
+                report.notes.append(f"{workflow.id}: no {workflow.key} in detail")
+            continue
+        if detail_type in workflow.cancel_on:
+            _cancel(pnid, workflow, str(key), detail_type, report)
+        if detail_type == workflow.on:
+            _start(pnid, workflow, str(key), detail, str(event.get("id", "")), submit, report)
+    return report
+
+
+def _start(
+    pnid: str,
+    workflow: Workflow,
+    key: str,
+    detail: dict[str, Any],
+    event_id: str,
+    submit: Submit,
+    report: EventReport,
+) -> None:
+    at = now()
+    due_now: list[dict[str, Any]] = []
+    later: list[tuple[dict[str, Any], float, str]] = []
+    people = recipients(workflow, detail)[:MAX_RECIPIENTS_PER_EVENT]
+    if not people:
+        report.notes.append(f"{workflow.id}: no recipient at {workflow.recipient}")
+        return
+    for person in people:
+        data = {**detail, "recipient": person}
+        for step in workflow.steps:
+            try:
+                when = step_time(step, data)
+                message = template_message(step.template, step.language, step.variables, data)
+            except (RenderError, ValueError) as exc:
+                report.notes.append(f"{workflow.id}.{step.id}: {exc}")
+                continue
+            document: dict[str, Any] = {
+                "phone_number_id": pnid,
+                "to": f"+{person['wa_id']}",
+                **message,
+                "idempotency_key": f"wf:{workflow.id}:{key}:{step.id}:{person['wa_id']}",
+                "priority": step.priority,
+                "tags": ["workflow", f"workflow:{workflow.id}"],
+            }
+            due = when.timestamp() if when else at
+            if due < at - STALE_STEP_SECONDS:
+                report.notes.append(f"{workflow.id}.{step.id}: time passed, skipped")
+            elif due <= at + SCHEDULE_AHEAD_SECONDS:
+                due_now.append(document)
+            else:
+                document["send_at"] = iso(due).replace("Z", "+00:00")
+                later.append((document, due, message_id_for(pnid, document["idempotency_key"])))
+    # Record the run (with the ids it will schedule) before scheduling, so a cancel
+    # that lands in between still finds every message.
+    if not store.start_run(pnid, workflow.id, key, [m for _, _, m in later], event_id):
+        report.notes.append(f"{workflow.id}: {key} was cancelled before it started")
+        return
+    for document, due, message_id in later:
+        if _schedule(document, due, message_id):
+            report.scheduled += 1
+    if due_now:
+        submit(due_now)
+        report.queued += len(due_now)
+    run = store.load_run(pnid, workflow.id, key)
+    if run and run.get("status") == "cancelled":  # cancelled while we were scheduling
+        for _, _, message_id in later:
+            cancel_scheduled(pnid, message_id, "workflow cancelled")
+    report.started.append(f"{workflow.id}:{key}")
+
+
+def _schedule(document: dict[str, Any], due: float, message_id: str) -> bool:
+    """Create the scheduled record the sender would create for a future send_at."""
+    try:
+        submission = Submission.model_validate(document)
+    except ValidationError:
+        return False
+    pnid = submission.phone_number_id
+    at = now()
+    fields = {
+        "to": submission.wa_id,
+        "type": submission.type,
+        "submission": json.dumps(document, separators=(",", ":")),
+        "priority": submission.priority,
+        "tags": submission.tags,
+        "idempotency_key": submission.effective_idempotency_key(),
+        "gsi1pk": contact_pk(pnid, submission.wa_id),
+        "gsi1sk": f"{iso(at)}#OUT",
+        "direction": "out",
+        **schedule_fields(pnid, message_id, due, submission.priority),
+    }
+    return messages.record_new(pnid, message_id, State.SCHEDULED, fields)
+
+
+def _cancel(pnid: str, workflow: Workflow, key: str, reason: str, report: EventReport) -> None:
+    message_ids = store.cancel_run(pnid, workflow.id, key, reason)
+    for message_id in message_ids:
+        if cancel_scheduled(pnid, message_id, f"cancelled by {reason}"):
+            report.cancelled_messages += 1
+    report.cancelled.append(f"{workflow.id}:{key}")
