@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,7 @@ class LocalStack:
         self._wire_routes(sam)
         self._wire_mappings(translated)
         self._wire_schedules(translated)
+        self._wire_event_rules(translated)
         self.outputs = {
             k: self.resolver.resolve(v["Value"])
             for k, v in translated.get("Outputs", {}).items()
@@ -332,6 +334,39 @@ class LocalStack:
             poller.start()
             self.pollers[logical_id] = poller
 
+    def _wire_event_rules(self, translated: dict[str, Any]) -> None:
+        """EventBridge rules with an event pattern, matched by `put_event`."""
+        self._event_rules: list[tuple[dict[str, Any], LocalFunction]] = []
+        for resource in translated["Resources"].values():
+            props = resource.get("Properties", {})
+            if resource["Type"] == "AWS::Events::Rule" and "EventPattern" in props:
+                target = props["Targets"][0]["Arn"]["Fn::GetAtt"][0]
+                self._event_rules.append((props["EventPattern"], self.functions[target]))
+
+    def put_event(
+        self, detail_type: str, detail: dict[str, Any], source: str = "local.events"
+    ) -> list[Invocation]:
+        """Publish a business event on the local default bus (like PutEvents); every rule
+        whose pattern matches invokes its target with the EventBridge envelope."""
+        import uuid
+
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": detail_type,
+            "source": source,
+            "account": ACCOUNT_ID,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": self.config.region,
+            "resources": [],
+            "detail": detail,
+        }
+        return [
+            function.invoke(event)
+            for pattern, function in self._event_rules
+            if _matches(pattern, event)
+        ]
+
     def _wire_schedules(self, translated: dict[str, Any]) -> None:
         for logical_id, resource in translated["Resources"].items():
             props = resource.get("Properties", {})
@@ -349,6 +384,19 @@ class LocalStack:
             if self.config.run_schedules:
                 ticker.start()
             self.tickers[logical_id] = ticker
+
+
+def _matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """EventBridge matching for the pattern forms the template uses: lists of exact
+    values per field, nested for `detail`."""
+    for key, expected in pattern.items():
+        value = event.get(key)
+        if isinstance(expected, dict):
+            if not isinstance(value, dict) or not _matches(expected, value):
+                return False
+        elif value not in expected:
+            return False
+    return True
 
 
 def use_stack_in_this_process(stack: LocalStack, logical_id: str = "SenderFunction") -> None:

@@ -44,3 +44,11 @@ def test_sqs_samples_process_without_item_failures(stack: LocalStack, name: str,
 def test_scheduled_samples(stack: LocalStack, name: str, function: str) -> None:
     result = stack.invoke(function, sample(name))
     assert result.ok, result.error
+
+
+def test_workflow_trigger_sample_through_the_local_event_bus(stack: LocalStack) -> None:
+    event = sample("workflow_trigger")
+    results = stack.put_event(event["detail-type"], event["detail"], source=event["source"])
+    assert len(results) == 1, "exactly one rule matches booking.confirmed"
+    assert results[0].ok, results[0].error
+    assert stack.put_event("something.else", {}) == []
