@@ -38,7 +38,7 @@ HOUSEKEEPING_PARTITION = "HK"
 # while its holder is still working.
 RELEASE_LEASE_SECONDS = 120
 RELEASABLE = (State.SCHEDULED, State.DEFERRED, State.RETRYING)
-CANCELLED = "cancelled"
+CANCELLED = State.CANCELLED.value
 # Beyond this, SQS cannot delay a message (DelaySeconds max 900): park it here instead.
 SQS_MAX_DELAY_SECONDS = 900
 ENQUEUE_CHUNK = 50
@@ -231,7 +231,7 @@ def cancel_scheduled(phone_number_id: str, message_id: str, reason: str) -> bool
             ExpressionAttributeValues=marshal(
                 {
                     ":cancelled": CANCELLED,
-                    ":rank": RANK[State.REJECTED],
+                    ":rank": RANK[State.CANCELLED],
                     ":at": at,
                     ":err": {"reason": reason, "stage": "schedule"},
                     ":hist": [{"state": CANCELLED, "at": iso(at), "detail": {"reason": reason}}],

@@ -39,6 +39,7 @@ class State(enum.StrEnum):
     READ = "read"
     PLAYED = "played"
     REJECTED = "rejected"
+    CANCELLED = "cancelled"  # a scheduled message withdrawn (workflow cancel) before sending
 
 
 # Order of meaning. A state is only ever replaced by one of higher rank. `failed` sits
@@ -57,9 +58,18 @@ RANK: dict[str, int] = {
     State.READ: 30,
     State.PLAYED: 35,
     State.REJECTED: 100,
+    State.CANCELLED: 100,
 }
 CLAIMABLE = (State.ACCEPTED, State.SCHEDULED, State.QUEUED, State.DEFERRED, State.RETRYING)
-FINISHED = (State.SENT, State.FAILED, State.DELIVERED, State.READ, State.PLAYED, State.REJECTED)
+FINISHED = (
+    State.SENT,
+    State.FAILED,
+    State.DELIVERED,
+    State.READ,
+    State.PLAYED,
+    State.REJECTED,
+    State.CANCELLED,
+)
 CALLBACK_PREFIX = "wc1."
 RETRY_AT_SLACK = 1.0
 
