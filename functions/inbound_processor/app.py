@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -12,18 +14,20 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wacloud.aws import s3
 from wacloud.config import settings
 from wacloud.credentials import load_credentials
 from wacloud.graph import GraphClient
-from wacloud.inbound import InboundProcessor
+from wacloud.inbound import InboundOptions, InboundProcessor
 from wacloud.queues import resolve_body, submit_many
 from wacloud.responder import configured_responder
 from wacloud.webhook_split import item_key
@@ -40,6 +44,13 @@ persistence = DynamoDBPersistenceLayer(
 )
 
 
+# The inbound queue's maxReceiveCount (template.yaml, InboundQueue RedrivePolicy): on
+# that delivery a transient media failure is recorded instead of retried, so the
+# message is kept rather than dead-lettered.
+MAX_RECEIVE_COUNT = int(os.environ.get("INBOUND_MAX_RECEIVE_COUNT", "5"))
+
+
+@cache
 def _graph() -> GraphClient:
     cfg = settings()
     return GraphClient(
@@ -54,7 +65,13 @@ def _mark_read(phone_number_id: str, wamid: str, typing: bool) -> None:
 
 
 inbound = InboundProcessor(
-    responder=configured_responder(), submit=submit_many, mark_read=_mark_read
+    responder=configured_responder(),
+    submit=submit_many,
+    mark_read=_mark_read,
+    options=InboundOptions.from_env(),
+    media_source=_graph(),
+    media_store=s3(),
+    media_bucket=settings().media_bucket,
 )
 
 
@@ -62,14 +79,18 @@ inbound = InboundProcessor(
     data_keyword_argument="item", config=idempotency_config, persistence_store=persistence
 )
 def process_item(item: dict[str, Any]) -> list[dict[str, Any]]:
-    return [effects.as_dict() for effects in inbound.process(item["envelope"])]
+    effects = inbound.process(item["envelope"], final_attempt=item.get("final_attempt", False))
+    return [e.as_dict() for e in effects]
 
 
 def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
     try:
         envelope = json.loads(resolve_body(record.body))
+        final = int(record.attributes.approximate_receive_count or 1) >= MAX_RECEIVE_COUNT
         results: list[dict[str, Any]] = process_item(
-            item={"key": item_key(envelope), "envelope": envelope}
+            # Only "key" identifies the item (event_key_jmespath): a redelivery with
+            # final_attempt set is still the same item.
+            item={"key": item_key(envelope), "envelope": envelope, "final_attempt": final}
         )
     except Exception:
         # Left on the queue: retried after the visibility timeout, then the DLQ.

@@ -10,13 +10,21 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from wacloud.config import settings
+from wacloud.config import ConfigurationError, settings
+from wacloud.inbound_media import (
+    MediaOutcome,
+    MediaSource,
+    TransientMediaError,
+    cache_inbound_media,
+    media_body,
+)
 from wacloud.logs import mask_phone
 from wacloud.models.webhook import parse_webhook
+from wacloud.models.webhook_messages import InboundMessage
 from wacloud.models.webhook_updates import (
     ErrorUpdate,
     FieldUpdate,
@@ -28,6 +36,9 @@ from wacloud.models.webhook_updates import (
 )
 from wacloud.responder import IncomingMessage, Reply, Responder
 from wacloud.store import contacts, events, messages
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
 
 logger = Logger(child=True)
 
@@ -43,6 +54,37 @@ def _keywords(name: str, default: str) -> frozenset[str]:
     return frozenset(
         k.strip().upper() for k in os.environ.get(name, default).split(",") if k.strip()
     )
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """A boolean setting (true/false, 1/0, yes/no, on/off); anything else is a
+    deployment mistake and fails loudly rather than silently picking a side."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class InboundOptions:
+    """What a deployer can switch (environment variables, see docs/inbound.md)."""
+
+    #: MARK_AS_READ: send a read receipt (blue ticks) for every customer message.
+    mark_as_read: bool = True
+    #: TYPING_INDICATOR: show "typing..." while a reply is on its way. Meta sends it
+    #: with the read receipt in one call (§1.2), so it needs MARK_AS_READ too.
+    typing_indicator: bool = True
+
+    @classmethod
+    def from_env(cls) -> InboundOptions:
+        return cls(
+            mark_as_read=env_flag("MARK_AS_READ", True),
+            typing_indicator=env_flag("TYPING_INDICATOR", True),
+        )
 
 
 @dataclass
@@ -68,9 +110,25 @@ class InboundProcessor:
     responder: Responder
     submit: Callable[[list[dict[str, Any]]], None]
     mark_read: Callable[[str, str, bool], None] | None = None
+    options: InboundOptions = field(default_factory=InboundOptions)
+    #: Where inbound media is fetched from and copied to (None: media not cached).
+    media_source: MediaSource | None = None
+    media_store: S3Client | None = None
+    media_bucket: str | None = None
+    _final_attempt: bool = field(default=False, init=False, repr=False)
 
-    def process(self, envelope: dict[str, Any]) -> list[InboundEffects]:
+    def process(
+        self, envelope: dict[str, Any], *, final_attempt: bool = False
+    ) -> list[InboundEffects]:
+        """Process every update of one (split) webhook.
+
+        ``final_attempt`` is True on the last delivery before the dead-letter queue:
+        a transient media failure is then recorded instead of retried.
+        """
         payload = parse_webhook(envelope)
+        # An attribute, not an argument: `_message(update)` keeps its signature for
+        # code that wraps it (local demos patch it).
+        self._final_attempt = final_attempt
         results: list[InboundEffects] = []
         for update in iter_updates(payload):
             if isinstance(update, MessageUpdate):
@@ -96,6 +154,10 @@ class InboundProcessor:
                 "unknown inbound message type recorded as-is",
                 extra={"type": message.type, "wamid": message.id},
             )
+        # Media first, before anything is written: a transient failure then retries
+        # the whole item with nothing half-done (the contact's message counter is not
+        # idempotent), and the reply goes out once the media is safe.
+        media = self._media(pnid, message, self._final_attempt)
         if opens_customer_service_window(message):
             contacts.record_customer_message(
                 pnid,
@@ -112,8 +174,16 @@ class InboundProcessor:
             message.id,
             wa_id,
             at,
-            {"type": message.type, "content": content, "profile_name": profile},
+            {
+                "type": message.type,
+                "content": content,
+                "profile_name": profile,
+                **({"media": media.media} if media and media.media else {}),
+                **({"media_error": media.error} if media and media.error else {}),
+            },
         )
+        if media is not None:
+            effects.notes.append("media_stored" if media.media else "media_error")
         text = message.text.body if message.text else None
         reply_id = _reply_id(message)
         keyword = (text or "").strip().upper()
@@ -142,9 +212,13 @@ class InboundProcessor:
                     )
                 )
             )
-        if self.mark_read is not None and opens_customer_service_window(message):
+        if (
+            self.mark_read is not None
+            and self.options.mark_as_read
+            and opens_customer_service_window(message)
+        ):
             try:
-                self.mark_read(pnid, message.id, bool(replies))
+                self.mark_read(pnid, message.id, self.options.typing_indicator and bool(replies))
             except Exception:  # a read receipt is a courtesy; never lose the reply over it
                 logger.exception("mark as read failed", extra={"wamid": message.id})
         if replies:
@@ -174,6 +248,48 @@ class InboundProcessor:
             },
         )
         return effects
+
+    def _media(
+        self, pnid: str, message: InboundMessage, final_attempt: bool
+    ) -> MediaOutcome | None:
+        """Copy the message's media to S3, or say why not (None: not a media message).
+
+        Why retry transient failures instead of recording them at once: the media id
+        lives 7 days at Meta (§1.4) while the queue redelivers for minutes, so waiting
+        costs little and usually saves the media; on the final delivery the error is
+        recorded and the message kept, so a Meta outage never loses the message.
+        """
+        found = media_body(message)
+        if found is None:
+            return None
+        if self.media_source is None or self.media_store is None or not self.media_bucket:
+            return MediaOutcome(error={"code": "not_configured", "message": "no media bucket"})
+        kind, body = found
+        errors = [e.model_dump(mode="json", exclude_none=True) for e in message.errors or ()]
+        try:
+            return cache_inbound_media(
+                self.media_source,
+                self.media_store,
+                bucket=self.media_bucket,
+                phone_number_id=pnid,
+                kind=kind,
+                body=body,
+                message_errors=errors,
+            )
+        except TransientMediaError as exc:
+            if not final_attempt:
+                logger.warning(
+                    "inbound media unavailable; item will be retried",
+                    extra={"wamid": message.id, "error": str(exc)},
+                )
+                raise
+            logger.error(
+                "inbound media unavailable on the final attempt; recorded without it",
+                extra={"wamid": message.id, "error": str(exc)},
+            )
+            return MediaOutcome(
+                error={"code": "unavailable", "message": str(exc), "transient": True}
+            )
 
     # ------------------------------------------------------------------ statuses
     def _status(self, update: StatusUpdate) -> InboundEffects:
