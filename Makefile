@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run demo demo-campaign emulator test unit integration lint typecheck validate build bench schema clean
+.PHONY: setup run demo demo-campaign emulator test test-burst unit integration lint typecheck validate build bench schema clean
 
 setup: $(STAMP)
 
@@ -30,8 +30,11 @@ emulator: setup           ## the Cloud API emulator alone (HOST, PORT, TOKEN, AP
 	$(PY) -m local.emulator
 
 test: setup lint typecheck validate   ## everything CI runs
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow"
 	$(MAKE) --no-print-directory demo
+
+test-burst: setup         ## 2,000 webhooks with 10% duplicates through the local stack (minutes)
+	$(PY) -m pytest -q -s -m slow
 
 unit: setup
 	$(PY) -m pytest -q tests/unit tests/emulator

@@ -15,12 +15,21 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from local.lambdas import LocalFunction
 
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
+
+
+class _Handler(WSGIRequestHandler):
+    # Without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold small responses for
+    # up to 40 ms; API Gateway adds nothing like that.
+    disable_nagle_algorithm = True
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return  # the handlers log what matters
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,9 @@ class LocalHttpApi:
     ) -> None:
         self._routes = {(r.method.upper(), r.path): r for r in routes}
         self._api_id = api_id
-        self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
+        self._server: BaseWSGIServer = make_server(
+            host, port, self._wsgi, threaded=True, request_handler=_Handler
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever, daemon=True, name="local-http-api"
         )

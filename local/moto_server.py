@@ -1,22 +1,21 @@
-"""moto server with DynamoDB requests made atomic.
+"""moto server in its own process, with DynamoDB requests made atomic.
 
-moto's in-memory DynamoDB does not serialise concurrent requests: two conditional
-writes racing on one item can both succeed, which would make every at-most-once
-guarantee untestable. Real DynamoDB applies each request atomically, so here every
-DynamoDB request runs under one lock. SQS long polls and S3 are left concurrent.
+Its own process: moto is pure Python, and sharing one interpreter (one GIL) with the
+gateway, the pollers and the emulator made it the bottleneck of the whole local stack.
+
+Atomic DynamoDB: moto's in-memory DynamoDB does not serialise concurrent requests, so
+two conditional writes racing on one item could both succeed, which would make every
+at-most-once guarantee untestable. Real DynamoDB applies each request atomically, so
+here every DynamoDB request runs under one lock. SQS long polls and S3 stay concurrent.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import socket
 import threading
+import time
 from typing import Any
-
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import BaseWSGIServer, make_server
 
 
 class _AtomicDynamoDB:
@@ -32,20 +31,46 @@ class _AtomicDynamoDB:
         return self._app(environ, start_response)
 
 
+def _serve(host: str, port: int) -> None:
+    import logging
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    class Handler(MotoRequestHandler):
+        # Without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold every small
+        # response for up to 40 ms: most of a local request's latency.
+        disable_nagle_algorithm = True
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+    make_server(host, port, app, threaded=True, request_handler=Handler).serve_forever()
+
+
 class LocalMotoServer:
     def __init__(self, host: str, port: int) -> None:
-        app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
-        self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=MotoRequestHandler
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, daemon=True, name="moto-server"
+        self._host, self._port = host, port
+        self._process = multiprocessing.get_context("spawn").Process(
+            target=_serve, args=(host, port), daemon=True, name="moto-server"
         )
 
-    def start(self) -> None:
-        self._thread.start()
+    def start(self, timeout: float = 60.0) -> None:
+        self._process.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._process.is_alive():
+                raise RuntimeError("moto server exited during start-up")
+            try:
+                with socket.create_connection((self._host, self._port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"moto server did not listen on {self._host}:{self._port}")
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        self._process.terminate()
+        self._process.join(timeout=10)

@@ -29,7 +29,7 @@ def run_forever(*, port: int, emulator_port: int, moto_port: int, speedup: float
 wacloud is running locally (Ctrl-C to stop)
   webhook URL    {stack.webhook_url}
   emulator (Meta) {emulator}   token: {stack.config.access_token}
-  moto (AWS)     {stack.moto_url}
+  moto (AWS)     {stack.moto_url}  (DynamoDB: {stack.dynamodb_url})
   outbound queue {stack.outputs.get("OutboundQueueUrl")}
 
 Talk to it as a customer:
@@ -41,9 +41,16 @@ Send as the business (puts a submission on the outbound queue):
         flush=True,
     )
     STATE_FILE.parent.mkdir(exist_ok=True)
-    STATE_FILE.write_text(json.dumps({"outputs": stack.outputs, "moto_url": stack.moto_url,
-                                      "emulator_url": emulator,
-                                      "environment": stack.function_environment("SenderFunction")}))
+    STATE_FILE.write_text(
+        json.dumps(
+            {
+                "outputs": stack.outputs,
+                "moto_url": stack.moto_url,
+                "emulator_url": emulator,
+                "environment": stack.function_environment("SenderFunction"),
+            }
+        )
+    )
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

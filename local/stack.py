@@ -132,6 +132,7 @@ class LocalStack:
             self.emulator.stop()
         if self._moto:
             self._moto.stop()
+            self._dynamodb_moto.stop()
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -147,7 +148,13 @@ class LocalStack:
 
     @property
     def moto_url(self) -> str:
+        """moto for every AWS service but DynamoDB."""
         return f"http://{self.config.host}:{self._moto_port}"
+
+    @property
+    def dynamodb_url(self) -> str:
+        """moto for DynamoDB, in a process of its own (see _start_moto)."""
+        return f"http://{self.config.host}:{self._dynamodb_port}"
 
     def client(self, service: str) -> Any:
         return self.session.client(service)
@@ -159,6 +166,8 @@ class LocalStack:
         """What a process needs to reach this stack's AWS (moto) with boto3."""
         return {
             "AWS_ENDPOINT_URL": self.moto_url,
+            # boto3's service-specific endpoint variable: configuration, as in AWS.
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_url,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_SESSION_TOKEN": "testing",
@@ -180,9 +189,15 @@ class LocalStack:
         # moto's werkzeug would log every AWS call; the handlers' own logs are what matter.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
+        # Two moto processes: DynamoDB, which every item touches several times, gets
+        # a core of its own; SQS, S3 and Secrets Manager share the other. moto is pure
+        # Python, so one process would cap the whole local stack at one core.
         self._moto_port = self.config.moto_port or free_port(self.config.host)
+        self._dynamodb_port = free_port(self.config.host)
         self._moto = LocalMotoServer(self.config.host, self._moto_port)
+        self._dynamodb_moto = LocalMotoServer(self.config.host, self._dynamodb_port)
         self._moto.start()
+        self._dynamodb_moto.start()
         env = self.aws_environment()
         self.session = boto3.session.Session(
             aws_access_key_id="testing",
@@ -193,7 +208,12 @@ class LocalStack:
         original_client = self.session.client
 
         def client(service: str, **kwargs: Any) -> Any:
-            kwargs.setdefault("endpoint_url", env["AWS_ENDPOINT_URL"])
+            endpoint = (
+                env["AWS_ENDPOINT_URL_DYNAMODB"]
+                if service == "dynamodb"
+                else env["AWS_ENDPOINT_URL"]
+            )
+            kwargs.setdefault("endpoint_url", endpoint)
             return original_client(service, **kwargs)
 
         self.session.client = client
@@ -410,6 +430,7 @@ def use_stack_in_this_process(stack: LocalStack, logical_id: str = "SenderFuncti
     env = stack.function_environment(logical_id)
     for key in (
         "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_SESSION_TOKEN",
