@@ -128,6 +128,11 @@ class GraphClient:
 
     def get_media(self, media_id: str, phone_number_id: str) -> MediaInfo:
         body = self._request("GET", f"/{media_id}", phone_number_id)
+        if not body.get("url"):
+            # Not a media object (an unknown id can resolve to another Graph node).
+            raise GraphAPIError(
+                code=100, message=f"{media_id} is not a media object", http_status=200
+            )
         size = body.get("file_size")
         return MediaInfo(
             id=str(body.get("id", media_id)),

@@ -36,6 +36,7 @@ from wacloud.models.webhook_updates import (
 )
 from wacloud.responder import IncomingMessage, Reply, Responder
 from wacloud.store import contacts, events, messages
+from wacloud.templates import TEMPLATE_FIELDS
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -182,6 +183,12 @@ class InboundProcessor:
                 **({"media_error": media.error} if media and media.error else {}),
             },
         )
+        if effects.recorded and opens_customer_service_window(message):
+            from wacloud import campaigns  # a reply to a campaign message counts for it
+
+            campaigns.count_reply(
+                pnid, wa_id, at, context_wamid=message.context.id if message.context else None
+            )
         if media is not None:
             effects.notes.append("media_stored" if media.media else "media_error")
         text = message.text.body if message.text else None
@@ -226,7 +233,9 @@ class InboundProcessor:
                 [
                     {
                         "phone_number_id": pnid,
-                        "to": wa_id,
+                        # wa_id is international without "+"; Meta prepends the
+                        # business's country code to a number without one (§1.1).
+                        "to": f"+{wa_id}",
                         **reply,
                         "context": {"message_id": message.id},
                         # Deterministic: reprocessing the same message can never reply twice.
@@ -327,6 +336,10 @@ class InboundProcessor:
                 }
             moved = messages.apply_status(pnid, message_id, status.status, at, status.id, detail)
             effects.notes.append("advanced" if moved else "kept")
+            if effects.recorded:
+                from wacloud import campaigns  # per-variant figures of campaign messages
+
+                campaigns.count_status(pnid, message_id, status.status)
         logger.info(
             "status",
             extra={
@@ -350,6 +363,13 @@ class InboundProcessor:
         effects.recorded = events.record_field_event(
             tenant, update.field, update.dedupe_key, float(update.occurred_at), {"value": value}
         )
+        if update.field in TEMPLATE_FIELDS:
+            from wacloud.templates import apply_template_webhook
+
+            if apply_template_webhook(
+                update.waba_id, update.field, value, at=float(update.occurred_at)
+            ):
+                effects.notes.append("template_mirror_updated")
         if update.field == "user_preferences" and update.phone_number_id:
             wa_id = value.get("wa_id")
             choice = str(value.get("value", "")).lower()

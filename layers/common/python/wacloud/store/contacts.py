@@ -40,8 +40,6 @@ def record_customer_message(
         ":window": at + window_seconds,
         ":wa": wa_id,
         ":pn": phone_number_id,
-        ":zero": 0,
-        ":one": 1,
     }
     sets = [
         "first_seen = if_not_exists(first_seen, :at)",
@@ -49,7 +47,6 @@ def record_customer_message(
         "window_expires_at = :window",
         "wa_id = :wa",
         "phone_number_id = :pn",
-        "message_count = if_not_exists(message_count, :zero) + :one",
     ]
     if profile_name:
         values[":name"] = profile_name
@@ -71,13 +68,8 @@ def record_customer_message(
     except Exception as exc:
         if not is_conditional_failure(exc):
             raise
-        # An older message arriving late: count it, keep the newer window.
-        dynamodb().update_item(
-            TableName=table(),
-            Key=key,
-            UpdateExpression="ADD message_count :one",
-            ExpressionAttributeValues=marshal({":one": 1}),
-        )
+        # An older message arriving late keeps the newer window; it may be the first.
+        # (No message counter here: reprocessing an item must change nothing.)
         try:
             dynamodb().update_item(
                 TableName=table(),

@@ -80,8 +80,10 @@ def status_history(phone_number_id: str, wamid: str) -> list[dict[str, Any]]:
     """
     from wacloud.store.messages import RANK
 
-    return sorted(query(status_pk(phone_number_id, wamid)),
-                  key=lambda s: (s["occurred_at"], RANK.get(s["status"], 0)))
+    return sorted(
+        query(status_pk(phone_number_id, wamid)),
+        key=lambda s: (s["occurred_at"], RANK.get(s["status"], 0)),
+    )
 
 
 def record_field_event(
