@@ -19,7 +19,8 @@ import pytest
 from local.stack import LocalStack, LocalStackConfig, use_stack_in_this_process
 
 # Test configuration, set the way a deployer would (environment variables):
-# a short reconcile grace (8 s, above a busy machine's claim-to-send gap) so crash-recovery tests finish in seconds.
+# a short reconcile grace (8 s, above a busy machine's claim-to-send gap) so
+# crash-recovery tests finish in seconds.
 TEST_ENVIRONMENT = {"*": {"SEND_RECONCILE_GRACE_SECONDS": "8"}}
 _numbers = itertools.count(1)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
 from wacloud.models.outbound import (
     ImageMessage,
     InteractiveMessage,

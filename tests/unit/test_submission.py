@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
 from wacloud.models.outbound import describe_validation_error, media_s3_key, with_media_id
 from wacloud.models.submission import (
     CALLBACK_PREFIX_RESERVED,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
+
 from wacloud.models.webhook import (
     STATUS_RANK,
     AccountUpdate,
