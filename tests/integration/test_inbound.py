@@ -402,7 +402,7 @@ def test_batched_shuffled_duplicated_deliveries_are_processed_once(
         stack_name=f"wacloud-modes-{uuid.uuid4().hex[:6]}",
         emulator={
             "delivery": WebhookDeliveryConfig(
-                batch_size=25, batch_window=0.2, out_of_order=True, duplicate_rate=0.5
+                batch_size=25, batch_window=0.2, out_of_order=True, duplicate_rate=1.0
             )
         },
     )

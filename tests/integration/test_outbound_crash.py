@@ -35,7 +35,7 @@ pytestmark = pytest.mark.integration
 TEMPLATE = "crash_check"
 # Longer than the shared stack's 3 s: a freshly crashed environment cold-starts slowly on
 # a busy CI box, and the grace must outlast a holder's claim-to-send time (sender.py).
-GRACE = 8
+GRACE = 15
 HOOKS = ("tests.integration.faults:install_crashes", "tests.integration.faults:short_graph_timeout")
 
 
@@ -94,7 +94,7 @@ def test_crash_between_claim_and_send(
     faults: LocalStack, scenarios: dict[str, tuple[str, str]]
 ) -> None:
     pnid, message_id = scenarios["crash_after_claim"]
-    item = wait_state(pnid, message_id, timeout=90)
+    item = wait_state(pnid, message_id, timeout=180)
     assert len(sends_of(faults, message_id)) == 1
     # The first claim died with its process; only after the grace was it claimed again.
     assert history_states(item).count("sending") >= 2 and item["attempts"] >= 2
@@ -104,7 +104,7 @@ def test_crash_between_send_and_record(
     faults: LocalStack, scenarios: dict[str, tuple[str, str]]
 ) -> None:
     pnid, message_id = scenarios["crash_after_send"]
-    item = wait_state(pnid, message_id, timeout=90)
+    item = wait_state(pnid, message_id, timeout=180)
     sends = sends_of(faults, message_id)
     assert len(sends) == 1
     # Never recorded by the sender: the status webhook (our id in biz_opaque_callback_data)
@@ -117,7 +117,7 @@ def test_timeout_is_retried_after_the_grace(
     faults: LocalStack, scenarios: dict[str, tuple[str, str]]
 ) -> None:
     pnid, message_id = scenarios["timeout"]
-    item = wait_state(pnid, message_id, timeout=90)
+    item = wait_state(pnid, message_id, timeout=180)
     assert len(sends_of(faults, message_id)) == 1
     # The timed-out request was never accepted, so once the reconcile grace passed with
     # no status webhook the message was claimed and sent again.

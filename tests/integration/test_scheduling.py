@@ -86,7 +86,7 @@ def test_due_message_is_sent_by_the_processor(stack: LocalStack, customer: str) 
     _scheduled(mid, customer, now() - 1)
     run = stack.tickers["QueueProcessorFunctionEveryMinute"].fire()
     assert run.ok, run.error
-    stack.emulator.wait_for(lambda: stack.emulator.sent_messages(to=customer), timeout=20)  # type: ignore[union-attr]
+    stack.emulator.wait_for(lambda: stack.emulator.sent_messages(to=customer), timeout=60)  # type: ignore[union-attr]
 
 
 def test_temporary_block_is_lifted(stack: LocalStack, customer: str) -> None:

@@ -15,7 +15,15 @@ from typing import Any
 
 from wacloud.aws import dynamodb
 from wacloud.clock import iso, now
-from wacloud.store.dynamo import get, is_conditional_failure, marshal, query, table, unmarshal
+from wacloud.store.dynamo import (
+    get,
+    is_conditional_failure,
+    marshal,
+    put_if_absent,
+    query,
+    table,
+    unmarshal,
+)
 
 ACTIVE_INDEX_PK = "CMP#ACTIVE"
 LEASE_SECONDS = 90  # longer than a QueueProcessor run (timeout 60 s)
@@ -34,15 +42,8 @@ def new_campaign_id() -> str:
 
 
 def put_new(item: dict[str, Any]) -> bool:
-    try:
-        dynamodb().put_item(
-            TableName=table(), Item=marshal(item), ConditionExpression="attribute_not_exists(pk)"
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    """Create a campaign item once (the shared conditional put)."""
+    return put_if_absent(item)
 
 
 def load(phone_number_id: str, campaign_id: str) -> dict[str, Any] | None:
