@@ -30,7 +30,8 @@ from tests.integration.test_outbound import (
     wait_state,
 )
 
-pytestmark = pytest.mark.integration
+# Crash recovery waits on real timeouts: run alone, not beside another stack.
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 TEMPLATE = "crash_check"
 # Longer than the shared stack's 3 s: a freshly crashed environment cold-starts slowly on

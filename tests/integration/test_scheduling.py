@@ -7,6 +7,8 @@ import contextlib
 import json
 import threading
 
+import pytest
+
 from local.emulator import DEFAULT_PHONE_NUMBER_ID as PNID
 from local.stack import LocalStack
 from wacloud import scheduling
@@ -79,6 +81,7 @@ def test_crash_between_lease_and_enqueue_is_not_lost(stack: LocalStack, customer
     assert [b for b in got if mid in b]
 
 
+@pytest.mark.serial
 def test_due_message_is_sent_by_the_processor(stack: LocalStack, customer: str) -> None:
     assert stack.emulator is not None
     stack.emulator.add_template("sched_tpl", body="Reminder")
