@@ -31,7 +31,8 @@ emulator: setup           ## the Cloud API emulator alone (HOST, PORT, TOKEN, AP
 
 test: setup lint typecheck validate   ## everything CI runs
 	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow and not serial"
-	$(PY) -m pytest -q -m "serial and not slow"
+	$(PY) -m pytest -q -m "serial and not slow" tests/integration/test_scheduling.py
+	$(PY) -m pytest -q -m "serial and not slow" tests/integration/test_outbound_crash.py
 	$(MAKE) --no-print-directory demo
 
 test-burst: setup         ## 2,000 webhooks with 10% duplicates through the local stack (minutes)

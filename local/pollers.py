@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,7 +123,12 @@ class QueuePoller:
             event = {
                 "Records": [to_lambda_record(m, self.spec.queue_arn, self._region) for m in batch]
             }
-            outcome = self._function.invoke(event)
+            try:
+                outcome = self._function.invoke(event)
+            except Exception:  # the mapping must outlive any one failed invocation
+                traceback.print_exc()
+                self.failed_invocations += 1
+                continue
             self.invocations += 1
             if not outcome.ok:
                 self.failed_invocations += 1
