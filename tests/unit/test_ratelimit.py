@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
 
+from tests.unit.conftest import mocked_state_table
 from wacloud import aws, config, ratelimit
 from wacloud.ratelimit import PAIR_RATE, Rate, ThroughputBudget, acquire, plan, refund
 from wacloud.store import reach, tenants
@@ -18,31 +17,8 @@ PNID = "100000000000001"
 
 @pytest.fixture
 def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("TABLE_NAME", "state")
-    monkeypatch.setenv("META_SECRET_ID", "meta")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    with mock_aws():
-        config.settings.cache_clear()
-        for client in (aws.dynamodb, aws.sqs, aws.s3):
-            client.cache_clear()
-        ratelimit._seen.clear()
-        tenants.clear_cache()
-        boto3.client("dynamodb").create_table(
-            TableName="state",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield "state"
+    with mocked_state_table(monkeypatch) as name:
+        yield name
         config.settings.cache_clear()
         for client in (aws.dynamodb, aws.sqs, aws.s3):
             client.cache_clear()

@@ -8,14 +8,14 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from wacloud import aws, config, ratelimit
+from tests.unit.conftest import mocked_state_table
+from wacloud import aws, config
 from wacloud.clock import now
 from wacloud.graph import GraphTransportError, SentMessage
 from wacloud.graph_errors import GraphAPIError
 from wacloud.sender import Outcome, Sender, batch_counts, message_id_for, rate_limit_delay
-from wacloud.store import contacts, messages, template_mirror, tenants
+from wacloud.store import contacts, messages
 from wacloud.store.dynamo import marshal
 from wacloud.templates import template_pk
 
@@ -40,33 +40,9 @@ class FakeGraph:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TABLE_NAME", "state")
-    monkeypatch.setenv("META_SECRET_ID", "meta")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("SEND_RECONCILE_GRACE_SECONDS", "300")
-    monkeypatch.setenv("MAX_SEND_ATTEMPTS", "3")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    with mock_aws():
-        config.settings.cache_clear()
-        for client in (aws.dynamodb, aws.sqs, aws.s3):
-            client.cache_clear()
-        ratelimit._seen.clear()
-        tenants.clear_cache()
-        template_mirror.clear_cache()
-        boto3.client("dynamodb").create_table(
-            TableName="state",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    with mocked_state_table(
+        monkeypatch, SEND_RECONCILE_GRACE_SECONDS="300", MAX_SEND_ATTEMPTS="3"
+    ):
         yield
         config.settings.cache_clear()
         for client in (aws.dynamodb, aws.sqs, aws.s3):

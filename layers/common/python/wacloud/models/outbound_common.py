@@ -33,7 +33,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 META = "Meta limit"
-"""Default provenance of a limit; every figure comes from /work/shared/cloud-api-facts.md."""
+"""Default provenance of a limit; every figure comes from shared/cloud-api-facts.md."""
 
 
 class WaModel(BaseModel):
