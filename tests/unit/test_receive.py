@@ -82,7 +82,7 @@ def test_batched_webhook_is_split_one_item_per_body() -> None:
 
 
 @pytest.mark.parametrize("text", ["\ufffe", "\ud83d", "caf\u00e9 \U0001f600"])
-def test_non_ascii_is_queued_escaped(text: str) -> None:
+def test_non_ascii_is_queued_in_characters_sqs_accepts(text: str) -> None:
     """SQS refuses U+FFFE and lone surrogates; escaped JSON carries them safely."""
     payload = _load("message_text.json")
     payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = text
@@ -91,10 +91,38 @@ def test_non_ascii_is_queued_escaped(text: str) -> None:
         raw = json.dumps(payload).encode()
     result, queued = _post(raw)
     assert result.status == 200
-    assert queued[0].isascii()
+    assert all(_sqs_accepts(c) for c in queued[0]), queued[0]
     assert json.loads(queued[0])["entry"][0]["changes"][0]["value"]["messages"][0]["text"][
         "body"
     ] == (text)
+
+
+def _sqs_accepts(char: str) -> bool:
+    """SQS message bodies allow #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF."""
+    code = ord(char)
+    return (
+        code in (0x9, 0xA, 0xD)
+        or 0x20 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"entry":[{"id":"1","changes":[{"field":"messages","value":{"n":123456789012345678901234567890,"messages":[{"id":"a"},{"id":"b"}]}}]}]}',
+        b'{"entry":[{"id":"1","changes":[{"field":"messages","value":{"messages":[{"id":"\\ud800"},{"id":"b"}]}}]}]}',
+    ],
+    ids=["integer beyond 64 bits", "lone surrogate escape"],
+)
+def test_split_keeps_what_the_fast_parser_would_change(body: bytes) -> None:
+    """orjson reads huge integers as floats and refuses lone surrogates; neither may
+    change or lose an item."""
+    result, queued = _post(body)
+    assert (result.status, result.items) == (200, 2)
+    assert [json.loads(b) for b in queued] == split_webhook(json.loads(body))
+    assert all(_sqs_accepts(c) for b in queued for c in b)
 
 
 def test_enqueue_failure_propagates_so_the_caller_answers_500() -> None:

@@ -5,7 +5,7 @@ import hmac
 
 import pytest
 
-from wacloud.signature import SignatureCheck, check_signature, sign
+from wacloud.signature import SignatureCheck, check_signature, hmac_sha256, sign
 from wacloud.verification import subscription_challenge
 
 SECRET = b"app-secret"
@@ -53,3 +53,11 @@ def test_subscription_handshake() -> None:
     assert subscription_challenge({**params, "hub.challenge": ""}, "tok") is None
     # An unconfigured (empty) token must never verify, even against an empty offer.
     assert subscription_challenge({**params, "hub.verify_token": ""}, "") is None
+
+
+@pytest.mark.parametrize("key_length", [0, 1, 16, 63, 64, 65, 200])
+@pytest.mark.parametrize("body", [b"", b"{}", bytes(range(256)) * 40])
+def test_hmac_sha256_equals_the_stdlib(key_length: int, body: bytes) -> None:
+    secret = bytes((i * 7 + 3) % 256 for i in range(key_length))
+    assert hmac_sha256(secret, body) == hmac.digest(secret, body, "sha256")
+    assert hmac_sha256(secret, body) == hmac_sha256(secret, body)  # cached pads not consumed

@@ -85,6 +85,10 @@ def _split_change(change: object) -> list[Any]:
     lists = [(k, value[k]) for k in ITEM_KEYS if isinstance(value.get(k), list) and value[k]]
     if not lists:
         return [change]
+    if len(lists) == 1 and len(lists[0][1]) == 1 and sum(k in value for k in ITEM_KEYS) == 1:
+        # Already one item (Meta's usual shape): passed whole, as the receive path
+        # passes a single-item POST, so a change is never copied only to be equal.
+        return [change]
     change_head = {k: v for k, v in change.items() if k != "value"}
     base = {
         k: v
