@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -318,3 +321,29 @@ def test_submission_survives_reserialisation() -> None:
     again = Submission.model_validate(sub.model_dump(mode="json", exclude_none=True))
     assert again.effective_idempotency_key() == sub.effective_idempotency_key()
     assert again.graph_payload(None) == sub.graph_payload(None)
+
+
+def test_a_text_submission_builds_no_template_or_interactive_models() -> None:
+    """Cold start: only the message types in use get their validators built (WaModel's
+    defer_build and Submission's per-type variants). Checked in a fresh interpreter,
+    since other tests here build every model."""
+    code = (
+        "from wacloud.models.submission import Submission\n"
+        "from wacloud.models.outbound import InteractiveMessage, TemplateMessage, TextMessage\n"
+        "s = Submission.model_validate({'phone_number_id': '1', 'to': '+14445556666',"
+        " 'type': 'text', 'text': {'body': 'hi'}})\n"
+        "assert isinstance(s, Submission) and s.message.text.body == 'hi'\n"
+        "print(TextMessage.__pydantic_complete__, TemplateMessage.__pydantic_complete__,"
+        " InteractiveMessage.__pydantic_complete__, Submission.__pydantic_complete__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(LAYER_PATH)},
+    ).stdout.split()
+    assert out == ["True", "False", "False", "False"]
+
+
+LAYER_PATH = Path(__file__).resolve().parents[2] / "layers" / "common" / "python"

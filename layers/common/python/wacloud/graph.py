@@ -69,7 +69,14 @@ class GraphClient:
     ) -> None:
         self._base = f"{base_url.rstrip('/')}/{version}"
         self._token_for = token_for
-        self._http = http or shared_http()
+        # The shared pool is made on the first request, not here: creating it loads the
+        # CA bundle (~40 ms), which a cold start should not pay for a batch that only
+        # defers, dedupes or rejects.
+        self._own_http = http
+
+    @property
+    def _http(self) -> httpx.Client:
+        return self._own_http or shared_http()
 
     # ------------------------------------------------------------------ messages
     def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> SentMessage:

@@ -11,6 +11,7 @@ surface and re-exports them.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
@@ -167,25 +168,50 @@ MESSAGE_TYPES: tuple[str, ...] = (
     "interactive",
 )
 
-OUTBOUND_ADAPTER: TypeAdapter[OutboundMessage] = TypeAdapter(OutboundMessage)
+_BY_TYPE: dict[str, type[BaseModel]] = {
+    "text": TextMessage,
+    "image": ImageMessage,
+    "audio": AudioMessage,
+    "video": VideoMessage,
+    "document": DocumentMessage,
+    "sticker": StickerMessage,
+    "location": LocationMessage,
+    "contacts": ContactsMessage,
+    "reaction": ReactionMessage,
+    "template": TemplateMessage,
+    "interactive": InteractiveMessage,
+}
 register_root("OutboundMessage", OutboundMessage)
 
 
-def _register_adapter_title() -> None:
-    # TypeAdapter errors carry a generated title ("tagged-union[TextMessage,...]");
-    # learn it once so describe_validation_error can resolve locations for it too.
+@functools.cache
+def outbound_adapter() -> TypeAdapter[OutboundMessage]:
+    """The whole union, built on first use (JSON schema, or input with no known type).
+
+    TypeAdapter errors carry a generated title ("tagged-union[TextMessage,...]"); it is
+    learnt here so describe_validation_error can resolve locations for it too.
+    """
+    adapter: TypeAdapter[OutboundMessage] = TypeAdapter(OutboundMessage)
     try:
-        OUTBOUND_ADAPTER.validate_python({"type": None})
+        adapter.validate_python({"type": None})
     except ValidationError as exc:
         register_root(exc.title, OutboundMessage)
-
-
-_register_adapter_title()
+    return adapter
 
 
 def parse_outbound(data: Any) -> OutboundMessage:
-    """Validate a dict such as ``{"type": "text", "text": {...}}`` into a message model."""
-    return OUTBOUND_ADAPTER.validate_python(data)
+    """Validate a dict such as ``{"type": "text", "text": {...}}`` into a message model.
+
+    A known ``type`` goes straight to its model, so only the types in use are ever
+    built (see ``WaModel``); the result and its errors' locations are those of the
+    union, less the union's tag.
+    """
+    kind = data.get("type") if isinstance(data, dict) else None
+    model = _BY_TYPE.get(kind) if isinstance(kind, str) else None
+    if model is not None:
+        message: OutboundMessage = model.model_validate(data)  # type: ignore[assignment]
+        return message
+    return outbound_adapter().validate_python(data)
 
 
 def content_of(message: OutboundMessage) -> BaseModel | list[Contact]:
@@ -299,7 +325,6 @@ __all__ = [
     "CONTACTS_MAX",
     "FLOW_CTA_MAX",
     "MESSAGE_TYPES",
-    "OUTBOUND_ADAPTER",
     "TEXT_BODY_MAX",
     "AudioMessage",
     "AudioObject",
@@ -350,6 +375,7 @@ __all__ = [
     "is_template",
     "media_s3_key",
     "message_kind",
+    "outbound_adapter",
     "parse_outbound",
     "readable_loc",
     "with_media_id",

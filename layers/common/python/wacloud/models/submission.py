@@ -11,6 +11,7 @@ Run ``python -m wacloud.models.submission [PATH]`` to (re)write the JSON schema.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -24,6 +25,7 @@ from pydantic import (
     PrivateAttr,
     StrictInt,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -170,6 +172,19 @@ class Submission(WaModel):
 
     _message: OutboundMessage | None = PrivateAttr(default=None)
 
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
+        """Validate with the variant for ``obj["type"]`` (see ``_variant_for``).
+
+        The result is a ``Submission`` (a subclass instance) with the same fields,
+        values and errors; only the validator built for it is smaller.
+        """
+        if cls is Submission and isinstance(obj, dict):
+            variant = _variant_for(obj.get("type"))
+            if variant is not None:
+                return variant.model_validate(obj, **kwargs)  # type: ignore[return-value]
+        return super().model_validate(obj, **kwargs)
+
     @field_validator("to")
     @classmethod
     def _valid_to(cls, value: str) -> str:
@@ -271,6 +286,24 @@ class Submission(WaModel):
         }
         canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def _variant_for(message_type: object) -> type[Submission] | None:
+    """``Submission`` with only ``message_type``'s content field typed; the others are
+    ``Any`` (still rejected by ``_one_content`` when present).
+
+    Why: building the validator of the full model builds every message type's models
+    (~150 ms); a cold Sender that sends text should not pay for templates and
+    interactive messages. Each variant is built on its first use (``defer_build``).
+    """
+    if message_type not in MESSAGE_TYPES:
+        return None
+    assert isinstance(message_type, str)
+    others: dict[str, Any] = {t: (Any, None) for t in MESSAGE_TYPES if t != message_type}
+    return create_model(
+        f"{message_type.title()}Submission", __base__=Submission, __module__=__name__, **others
+    )
 
 
 def _type_requires_content() -> list[dict[str, Any]]:
