@@ -72,6 +72,9 @@ inbound = InboundProcessor(
     media_source=_graph(),
     media_store=s3(),
     media_bucket=settings().media_bucket,
+    numbers_of_waba=lambda waba: [
+        pnid for pnid, owner in load_credentials().waba_ids().items() if owner == waba
+    ],
 )
 
 

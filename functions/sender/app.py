@@ -64,6 +64,7 @@ OUTCOME_METRICS: dict[Outcome, str] = {
     Outcome.IN_FLIGHT: "OutboundInFlight",
     Outcome.NOT_DUE: "OutboundNotDue",
     Outcome.AUTH_HOLD: "OutboundAuthHold",
+    Outcome.CANCELLED: "OutboundCancelled",
 }
 # Deferrals by the limit that caused them (detail["rule"]).
 DEFERRAL_METRICS: dict[str, str] = {

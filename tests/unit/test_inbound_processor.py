@@ -304,3 +304,46 @@ def test_unknown_field_and_type_are_recorded_not_fatal(aws_state: None) -> None:
     field_effects = processor.process(payload("field_unknown.json"))
     message_effects = processor.process(payload("message_unknown_type.json"))
     assert all(e.recorded for e in field_effects + message_effects)
+
+
+@pytest.mark.parametrize(
+    ("name", "stored"),
+    [
+        ("field_business_capability_update.json", 2000),
+        ("field_phone_number_quality_update.json", None),
+    ],
+)
+def test_announced_messaging_limit_paces_every_number_of_the_waba(
+    aws_state: None, name: str, stored: int | None
+) -> None:
+    """The limit is per business portfolio: each of the WABA's numbers gets it (-1 is
+    unlimited); a number of another WABA keeps its own."""
+    from wacloud.store import tenants
+
+    processor = make(Recorder())
+    processor.numbers_of_waba = lambda waba: {"200000000000001": [PNID, "100000000000009"]}.get(
+        waba, []
+    )
+    effects = processor.process(payload(name))
+    assert effects[0].notes == [f"messaging_limit:{stored or -1}"]
+    tenants._cache.clear()
+    assert tenants.load(PNID).messaging_limit == stored
+    assert tenants.load("100000000000009").messaging_limit == stored
+    assert tenants.load("100000000000002").messaging_limit == tenants.DEFAULT_MESSAGING_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("value", "limit"),
+    [
+        ({"max_daily_conversations_per_business": 10000}, 10000),
+        ({"max_daily_conversations_per_business": "-1"}, -1),
+        ({"max_daily_conversation_per_phone": "TIER_100K"}, 100000),
+        ({"max_daily_conversations_per_business": "TIER_250"}, 250),
+        ({"max_daily_conversations_per_business": "soon"}, None),
+        ({"max_phone_numbers_per_waba": 25}, None),
+    ],
+)
+def test_announced_limit_spellings(value: dict[str, Any], limit: int | None) -> None:
+    from wacloud.messaging_limit import announced_limit
+
+    assert announced_limit(value) == limit

@@ -335,3 +335,20 @@ def test_a_claim_past_half_the_grace_is_never_sent(sender: Sender, graph: FakeGr
     result = sender.handle(text())
     assert result.outcome is Outcome.DEFERRED and result.detail["rule"] == "claim_expired"
     assert graph.sent == [] and record(text())["state"] == "deferred"
+
+
+def test_messages_of_a_cancelled_campaign_are_withdrawn_not_sent(
+    sender: Sender, graph: FakeGraph
+) -> None:
+    from wacloud.campaigns.store import campaign_pk
+
+    open_window()
+    put({"pk": campaign_pk(PNID, "c1"), "sk": "#", "status": "running"})
+    assert sender.handle(text("a", campaign_id="c1")).outcome is Outcome.SENT
+    put({"pk": campaign_pk(PNID, "c2"), "sk": "#", "status": "cancelled"})
+    result = sender.handle(text("b", campaign_id="c2"))
+    assert result.outcome is Outcome.CANCELLED and len(graph.sent) == 1
+    item = record(text("b"))
+    assert item["state"] == "cancelled"
+    assert item["error"] == {"reason": "campaign cancelled", "campaign_id": "c2"}
+    assert sender.handle(text("b", campaign_id="c2")).outcome is Outcome.DUPLICATE

@@ -23,6 +23,7 @@ from wacloud.inbound_media import (
     media_body,
 )
 from wacloud.logs import mask_phone
+from wacloud.messaging_limit import LIMIT_FIELDS, UNLIMITED, announced_limit
 from wacloud.models.webhook import parse_webhook
 from wacloud.models.webhook_messages import InboundMessage
 from wacloud.models.webhook_updates import (
@@ -116,6 +117,8 @@ class InboundProcessor:
     media_source: MediaSource | None = None
     media_store: S3Client | None = None
     media_bucket: str | None = None
+    #: The numbers of a WABA, for portfolio-wide webhooks (messaging limit changes).
+    numbers_of_waba: Callable[[str], list[str]] | None = None
     _final_attempt: bool = field(default=False, init=False, repr=False)
 
     def process(
@@ -370,6 +373,8 @@ class InboundProcessor:
                 update.waba_id, update.field, value, at=float(update.occurred_at)
             ):
                 effects.notes.append("template_mirror_updated")
+        if update.field in LIMIT_FIELDS:
+            self._messaging_limit(update, value, effects)
         if update.field == "user_preferences" and update.phone_number_id:
             wa_id = value.get("wa_id")
             choice = str(value.get("value", "")).lower()
@@ -389,6 +394,29 @@ class InboundProcessor:
         if update.is_unknown:
             logger.warning("unknown webhook field recorded as-is", extra={"field": update.field})
         return effects
+
+    def _messaging_limit(
+        self, update: FieldUpdate, value: dict[str, Any], effects: InboundEffects
+    ) -> None:
+        """Store the portfolio's new messaging limit on each of its numbers we serve."""
+        limit = announced_limit(value)
+        if limit is None:
+            return
+        numbers = [update.phone_number_id] if update.phone_number_id else []
+        if not numbers and update.waba_id and self.numbers_of_waba is not None:
+            numbers = self.numbers_of_waba(update.waba_id)
+        if not numbers:
+            logger.warning(
+                "messaging limit announced for a WABA with no configured number",
+                extra={"waba_id": update.waba_id, "limit": limit},
+            )
+            return
+        from wacloud.campaigns.pacing import set_messaging_limit
+
+        for pnid in numbers:
+            set_messaging_limit(pnid, None if limit == UNLIMITED else limit)
+        effects.notes.append(f"messaging_limit:{limit}")
+        logger.info("messaging limit updated", extra={"numbers": numbers, "limit": limit})
 
     def _error(self, update: ErrorUpdate) -> InboundEffects:
         effects = InboundEffects("error")

@@ -48,6 +48,8 @@ from wacloud.store.messages import ClaimOutcome, State
 logger = Logger(child=True)
 
 MAX_BACKOFF_SECONDS = 900
+# How stale a campaign's cancelled flag may be when the sender checks it.
+CAMPAIGN_STATE_TTL = 10.0
 AUTH_HOLD_SECONDS = 900
 SCHEDULE_AHEAD_SECONDS = 60
 # 131056: Meta says retry after 4^X seconds (X = 0, 1, 2...; fact sheet §4). X stops
@@ -66,6 +68,7 @@ class Outcome(enum.StrEnum):
     IN_FLIGHT = "in_flight"
     NOT_DUE = "not_due"
     AUTH_HOLD = "auth_hold"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class Sender:
         # The WABA whose synced templates a number sends: tenant config first, then
         # whatever the caller knows (the Meta secret's tenants, in the function).
         self._waba_fallback = waba_for
+        self._halted: dict[tuple[str, str], tuple[bool, float]] = {}
 
     def waba_for(self, phone_number_id: str) -> str | None:
         waba = tenants.load(phone_number_id).waba_id
@@ -246,6 +250,11 @@ class Sender:
         assert claim.token is not None
         token = claim.token
 
+        if submission.campaign_id and self._campaign_halted(pnid, submission.campaign_id):
+            reason = {"reason": "campaign cancelled", "campaign_id": submission.campaign_id}
+            messages.mark_cancelled(pnid, message_id, token, reason)
+            logger.info("campaign message withdrawn", extra={"message_id": message_id, **reason})
+            return SendResult(Outcome.CANCELLED, message_id, detail=reason)
         checked = self._policy(submission, message_id, token)
         if isinstance(checked, SendResult):
             return checked
@@ -257,6 +266,24 @@ class Sender:
             logger.info("send deferred", extra={"message_id": message_id, **reason})
             return SendResult(Outcome.DEFERRED, message_id, retry_in=retry_in, detail=reason)
         return self._call_meta(submission, message_id, token, claim.item)
+
+    def _campaign_halted(self, phone_number_id: str, campaign_id: str) -> bool:
+        """Whether the campaign was cancelled, read at most every CAMPAIGN_STATE_TTL s.
+
+        A cancel stops the fan-out at once, but up to a run's worth of its messages
+        are already queued; they are withdrawn here instead of sent. A container
+        looks each campaign up once per TTL, not once per message.
+        """
+        key = (phone_number_id, campaign_id)
+        cached = self._halted.get(key)
+        at = now()
+        if cached is not None and at - cached[1] < CAMPAIGN_STATE_TTL:
+            return cached[0]
+        from wacloud.campaigns.service import is_halted  # only campaign sends need it
+
+        halted = is_halted(phone_number_id, campaign_id)
+        self._halted[key] = (halted, at)
+        return halted
 
     def _policy(self, submission: Submission, message_id: str, token: str) -> _Checked | SendResult:
         """Refuse what Meta would refuse or the customer did not agree to (send_policy)."""

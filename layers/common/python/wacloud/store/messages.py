@@ -413,6 +413,22 @@ def mark_rejected(
     )
 
 
+def mark_cancelled(
+    phone_number_id: str, message_id: str, token: str, reason: dict[str, Any]
+) -> bool:
+    """A claimed message withdrawn before any send (its campaign was cancelled)."""
+    return _transition(
+        phone_number_id,
+        message_id,
+        State.CANCELLED,
+        at=now(),
+        extra={"error": reason},
+        detail=reason,
+        condition="claim_token = :token",
+        condition_values={":token": token},
+    )
+
+
 def mark_failed(
     phone_number_id: str, message_id: str, error: dict[str, Any], token: str | None = None
 ) -> bool:
