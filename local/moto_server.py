@@ -7,6 +7,9 @@ Atomic DynamoDB: moto's in-memory DynamoDB does not serialise concurrent request
 two conditional writes racing on one item could both succeed, which would make every
 at-most-once guarantee untestable. Real DynamoDB applies each request atomically, so
 here every DynamoDB request runs under one lock. SQS long polls and S3 stay concurrent.
+
+Faster DynamoDB: `local.moto_speedups` removes two costs of moto's that grow with the
+table (a sort of the whole table per Query, a model-driven walk of every response).
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ def _serve(host: str, port: int) -> None:
         # response for up to 40 ms: most of a local request's latency.
         disable_nagle_algorithm = True
 
+    from local import moto_speedups
+
+    moto_speedups.apply()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
     make_server(host, port, app, threaded=True, request_handler=Handler).serve_forever()

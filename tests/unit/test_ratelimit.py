@@ -160,3 +160,25 @@ def test_tenant_config_defaults_and_parsing(table: str) -> None:
     assert TenantConfig.from_item(item) == TenantConfig(1000, None, "7")
     assert TenantConfig.from_item({"messaging_limit": -1}).messaging_limit is None
     assert TenantConfig.from_item({"throughput_mps": "x"}).throughput_mps == 80
+
+
+def test_a_recipient_counted_by_another_sender_meanwhile_gives_the_place_back(
+    table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between taking a place and marking the recipient, another sender marked them:
+    the place is returned, so a recipient is counted once, and the last place stays free."""
+    assert reach.admit(PNID, "1", 2).new
+    mark = reach._mark
+
+    def raced(phone_number_id: str, wa_id: str, at: float) -> bool:
+        assert mark(phone_number_id, wa_id, at)  # the other sender's marker
+        return mark(phone_number_id, wa_id, at)  # ours now finds it
+
+    monkeypatch.setattr(reach, "_mark", raced)
+    second = reach.admit(PNID, "2", 2)
+    assert second.allowed and not second.new
+    monkeypatch.undo()
+    tally = reach.get(reach.tally_pk(PNID)) or {}
+    assert sum(reach.live_slots(tally["slots"], reach.now()).values()) == 1
+    assert reach.admit(PNID, "3", 2).new  # the returned place is usable
+    assert not reach.admit(PNID, "4", 2).allowed

@@ -9,10 +9,14 @@ Two items per business number:
 * a marker per recipient (`{pnid}#REACH#{wa_id}`) saying when it was last counted;
 * a tally (`{pnid}#REACH`) of new recipients per hour slot, with a version number.
 
-A new recipient is admitted by one transaction that creates its marker and bumps the
-tally only if the tally has not changed since we read it, so two senders can never
-both take the last place. Hour slots make the window up to an hour longer than 24 h:
-the stricter reading. Meta counts per portfolio since 2025-10-07; we count per number,
+A new recipient takes a place in the tally first (a conditional write on the tally's
+version, so two senders can never both take the last place), then writes its marker
+(conditional on no live marker). If another sender marked the same recipient in
+between, the place is given back. A crash between the two writes leaves one place
+taken for a day: the count errs high, never low, so we never exceed Meta's limit.
+(One DynamoDB transaction could do both writes, at twice the write cost, and moto,
+which the local stack runs on, copies the whole table per transaction.) Hour slots
+make the window up to an hour longer than 24 h: the stricter reading. Meta counts per portfolio since 2025-10-07; we count per number,
 so give each number its share of the portfolio limit.
 """
 
@@ -23,7 +27,7 @@ from typing import Any
 
 from wacloud.aws import dynamodb
 from wacloud.clock import now
-from wacloud.store.dynamo import get, marshal, table
+from wacloud.store.dynamo import get, is_conditional_failure, marshal, table
 
 DAY = 86_400
 SLOT = 3_600
@@ -75,43 +79,69 @@ def admit(phone_number_id: str, wa_id: str, limit: int | None) -> Admission:
             return Admission(False, False, wait_for_room(slots, at))
         slot = str(int(at // SLOT))
         slots[slot] = slots.get(slot, 0) + 1
-        try:
-            dynamodb().transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": table(),
-                            "Item": marshal(
-                                {
-                                    "pk": marker_pk(phone_number_id, wa_id),
-                                    "sk": "#",
-                                    "reached_at": at,
-                                    "expires_at": int(at + DAY + SLOT),
-                                }
-                            ),
-                            "ConditionExpression": "attribute_not_exists(pk) OR reached_at < :cut",
-                            "ExpressionAttributeValues": marshal({":cut": at - DAY}),
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": table(),
-                            "Key": marshal({"pk": tally_pk(phone_number_id), "sk": "#"}),
-                            "UpdateExpression": "SET slots = :slots, version = :next",
-                            "ConditionExpression": "attribute_not_exists(version) OR version = :v",
-                            "ExpressionAttributeValues": marshal(
-                                {":slots": slots, ":next": version + 1, ":v": version}
-                            ),
-                        }
-                    },
-                ]
-            )
-        except Exception as exc:
-            reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
-            if not reasons:
-                raise
-            if reasons[0].get("Code") == "ConditionalCheckFailed":
-                return Admission(True, False, 0.0)  # another sender counted them just now
+        if not _take_place(phone_number_id, slots, version):
             continue  # the tally moved under us: read it again
+        if not _mark(phone_number_id, wa_id, at):
+            _give_back(phone_number_id, slot)  # another sender counted them just now
+            return Admission(True, False, 0.0)
         return Admission(True, True, 0.0)
     return Admission(False, False, 1.0)
+
+
+def _take_place(phone_number_id: str, slots: dict[str, int], version: int) -> bool:
+    try:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": tally_pk(phone_number_id), "sk": "#"}),
+            UpdateExpression="SET slots = :slots, version = :next",
+            ConditionExpression="attribute_not_exists(version) OR version = :v",
+            ExpressionAttributeValues=marshal(
+                {":slots": slots, ":next": version + 1, ":v": version}
+            ),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def _mark(phone_number_id: str, wa_id: str, at: float) -> bool:
+    """Record `wa_id` as reached at `at`, unless it already is (within the window)."""
+    try:
+        dynamodb().put_item(
+            TableName=table(),
+            Item=marshal(
+                {
+                    "pk": marker_pk(phone_number_id, wa_id),
+                    "sk": "#",
+                    "reached_at": at,
+                    "expires_at": int(at + DAY + SLOT),
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk) OR reached_at < :cut",
+            ExpressionAttributeValues=marshal({":cut": at - DAY}),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def _give_back(phone_number_id: str, slot: str) -> None:
+    """Undo one place in `slot` (bumping the version so no stale tally overwrites it).
+
+    Best effort: if it fails, the count stays one high, which is the safe side."""
+    try:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": tally_pk(phone_number_id), "sk": "#"}),
+            UpdateExpression="SET slots.#s = slots.#s - :one, version = version + :one",
+            ConditionExpression="slots.#s >= :one",
+            ExpressionAttributeNames={"#s": slot},
+            ExpressionAttributeValues=marshal({":one": 1}),
+        )
+    except Exception as exc:
+        if not is_conditional_failure(exc):
+            raise
