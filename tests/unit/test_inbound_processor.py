@@ -309,14 +309,14 @@ def test_unknown_field_and_type_are_recorded_not_fatal(aws_state: None) -> None:
 @pytest.mark.parametrize(
     ("name", "stored"),
     [
-        ("field_business_capability_update.json", 2000),
+        ("field_business_capability_update.json", 1000),
         ("field_phone_number_quality_update.json", None),
     ],
 )
 def test_announced_messaging_limit_paces_every_number_of_the_waba(
     aws_state: None, name: str, stored: int | None
 ) -> None:
-    """The limit is per business portfolio: each of the WABA's numbers gets it (-1 is
+    """The limit is per business portfolio: the WABA's two numbers share 2,000 (-1 is
     unlimited); a number of another WABA keeps its own."""
     from wacloud.store import tenants
 
@@ -325,7 +325,7 @@ def test_announced_messaging_limit_paces_every_number_of_the_waba(
         waba, []
     )
     effects = processor.process(payload(name))
-    assert effects[0].notes == [f"messaging_limit:{stored or -1}"]
+    assert effects[0].notes == [f"messaging_limit:{2000 if stored else -1}"]
     tenants._cache.clear()
     assert tenants.load(PNID).messaging_limit == stored
     assert tenants.load("100000000000009").messaging_limit == stored

@@ -398,7 +398,11 @@ class InboundProcessor:
     def _messaging_limit(
         self, update: FieldUpdate, value: dict[str, Any], effects: InboundEffects
     ) -> None:
-        """Store the portfolio's new messaging limit on each of its numbers we serve."""
+        """Store the portfolio's new messaging limit, shared among the WABA's numbers.
+
+        Meta counts the limit per business portfolio; the sender counts per number
+        (store/reach.py), so each number gets an equal share and together they never
+        exceed it. (Numbers of the portfolio's other WABAs are not known here.)"""
         limit = announced_limit(value)
         if limit is None:
             return
@@ -413,10 +417,13 @@ class InboundProcessor:
             return
         from wacloud.campaigns.pacing import set_messaging_limit
 
+        share = None if limit == UNLIMITED else max(1, limit // len(numbers))
         for pnid in numbers:
-            set_messaging_limit(pnid, None if limit == UNLIMITED else limit)
+            set_messaging_limit(pnid, share)
         effects.notes.append(f"messaging_limit:{limit}")
-        logger.info("messaging limit updated", extra={"numbers": numbers, "limit": limit})
+        logger.info(
+            "messaging limit updated", extra={"numbers": numbers, "limit": limit, "each": share}
+        )
 
     def _error(self, update: ErrorUpdate) -> InboundEffects:
         effects = InboundEffects("error")

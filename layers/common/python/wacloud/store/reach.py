@@ -16,8 +16,9 @@ between, the place is given back. A crash between the two writes leaves one plac
 taken for a day: the count errs high, never low, so we never exceed Meta's limit.
 (One DynamoDB transaction could do both writes, at twice the write cost, and moto,
 which the local stack runs on, copies the whole table per transaction.) Hour slots
-make the window up to an hour longer than 24 h: the stricter reading. Meta counts per portfolio since 2025-10-07; we count per number,
-so give each number its share of the portfolio limit.
+make the window up to an hour longer than 24 h: the stricter reading. Meta counts per
+portfolio since 2025-10-07; we count per number, so give each number its share of the
+portfolio limit.
 """
 
 from __future__ import annotations
