@@ -192,3 +192,38 @@ def test_patched_moto_answers_exactly_as_moto() -> None:
     for i, (a, b) in enumerate(zip(plain, fast, strict=True)):
         assert a == b, f"call {i} differs"
     assert plain[0]["Count"] == 12 and plain[6]["Count"] > 0  # the calls return data
+
+
+def _sqs_answers(patched: bool) -> list[Any]:
+    undo = moto_speedups.apply() if patched else None
+    try:
+        with mock_aws():
+            sqs = boto3.client("sqs", region_name="us-east-1")
+            url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "30"})[
+                "QueueUrl"
+            ]
+            sqs.send_message_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "MessageBody": f"m{i}", "DelaySeconds": 900 if i % 2 else 0}
+                    for i in range(10)
+                ],
+            )
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+            again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+            counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            return [
+                sorted(m["Body"] for m in got),
+                again,
+                {k: v for k, v in counts.items() if k.startswith("ApproximateNumber")},
+            ]
+    finally:
+        if undo is not None:
+            undo()
+
+
+def test_patched_sqs_answers_exactly_as_moto() -> None:
+    plain = _sqs_answers(patched=False)
+    assert plain[0] == ["m0", "m2", "m4", "m6", "m8"] and plain[1] == []
+    assert _sqs_answers(patched=True) == plain
