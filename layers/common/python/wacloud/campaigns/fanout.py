@@ -66,12 +66,13 @@ def run_fanout(
         budget = pacing.run_budget(phone_number_id, at, run_seconds)
         left = int(budget["budget"])
         sent_this_run = 0
-        for item in campaigns:
+        for listed in campaigns:
             if left <= 0 or now() >= deadline:
                 break
-            token = store.lease(item, at)
-            if token is None:
+            leased = store.lease(listed, at)
+            if leased is None:
                 continue
+            token, item = leased  # as the table has it now (gsi1 lags)
             cap = left
             if item.get("max_per_minute"):
                 cap = min(cap, int(int(item["max_per_minute"]) * run_seconds / 60))
@@ -112,20 +113,24 @@ def _slice(
         size=int(item["list_size"]),
     )
     result = SliceResult(cursor=int(item.get("list_cursor", info.start)), done=False)
+    spread = _Spread(enqueue, offset_index, mps)
     while result.queued < cap and result.cursor < info.size and now() < deadline:
         lines = recipients.read_lines(info, result.cursor)
-        for start in range(0, len(lines), LOOKUP_BATCH):
+        # Consecutive batches of at most LOOKUP_BATCH lines and never more than the room
+        # left, so no line is passed over: a batch cut short by the room (because some
+        # recipients were skipped) is followed by the very next line, not the next 100.
+        taken = 0
+        while taken < len(lines):
             room = cap - result.queued
             if room <= 0 or now() >= deadline:
                 break
-            batch = lines[start : start + min(LOOKUP_BATCH, room)]
+            batch = lines[taken : taken + min(LOOKUP_BATCH, room)]
+            taken += len(batch)
             bodies = _build(item, info, batch, result, at)
             if bodies:
-                _enqueue_spread(enqueue, bodies, offset_index + result.queued, mps)
+                spread.add(bodies)
                 result.queued += len(bodies)
-        else:
-            continue
-        break
+    spread.flush()  # before the commit: what the cursor passes is on the queue
     result.done = result.cursor >= info.size
     return result
 
@@ -215,9 +220,27 @@ def _contacts(phone_number_id: str, wa_ids: list[str]) -> dict[str, dict[str, An
     return found
 
 
-def _enqueue_spread(enqueue: Enqueue, bodies: list[str], first_index: int, mps: float) -> None:
-    groups: dict[int, list[str]] = defaultdict(list)
-    for i, body in enumerate(bodies):
-        groups[pacing.delay_for(first_index + i, mps)].append(body)
-    for delay, group in sorted(groups.items()):
-        enqueue(group, delay)
+class _Spread:
+    """Queues a slice's submissions spread at `mps`, one SQS delay per group.
+
+    Each delay group is sent whole once it is complete (the next submission already
+    has a later delay), not per 100-recipient lookup: a group split across two lookups
+    (as skips shift it) would otherwise cost an extra, part-filled SendMessageBatch,
+    ~8% more SQS calls on a list with a few percent skipped. At most one group waits.
+    """
+
+    def __init__(self, enqueue: Enqueue, first_index: int, mps: float) -> None:
+        self.enqueue, self.index, self.mps = enqueue, first_index, mps
+        self.pending: dict[int, list[str]] = defaultdict(list)
+
+    def add(self, bodies: list[str]) -> None:
+        for body in bodies:
+            self.pending[pacing.delay_for(self.index, self.mps)].append(body)
+            self.index += 1
+        open_delay = pacing.delay_for(self.index, self.mps)
+        for delay in sorted(d for d in self.pending if d < open_delay):
+            self.enqueue(self.pending.pop(delay), delay)
+
+    def flush(self) -> None:
+        for delay in sorted(self.pending):
+            self.enqueue(self.pending.pop(delay), delay)

@@ -11,6 +11,9 @@ from . import recipients, store
 from .model import ACTIVE, CampaignSpec, start_time
 from .render import check_against
 
+# A run spreads its messages with SQS delays of at most 899 s (pacing.delay_for).
+CANCEL_AFTER_COMPLETION_SECONDS = 900
+
 
 class CampaignError(ValueError):
     """The campaign cannot be created as asked (templates, list, configuration)."""
@@ -110,7 +113,20 @@ def resume(phone_number_id: str, campaign_id: str) -> None:
 
 
 def cancel(phone_number_id: str, campaign_id: str) -> None:
-    store.set_status(phone_number_id, campaign_id, "cancelled", ACTIVE)
+    """Stop the campaign for good: no further runs, and (with the sender checking
+    `is_halted`) none of its messages still waiting in the queue go out.
+
+    A campaign whose last run completed its list within the last
+    CANCEL_AFTER_COMPLETION_SECONDS may still be cancelled: that run's messages wait in
+    SQS for up to its maximum delay, and a cancel must still reach them.
+    """
+    store.set_status(
+        phone_number_id,
+        campaign_id,
+        "cancelled",
+        ACTIVE,
+        completed_since=now() - CANCEL_AFTER_COMPLETION_SECONDS,
+    )
 
 
 def is_halted(phone_number_id: str, campaign_id: str) -> bool:

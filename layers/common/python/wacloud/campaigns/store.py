@@ -68,13 +68,26 @@ def active(until: float) -> list[dict[str, Any]]:
 
 
 def set_status(
-    phone_number_id: str, campaign_id: str, to: str, allowed_from: tuple[str, ...]
+    phone_number_id: str,
+    campaign_id: str,
+    to: str,
+    allowed_from: tuple[str, ...],
+    *,
+    completed_since: float | None = None,
 ) -> None:
-    """Pause / resume / cancel: a conditional move between statuses."""
+    """Pause / resume / cancel: a conditional move between statuses.
+
+    `completed_since`: also allow the move from `completed` if the campaign completed
+    at or after that time.
+    """
     at = now()
     values: dict[str, Any] = {":to": to, ":at": at}
     values.update({f":f{i}": s for i, s in enumerate(allowed_from)})
     allowed = [f":f{i}" for i in range(len(allowed_from))]
+    condition = f"#status IN ({', '.join(allowed)})"
+    if completed_since is not None:
+        condition += " OR (#status = :completed AND completed_at >= :since)"
+        values.update({":completed": "completed", ":since": completed_since})
     update = "SET #status = :to, updated_at = :at, #stamp = :at"
     if to == "cancelled":
         update += " REMOVE gsi1pk, gsi1sk"
@@ -83,7 +96,7 @@ def set_status(
             TableName=table(),
             Key=marshal({"pk": campaign_pk(phone_number_id, campaign_id), "sk": "#"}),
             UpdateExpression=update,
-            ConditionExpression=f"#status IN ({', '.join(allowed)})",
+            ConditionExpression=condition,
             ExpressionAttributeNames={"#status": "status", "#stamp": f"{to}_at"},
             ExpressionAttributeValues=marshal(values),
         )
@@ -97,11 +110,17 @@ def set_status(
         raise
 
 
-def lease(item: dict[str, Any], at: float) -> str | None:
-    """Take the campaign for one run; None if another run holds it or it is not runnable."""
+def lease(item: dict[str, Any], at: float) -> tuple[str, dict[str, Any]] | None:
+    """Take the campaign for one run: (lease token, the campaign as it is now), or None
+    if another run holds it or it is not runnable.
+
+    The run works from the returned item, not from `item` (read from gsi1, which lags
+    the table): a cursor read there could be a commit behind, and the run would re-queue
+    a slice and then fail to commit.
+    """
     token = uuid.uuid4().hex
     try:
-        dynamodb().update_item(
+        response = dynamodb().update_item(
             TableName=table(),
             Key=marshal({"pk": item["pk"], "sk": "#"}),
             UpdateExpression="SET lease_until = :until, lease_token = :token",
@@ -117,12 +136,13 @@ def lease(item: dict[str, Any], at: float) -> str | None:
                     ":running": "running",
                 }
             ),
+            ReturnValues="ALL_NEW",
         )
     except Exception as exc:
         if is_conditional_failure(exc):
             return None
         raise
-    return token
+    return token, unmarshal(response["Attributes"])
 
 
 def commit(
