@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import boto3
 import pytest
 
 from tests.unit.conftest import mocked_state_table
 from wacloud import aws, config, ratelimit
 from wacloud.ratelimit import PAIR_RATE, Rate, ThroughputBudget, acquire, plan, refund
 from wacloud.store import reach, tenants
+from wacloud.store.dynamo import marshal
 from wacloud.store.tenants import DEFAULT_MESSAGING_LIMIT, TenantConfig
 
 PNID = "100000000000001"
@@ -179,6 +181,20 @@ def test_a_recipient_counted_by_another_sender_meanwhile_gives_the_place_back(
     assert second.allowed and not second.new
     monkeypatch.undo()
     tally = reach.get(reach.tally_pk(PNID)) or {}
-    assert sum(reach.live_slots(tally["slots"], reach.now()).values()) == 1
+    assert reach.used(tally, reach.now()) == 1
     assert reach.admit(PNID, "3", 2).new  # the returned place is usable
     assert not reach.admit(PNID, "4", 2).allowed
+
+
+def test_a_refused_admission_leaves_the_tally_as_it_was_and_old_slots_go(table: str) -> None:
+    at = reach.now()
+    old = str(int(at // reach.SLOT) - 30)  # 30 hours ago: out of the window
+    boto3.client("dynamodb").put_item(
+        TableName=table,
+        Item=marshal({"pk": reach.tally_pk(PNID), "sk": "#", f"slot_{old}": 7}),
+    )
+    assert reach.admit(PNID, "1", 2).new and reach.admit(PNID, "2", 2).new
+    assert not reach.admit(PNID, "3", 2).allowed
+    tally = reach.get(reach.tally_pk(PNID)) or {}
+    assert reach.used(tally, at) == 2
+    assert f"slot_{old}" not in tally

@@ -55,7 +55,7 @@ def reach_room(phone_number_id: str, at: float) -> int | None:
     if limit is None:
         return None
     tally = get(reach.tally_pk(phone_number_id), consistent=False) or {}
-    used = sum(reach.live_slots(tally.get("slots") or {}, at).values())
+    used = reach.used(tally, at)
     return max(0, limit - used)
 
 

@@ -7,18 +7,19 @@ drops or fails messages.
 
 Two items per business number:
 * a marker per recipient (`{pnid}#REACH#{wa_id}`) saying when it was last counted;
-* a tally (`{pnid}#REACH`) of new recipients per hour slot, with a version number.
+* a tally (`{pnid}#REACH`) of new recipients per hour slot, one number attribute per
+  slot (`slot_{hour}`).
 
-A new recipient takes a place in the tally first (a conditional write on the tally's
-version, so two senders can never both take the last place), then writes its marker
-(conditional on no live marker). If another sender marked the same recipient in
-between, the place is given back. A crash between the two writes leaves one place
-taken for a day: the count errs high, never low, so we never exceed Meta's limit.
-(One DynamoDB transaction could do both writes, at twice the write cost, and moto,
-which the local stack runs on, copies the whole table per transaction.) Hour slots
-make the window up to an hour longer than 24 h: the stricter reading. Meta counts per
-portfolio since 2025-10-07; we count per number, so give each number its share of the
-portfolio limit.
+A new recipient takes a place by adding one to the current slot (an atomic ADD that
+returns the whole tally), and gives it back at once if the tally is then over the
+limit, so every sender sees a distinct total and at most `limit` places are ever
+kept: no read-modify-write, so concurrent senders (a batch of ten, many Lambdas)
+never contend or retry. It then writes its marker (conditional on no live marker);
+if another sender marked the same recipient in between, the place is given back. A
+crash between the two writes leaves one place taken for a day: the count errs high,
+never low, so we never exceed Meta's limit. Hour slots make the window up to an hour
+longer than 24 h: the stricter reading. Meta counts per portfolio since 2025-10-07;
+we count per number, so each number gets its share of the portfolio limit.
 """
 
 from __future__ import annotations
@@ -26,13 +27,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from wacloud.aws import dynamodb
 from wacloud.clock import now
-from wacloud.store.dynamo import get, is_conditional_failure, marshal, table
+from wacloud.store.dynamo import get, is_conditional_failure, marshal, table, unmarshal
 
 DAY = 86_400
 SLOT = 3_600
-_ATTEMPTS = 5
+
+logger = Logger(child=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,16 @@ def live_slots(slots: dict[str, Any], at: float) -> dict[str, int]:
     return {k: int(v) for k, v in slots.items() if int(k) > current - DAY // SLOT}
 
 
+def slots_of(tally: dict[str, Any]) -> dict[str, int]:
+    """The tally item's slots as {hour: count} (pure)."""
+    return {k[len(_SLOT) :]: int(v) for k, v in tally.items() if k.startswith(_SLOT)}
+
+
+def used(tally: dict[str, Any], at: float) -> int:
+    """Recipients counted in the window ending at `at` (pure)."""
+    return sum(live_slots(slots_of(tally), at).values())
+
+
 def wait_for_room(slots: dict[str, int], at: float) -> float:
     """Seconds until the oldest live slot leaves the window (pure)."""
     if not slots:
@@ -72,39 +86,34 @@ def admit(phone_number_id: str, wa_id: str, limit: int | None) -> Admission:
     marker = get(marker_pk(phone_number_id, wa_id), consistent=False)
     if marker and float(marker.get("reached_at", 0)) > at - DAY:
         return Admission(True, False, 0.0)
-    for _ in range(_ATTEMPTS):
-        tally = get(tally_pk(phone_number_id)) or {}
-        version = int(tally.get("version", 0))
-        slots = live_slots(tally.get("slots") or {}, at)
-        if sum(slots.values()) >= limit:
-            return Admission(False, False, wait_for_room(slots, at))
-        slot = str(int(at // SLOT))
-        slots[slot] = slots.get(slot, 0) + 1
-        if not _take_place(phone_number_id, slots, version):
-            continue  # the tally moved under us: read it again
-        if not _mark(phone_number_id, wa_id, at):
-            _give_back(phone_number_id, slot)  # another sender counted them just now
-            return Admission(True, False, 0.0)
-        return Admission(True, True, 0.0)
-    return Admission(False, False, 1.0)
+    slot = str(int(at // SLOT))
+    tally = _add(phone_number_id, slot, 1)
+    slots = live_slots(slots_of(tally), at)
+    if sum(slots.values()) > limit:
+        _add(phone_number_id, slot, -1)
+        slots[slot] -= 1
+        return Admission(False, False, wait_for_room({k: v for k, v in slots.items() if v}, at))
+    if not _mark(phone_number_id, wa_id, at):
+        _add(phone_number_id, slot, -1)  # another sender counted them just now
+        return Admission(True, False, 0.0)
+    _forget_stale(phone_number_id, tally, at)
+    return Admission(True, True, 0.0)
 
 
-def _take_place(phone_number_id: str, slots: dict[str, int], version: int) -> bool:
-    try:
-        dynamodb().update_item(
-            TableName=table(),
-            Key=marshal({"pk": tally_pk(phone_number_id), "sk": "#"}),
-            UpdateExpression="SET slots = :slots, version = :next",
-            ConditionExpression="attribute_not_exists(version) OR version = :v",
-            ExpressionAttributeValues=marshal(
-                {":slots": slots, ":next": version + 1, ":v": version}
-            ),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
-    return True
+_SLOT = "slot_"
+
+
+def _add(phone_number_id: str, slot: str, delta: int) -> dict[str, Any]:
+    """Add `delta` to one hour slot; the whole tally after the change."""
+    response = dynamodb().update_item(
+        TableName=table(),
+        Key=marshal({"pk": tally_pk(phone_number_id), "sk": "#"}),
+        UpdateExpression="ADD #slot :delta",
+        ExpressionAttributeNames={"#slot": _SLOT + slot},
+        ExpressionAttributeValues=marshal({":delta": delta}),
+        ReturnValues="ALL_NEW",
+    )
+    return unmarshal(response.get("Attributes", {}))
 
 
 def _mark(phone_number_id: str, wa_id: str, at: float) -> bool:
@@ -130,19 +139,19 @@ def _mark(phone_number_id: str, wa_id: str, at: float) -> bool:
     return True
 
 
-def _give_back(phone_number_id: str, slot: str) -> None:
-    """Undo one place in `slot` (bumping the version so no stale tally overwrites it).
-
-    Best effort: if it fails, the count stays one high, which is the safe side."""
+def _forget_stale(phone_number_id: str, tally: dict[str, Any], at: float) -> None:
+    """Drop slots that left the window (about once an hour; best effort)."""
+    live = live_slots(slots_of(tally), at)
+    stale = [_SLOT + k for k in slots_of(tally) if k not in live]
+    if not stale:
+        return
+    names = {f"#s{i}": name for i, name in enumerate(stale)}
     try:
         dynamodb().update_item(
             TableName=table(),
             Key=marshal({"pk": tally_pk(phone_number_id), "sk": "#"}),
-            UpdateExpression="SET slots.#s = slots.#s - :one, version = version + :one",
-            ConditionExpression="slots.#s >= :one",
-            ExpressionAttributeNames={"#s": slot},
-            ExpressionAttributeValues=marshal({":one": 1}),
+            UpdateExpression="REMOVE " + ", ".join(names),
+            ExpressionAttributeNames=names,
         )
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
+    except Exception:  # a later admission tries again
+        logger.warning("could not drop stale reach slots", exc_info=True)
