@@ -119,3 +119,7 @@ def test_window_and_block_rules() -> None:
     assert send_policy.window_refusal(False, True) is None
     assert send_policy.blocked_refusal({"blocked": True})
     assert send_policy.blocked_refusal({"blocked": False}) is None
+    # A temporary block: refused until its end, not after (housekeeping may lag a minute).
+    block = {"blocked": True, "blocked_until": 1000.0}
+    assert send_policy.blocked_refusal(block, at=999.0)
+    assert send_policy.blocked_refusal(block, at=1000.0) is None

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from wacloud.clock import now
 from wacloud.models.outbound_template import HeaderComponent, TemplateObject, _Button
 
 Refusal = dict[str, Any]
@@ -39,10 +40,16 @@ def refusal(rule: str, reason: str) -> Refusal:
     return {"reason": reason, "stage": "policy", "rule": rule}
 
 
-def blocked_refusal(contact: dict[str, Any] | None) -> Refusal | None:
-    if contact and contact.get("blocked"):
-        return refusal("blocked", "recipient is blocked (Meta would fail this with 130403)")
-    return None
+def blocked_refusal(contact: dict[str, Any] | None, at: float | None = None) -> Refusal | None:
+    """A blocked contact, unless its temporary block (`blocked_until`) is over: the
+    housekeeping that lifts it runs once a minute, and the fan-out already honours
+    the end time, so the sender must not refuse in between."""
+    if not contact or not contact.get("blocked"):
+        return None
+    until = contact.get("blocked_until")
+    if until is not None and float(until) <= (now() if at is None else at):
+        return None
+    return refusal("blocked", "recipient is blocked (Meta would fail this with 130403)")
 
 
 def window_refusal(is_template: bool, window_open: bool) -> Refusal | None:
