@@ -255,3 +255,41 @@ def apply_environment(values: dict[str, str]) -> None:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+def create_template_resources(
+    moto: MotoProcess,
+    logical_ids: tuple[str, ...],
+    *,
+    region: str = "us-east-1",
+    account_id: str = "123456789012",
+    stack_name: str = "bench",
+) -> tuple[Any, dict[str, str]]:
+    """Create template.yaml's resources `logical_ids` in `moto` with the local stack's
+    own code (local.resources), so a benchmark's tables and queues are the deployed ones.
+
+    Returns a boto3 session whose clients talk to `moto` (explicitly: an
+    ``AWS_ENDPOINT_URL_<SERVICE>`` set for the code under test must not catch these)
+    and the resolved ``Ref`` of each resource.
+    """
+    import boto3
+
+    from local.resources import create_resources
+    from local.template import Resolver, load_sam_template
+
+    sam = load_sam_template()
+    wanted = {k: v for k, v in sam["Resources"].items() if k in logical_ids}
+    session: Any = boto3.session.Session(
+        region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    original = session.client
+
+    def client(service: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("endpoint_url", moto.url)
+        return original(service, **kwargs)
+
+    session.client = client
+    resolver = Resolver(region=region, account_id=account_id, stack_name=stack_name)
+    resolver.parameters = {k: v.get("Default") for k, v in sam.get("Parameters", {}).items()}
+    create_resources(wanted, resolver, session)
+    return session, dict(resolver.refs)

@@ -94,7 +94,7 @@ from bench._common import (
     ensure_import_paths,
     measured,
 )
-from bench._services import MotoProcess, _Child, apply_environment
+from bench._services import MotoProcess, _Child, apply_environment, create_template_resources
 from bench._stack import function_environment, load_template
 
 TITLE = "Campaigns fan-out"
@@ -376,30 +376,13 @@ def _reset_wacloud() -> None:
 
 def _create_resources(moto: MotoProcess) -> dict[str, str]:
     """The template's table, bucket and queues in moto, by the local stack's own code."""
-    import boto3
-
-    from local.resources import create_resources
-    from local.template import Resolver, load_sam_template
-
-    sam = load_sam_template()
-    wanted = {k: v for k, v in sam["Resources"].items() if k in RESOURCES}
-    session: Any = boto3.session.Session(region_name=REGION, aws_access_key_id="testing",
-                                         aws_secret_access_key="testing")
-    original = session.client
-
-    def client(service: str, **kwargs: Any) -> Any:
-        # Explicit: AWS_ENDPOINT_URL_SQS (the sink) must not catch the queue creation.
-        kwargs.setdefault("endpoint_url", moto.url)
-        return original(service, **kwargs)
-
-    session.client = client
-    resolver = Resolver(region=REGION, account_id=ACCOUNT, stack_name=STACK)
-    resolver.parameters = {k: v.get("Default") for k, v in sam.get("Parameters", {}).items()}
-    create_resources(wanted, resolver, session)
+    _, refs = create_template_resources(
+        moto, RESOURCES, region=REGION, account_id=ACCOUNT, stack_name=STACK
+    )
     return {
-        "TABLE_NAME": resolver.refs["StateTable"],
-        "MEDIA_BUCKET": resolver.refs["MediaBucket"],
-        "OUTBOUND_QUEUE_URL": resolver.refs["OutboundQueue"],
+        "TABLE_NAME": refs["StateTable"],
+        "MEDIA_BUCKET": refs["MediaBucket"],
+        "OUTBOUND_QUEUE_URL": refs["OutboundQueue"],
     }
 
 

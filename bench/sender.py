@@ -57,6 +57,7 @@ from bench._services import (
     EmulatorProcess,
     MotoProcess,
     apply_environment,
+    create_template_resources,
 )
 from bench._stack import function_environment, load_template
 
@@ -185,32 +186,14 @@ def _raw_async(url: str, waves: int) -> Sample:
 # ---------------------------------------------------------------------- lambda_handler
 def _create_aws(moto: MotoProcess) -> dict[str, str]:
     """StateTable and MetaSecret from template.yaml, created in moto as the stack would."""
-    import boto3
-
-    from local.resources import create_resources
-    from local.template import Resolver, load_sam_template
-
-    sam = load_sam_template()
-    wanted = {k: v for k, v in sam["Resources"].items() if k in ("StateTable", "MetaSecret")}
-    session: Any = boto3.session.Session(region_name="us-east-1", aws_access_key_id="testing",
-                                    aws_secret_access_key="testing")
-    original = session.client
-
-    def client(service: str, **kwargs: Any) -> Any:
-        kwargs.setdefault("endpoint_url", moto.url)
-        return original(service, **kwargs)
-
-    session.client = client
-    resolver = Resolver(region="us-east-1", account_id="123456789012", stack_name="bench")
-    resolver.parameters = {k: v.get("Default") for k, v in sam.get("Parameters", {}).items()}
-    create_resources(wanted, resolver, session)
-    secret = resolver.refs["MetaSecret"]
+    session, refs = create_template_resources(moto, ("StateTable", "MetaSecret"))
+    secret = refs["MetaSecret"]
     session.client("secretsmanager").put_secret_value(
         SecretId=secret,
         SecretString=json.dumps({"access_token": EMULATOR_TOKEN, "app_secret": "bench-secret",
                                  "verify_token": "bench-verify"}),
     )
-    return {"TABLE_NAME": resolver.refs["StateTable"], "META_SECRET_ID": secret}
+    return {"TABLE_NAME": refs["StateTable"], "META_SECRET_ID": secret}
 
 
 def _load_function(name: str) -> ModuleType:

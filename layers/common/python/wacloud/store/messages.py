@@ -401,29 +401,26 @@ def mark_rejected(
     phone_number_id: str, message_id: str, token: str, refusal: dict[str, Any]
 ) -> bool:
     """A claimed message that policy refuses: final, with the reason (only the claim holder)."""
-    return _transition(
-        phone_number_id,
-        message_id,
-        State.REJECTED,
-        at=now(),
-        extra={"error": refusal},
-        detail=refusal,
-        condition="claim_token = :token",
-        condition_values={":token": token},
-    )
+    return _finish_claimed(phone_number_id, message_id, token, State.REJECTED, refusal)
 
 
 def mark_cancelled(
     phone_number_id: str, message_id: str, token: str, reason: dict[str, Any]
 ) -> bool:
     """A claimed message withdrawn before any send (its campaign was cancelled)."""
+    return _finish_claimed(phone_number_id, message_id, token, State.CANCELLED, reason)
+
+
+def _finish_claimed(
+    phone_number_id: str, message_id: str, token: str, state: State, why: dict[str, Any]
+) -> bool:
     return _transition(
         phone_number_id,
         message_id,
-        State.CANCELLED,
+        state,
         at=now(),
-        extra={"error": reason},
-        detail=reason,
+        extra={"error": why},
+        detail=why,
         condition="claim_token = :token",
         condition_values={":token": token},
     )
