@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from wacloud.workflows.model import Step, recipients, step_time
 from wacloud.workflows.store import shipped
 
@@ -41,3 +43,27 @@ def test_recipients_single_or_list() -> None:
     workflow = shipped()["event_reminders"]
     people = recipients(workflow, {"attendees": [{"wa_id": "+1 555 000 1111"}, "15550002222", "x"]})
     assert [p["wa_id"] for p in people] == ["15550001111", "15550002222"]
+
+
+def test_a_cancel_reaches_a_step_released_or_deferred_but_not_one_being_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step released to the queue (or parked by a deferral) before the cancelling
+    event must still never go out; one a send attempt holds may already be at Meta."""
+    from tests.unit.conftest import mocked_state_table
+    from wacloud.scheduling import cancel_scheduled
+    from wacloud.store import messages
+    from wacloud.store.messages import ClaimOutcome, State
+
+    pnid = "100000000000001"
+    with mocked_state_table(monkeypatch):
+        for message_id, state in (("q", State.QUEUED), ("d", State.DEFERRED)):
+            messages.record_new(pnid, message_id, state, {"to": "1555"})
+            assert cancel_scheduled(pnid, message_id, "booking.cancelled")
+            claim = messages.claim(pnid, message_id, {}, stale_after=300)
+            assert claim.outcome is ClaimOutcome.FINISHED
+            assert claim.item["state"] == "cancelled"
+        messages.record_new(pnid, "s", State.QUEUED, {"to": "1555"})
+        assert messages.claim(pnid, "s", {}, stale_after=300).outcome is ClaimOutcome.CLAIMED
+        assert not cancel_scheduled(pnid, "s", "booking.cancelled")
+        assert (messages.load(pnid, "s") or {})["state"] == "sending"

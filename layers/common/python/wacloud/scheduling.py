@@ -30,7 +30,7 @@ from typing import Any
 from wacloud.aws import dynamodb
 from wacloud.clock import iso, now
 from wacloud.store.dynamo import get, is_conditional_failure, marshal, table, unmarshal
-from wacloud.store.messages import RANK, State, message_pk
+from wacloud.store.messages import CLAIMABLE, RANK, State, message_pk
 
 DUE_PARTITION = "DUE"
 HOUSEKEEPING_PARTITION = "HK"
@@ -213,12 +213,15 @@ def park(phone_number_id: str, message_id: str, retry_at: float, priority: int =
 
 
 def cancel_scheduled(phone_number_id: str, message_id: str, reason: str) -> bool:
-    """Cancel a message still waiting in the DUE index (workflow cancellation).
+    """Cancel a message no send attempt holds (workflow cancellation).
 
-    `cancelled` is final (rank of `rejected`): the sender's claim never takes it and no
-    status can move it. False if it was already released, sent or cancelled.
+    Waiting in the DUE index, or already released to the queue, deferred or retrying:
+    all are claimable, and `cancelled` is final (rank of `rejected`), so the sender's
+    claim never takes it and no status can move it. False if a send attempt holds it
+    (`sending`: it may already be at Meta) or it is finished or cancelled.
     """
     at = now()
+    waiting = {f":w{i}": state for i, state in enumerate(CLAIMABLE)}
     try:
         dynamodb().update_item(
             TableName=table(),
@@ -226,7 +229,7 @@ def cancel_scheduled(phone_number_id: str, message_id: str, reason: str) -> bool
             UpdateExpression="SET #state = :cancelled, state_rank = :rank, updated_at = :at, "
             "at_cancelled = :at, #err = :err, history = list_append(history, :hist) "
             "REMOVE due_pk, due_sk, release_until, release_token",
-            ConditionExpression="#state = :scheduled",
+            ConditionExpression=f"#state IN ({', '.join(waiting)})",
             ExpressionAttributeNames={"#state": "state", "#err": "error"},
             ExpressionAttributeValues=marshal(
                 {
@@ -235,7 +238,7 @@ def cancel_scheduled(phone_number_id: str, message_id: str, reason: str) -> bool
                     ":at": at,
                     ":err": {"reason": reason, "stage": "schedule"},
                     ":hist": [{"state": CANCELLED, "at": iso(at), "detail": {"reason": reason}}],
-                    ":scheduled": State.SCHEDULED.value,
+                    **{name: state.value for name, state in waiting.items()},
                 }
             ),
         )
