@@ -110,7 +110,9 @@ def _serialise(item: dict[str, Any]) -> str:
         out = orjson.dumps(item)
     except TypeError:  # a lone surrogate from the stdlib fallback parse
         return json.dumps(item, separators=(",", ":"))
-    if _SQS_REFUSED[0] in out or _SQS_REFUSED[1] in out:
+    # isascii first: it is ~10x cheaper than the substring searches, and ASCII output
+    # (nearly every webhook) cannot hold a refused code point.
+    if not out.isascii() and (_SQS_REFUSED[0] in out or _SQS_REFUSED[1] in out):
         return json.dumps(item, separators=(",", ":"))
     return out.decode("utf-8")
 

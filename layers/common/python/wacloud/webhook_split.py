@@ -82,10 +82,11 @@ def _split_change(change: object) -> list[Any]:
     value = change.get("value")
     if not isinstance(value, dict):
         return [change]
-    lists = [(k, value[k]) for k in ITEM_KEYS if isinstance(value.get(k), list) and value[k]]
+    present = [k for k in ITEM_KEYS if k in value]
+    lists = [(k, value[k]) for k in present if isinstance(value[k], list) and value[k]]
     if not lists:
         return [change]
-    if len(lists) == 1 and len(lists[0][1]) == 1 and sum(k in value for k in ITEM_KEYS) == 1:
+    if len(present) == 1 and len(lists[0][1]) == 1:
         # Already one item (Meta's usual shape): passed whole, as the receive path
         # passes a single-item POST, so a change is never copied only to be equal.
         return [change]
