@@ -11,6 +11,7 @@ import resource
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -192,3 +193,23 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(LAYER_PATH), str(REPO_ROOT)])
     env.update(extra or {})
     return env
+
+
+@contextmanager
+def stdout_to_devnull() -> Iterator[None]:
+    """Powertools logs and EMF metrics go to stdout (CloudWatch in Lambda): writing them
+    is part of a handler's cost, the text would bury the tables. Warnings such as "No
+    application metrics to publish" on control invocations are silenced too."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)

@@ -77,7 +77,6 @@ import sys
 import threading
 import time
 import uuid
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -93,6 +92,7 @@ from bench._common import (
     child_env,
     ensure_import_paths,
     measured,
+    stdout_to_devnull,
 )
 from bench._services import MotoProcess, _Child, apply_environment, create_template_resources
 from bench._stack import function_environment, load_template
@@ -342,26 +342,6 @@ class ApiCalls:
 
 
 # ---------------------------------------------------------------------- environment
-@contextlib.contextmanager
-def _stdout_to_devnull() -> Iterator[None]:
-    """Powertools logs and EMF metrics go to stdout (CloudWatch in Lambda): writing them
-    is part of the cost, the text would bury the tables."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    try:
-        with warnings.catch_warnings():
-            # "No application metrics to publish" on control invocations.
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
 def _reset_wacloud() -> None:
     """Drop wacloud's process-wide caches (settings, boto3 clients, tenant configs):
     an earlier benchmark in this process may have filled them for another endpoint."""
@@ -494,7 +474,7 @@ def _drive(n: int, sink: SqsSinkProcess, counts: ApiCalls, names: dict[str, str]
 
     def invoke(event: dict[str, Any]) -> Any:
         context = context_type(FUNCTION, memory_mb, timeout_s, REGION, ACCOUNT)
-        with _stdout_to_devnull():
+        with stdout_to_devnull():
             return app.lambda_handler(event, context)
 
     fates = _seed(n)

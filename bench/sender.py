@@ -28,14 +28,12 @@ client's; the 100 ms rows are the meaningful throughput figures.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
 import itertools
 import json
-import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
@@ -50,6 +48,7 @@ from bench._common import (
     Table,
     ensure_import_paths,
     measured,
+    stdout_to_devnull,
 )
 from bench._services import (
     EMULATOR_TOKEN,
@@ -207,23 +206,6 @@ def _load_function(name: str) -> ModuleType:
     return module
 
 
-@contextlib.contextmanager
-def _stdout_to_devnull() -> Iterator[None]:
-    """Powertools logs and EMF metrics go to stdout (CloudWatch in Lambda); the cost of
-    writing them is kept, the text is dropped so the tables stay readable."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
 class _HandlerBench:
     """functions/sender/app.py's lambda_handler against moto + the emulator."""
 
@@ -283,7 +265,7 @@ class _HandlerBench:
             response = self.app.lambda_handler(event, context)
             self.failures += len(response.get("batchItemFailures", []))
 
-        with _stdout_to_devnull():
+        with stdout_to_devnull():
             invoke(events[0])  # warm: secret fetched, clients and pools created
             with measured() as m:
                 for event in events[1:]:
