@@ -70,7 +70,7 @@ inbound = InboundProcessor(
     mark_read=_mark_read,
     options=InboundOptions.from_env(),
     media_source=_graph(),
-    media_store=s3(),
+    media_store=s3,  # made on the first media message
     media_bucket=settings().media_bucket,
     numbers_of_waba=lambda waba: [
         pnid for pnid, owner in load_credentials().waba_ids().items() if owner == waba

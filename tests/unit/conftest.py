@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,6 +12,15 @@ from moto import mock_aws
 
 from wacloud import aws, config, ratelimit
 from wacloud.store import template_mirror, tenants
+
+
+@pytest.fixture(autouse=True)
+def _no_local_stack_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests use moto in-process; an integration test that ran earlier in the same
+    worker (pytest-xdist --dist loadfile) leaves the local stack's endpoints in the
+    environment, which would send their calls to that stack instead. Restored after."""
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
 
 
 @contextmanager

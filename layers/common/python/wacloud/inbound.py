@@ -115,7 +115,9 @@ class InboundProcessor:
     options: InboundOptions = field(default_factory=InboundOptions)
     #: Where inbound media is fetched from and copied to (None: media not cached).
     media_source: MediaSource | None = None
-    media_store: S3Client | None = None
+    #: The S3 client, or a function that makes it on first use (a cold start need not
+    #: create an S3 client, ~70 ms, when no media arrives).
+    media_store: S3Client | Callable[[], S3Client] | None = None
     media_bucket: str | None = None
     #: The numbers of a WABA, for portfolio-wide webhooks (messaging limit changes).
     numbers_of_waba: Callable[[str], list[str]] | None = None
@@ -279,9 +281,10 @@ class InboundProcessor:
         kind, body = found
         errors = [e.model_dump(mode="json", exclude_none=True) for e in message.errors or ()]
         try:
+            store = self.media_store() if callable(self.media_store) else self.media_store
             return cache_inbound_media(
                 self.media_source,
-                self.media_store,
+                store,
                 bucket=self.media_bucket,
                 phone_number_id=pnid,
                 kind=kind,
