@@ -9,25 +9,15 @@ Exits 0 only if every step happened.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from local.stack import LocalStack, LocalStackConfig, use_stack_in_this_process
 from local.template import REPO_ROOT
+from local.waiting import wait_for
 
 CUSTOMER = "15551234567"
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError(f"timed out waiting for: {what}")
 
 
 class Checks:
@@ -119,7 +109,7 @@ def run_demo() -> int:
         print("\n3. The customer says 'hi'")
         wamid = stack.emulator.customer_text(CUSTOMER, "hi", profile_name="Ana")
         print(f"  customer {CUSTOMER} -> business: 'hi' ({wamid})")
-        inbound = _wait(
+        inbound = wait_for(
             "inbound message recorded",
             lambda: (
                 events.conversation(PNID, CUSTOMER)
@@ -134,7 +124,7 @@ def run_demo() -> int:
         )
 
         print("\n4. The business answers")
-        reply = _wait(
+        reply = wait_for(
             "reply sent to the emulator",
             lambda: emulator.sent_messages(to=CUSTOMER),
             timeout=30,
@@ -151,7 +141,7 @@ def run_demo() -> int:
                         return record
             return None
 
-        record = _wait("status webhooks to move the reply to 'read'", final_record, timeout=30)
+        record = wait_for("status webhooks to move the reply to 'read'", final_record, timeout=30)
         checks.expect(
             "reply record carries Meta's wamid",
             record.get("wamid") == reply["wamid"],

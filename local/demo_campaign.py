@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from local.emulator.config import StatusDelays
 from local.stack import LocalStack, LocalStackConfig, use_stack_in_this_process
 from local.template import REPO_ROOT
+from local.waiting import wait_for
 
 RECIPIENTS = 1000
 PERIOD_SECONDS = 5
@@ -46,16 +46,6 @@ def demo_config(log_dir: Any, **overrides: Any) -> LocalStackConfig:
     for key, value in overrides.items():
         setattr(config, key, value)
     return config
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise TimeoutError(f"timed out waiting for: {what}")
 
 
 def _expect(failures: list[str], label: str, ok: bool, detail: str = "") -> None:
@@ -255,7 +245,7 @@ def run_demo() -> int:
             ]
 
         try:
-            got = _wait("the reminder at the emulator", reminder, 30)
+            got = wait_for("the reminder at the emulator", reminder, 30)
             _expect(failures, "reminder sent when due", bool(got))
         except TimeoutError:
             _expect(failures, "reminder sent when due", False)

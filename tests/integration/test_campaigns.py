@@ -28,8 +28,9 @@ import pytest
 from local.emulator import DEFAULT_WABA_ID as WABA
 from local.emulator import Emulator
 from local.stack import LocalStack, use_stack_in_this_process
+from local.waiting import wait_for
 from tests.integration.conftest import TEST_ENVIRONMENT, stack_config
-from tests.integration.test_outbound import emulator, fresh_pnid, poll, set_tenant, sync_templates
+from tests.integration.test_outbound import emulator, fresh_pnid, set_tenant, sync_templates
 
 pytestmark = pytest.mark.integration
 
@@ -153,7 +154,7 @@ def control(stack: LocalStack, **request: Any) -> dict[str, Any]:
 def wait_sent(
     emu: Emulator, pnid: str, campaign_id: str, wa_ids: list[str], count: int, timeout: float = 30
 ) -> set[str]:
-    return poll(
+    return wait_for(
         f"{count} campaign messages at the emulator",
         lambda: s if len(s := sent_to(emu, pnid, campaign_id, wa_ids)) >= count else None,
         timeout,
@@ -195,7 +196,7 @@ def settled_figures(
         done = totals["read"] >= read and totals["failed"] >= failed and emu.webhooks_idle()
         return figures if done else None
 
-    poll(f"{read} reads and {failed} failures counted", check, timeout)
+    wait_for(f"{read} reads and {failed} failures counted", check, timeout)
     time.sleep(1.0)  # anything counted twice would show by now
     return stats(pnid, campaign_id)
 
@@ -259,7 +260,7 @@ def test_ab_campaign_paced_skips_opted_out_and_blocked_and_counts_per_variant(
     def all_opted_out() -> bool:
         return all((contacts.load(pnid, w) or {}).get("opted_out_marketing") for w in opted_out)
 
-    poll("opt-outs recorded from the webhooks", all_opted_out)
+    wait_for("opt-outs recorded from the webhooks", all_opted_out)
 
     campaign_id = f"ab-{pnid}"
     variants = [variant("A", weight=3), variant("B", weight=1)]
@@ -342,7 +343,7 @@ def test_ab_campaign_paced_skips_opted_out_and_blocked_and_counts_per_variant(
         done = figures["totals"]["replied"] >= 2 and emu.webhooks_idle()
         return figures if done else None
 
-    poll("replies counted", replies_counted)
+    wait_for("replies counted", replies_counted)
     time.sleep(1.0)
     replied = stats(pnid, campaign_id)["variants"]
     assert (replied["A"]["replied"], replied["B"]["replied"]) == (1, 1)
@@ -376,7 +377,7 @@ def test_messaging_limit_caps_what_runs_queue(stack: LocalStack) -> None:
 
         return reach_room(pnid, time.time()) == 0
 
-    poll("the sender counted the reached recipients", tally_full)
+    wait_for("the sender counted the reached recipients", tally_full)
     second = fire(stack)
     # No room left under the messaging limit: the run queues nothing for this number.
     assert not queued_by(second, campaign_id)
@@ -602,7 +603,7 @@ def test_cancel_withdraws_messages_already_queued(stack: LocalStack) -> None:
     def withdrawn() -> bool:
         return all((messages.load(pnid, m) or {}).get("state") == "cancelled" for m in ids)
 
-    poll("the queued messages withdrawn", withdrawn, timeout=30)
+    wait_for("the queued messages withdrawn", withdrawn, timeout=30)
     time.sleep(1.0)
     assert sent_to(emu, pnid, campaign_id, people) == set()
     assert all(messages.load(pnid, m) is not None for m in ids)

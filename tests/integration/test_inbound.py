@@ -20,6 +20,7 @@ import pytest
 from local.emulator import DEFAULT_PHONE_NUMBER_ID as PNID
 from local.emulator.config import WebhookDeliveryConfig
 from local.stack import LocalStack
+from local.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -58,17 +59,6 @@ def warm_up(stack: LocalStack) -> None:
     stack.emulator.customer_text("15559990000", "warm up")
     wait_for("stack warm", lambda: contacts.load(PNID, "15559990000"), timeout=90)
     _warm.add(id(stack))
-
-
-def wait_for(what: str, check: Callable[[], T], timeout: float = 20.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for: {what}")
-        time.sleep(0.05)
 
 
 def corpus(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from local.gateway import LocalHttpApi, Route
 from local.lambdas import FunctionSpec, LocalFunction
 from local.pollers import MappingSpec, QueuePoller
 from local.stack import free_port
+from local.waiting import wait_for
 
 FLAKY = Path(__file__).parent / "functions" / "flaky"
 
@@ -77,15 +77,6 @@ def _count(sqs: Any, url: str) -> int:
     )
 
 
-def _wait(check: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
-
-
 def test_reported_failures_return_then_dead_letter(sqs: Any, flaky: LocalFunction) -> None:
     url, arn, dlq = _queue_with_dlq(sqs, "partial")
     for body in ("ok-1", "fail-1", "ok-2"):
@@ -106,7 +97,11 @@ def test_reported_failures_return_then_dead_letter(sqs: Any, flaky: LocalFunctio
     )
     poller.start()
     try:
-        _wait(lambda: _count(sqs, dlq) == 1 and _count(sqs, url) == 0)
+        wait_for(
+            "the failing message in the DLQ, the queue empty",
+            lambda: _count(sqs, dlq) == 1 and _count(sqs, url) == 0,
+            timeout=15,
+        )
     finally:
         poller.stop()
     moved = sqs.receive_message(QueueUrl=dlq, AttributeNames=["All"])["Messages"][0]

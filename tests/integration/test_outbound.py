@@ -11,13 +11,13 @@ import itertools
 import os
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
 
 from local.emulator import DEFAULT_PHONE_NUMBER_ID, DEFAULT_WABA_ID, Emulator
 from local.stack import LocalStack
+from local.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,17 +30,6 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 256
 
 # ---------------------------------------------------------------- helpers (also used by
 # test_outbound_crash.py)
-
-
-def poll(what: str, check: Callable[[], T | None], timeout: float = 30.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 def fresh_pnid() -> str:
@@ -78,7 +67,7 @@ def wait_state(
         return item if item and item.get("state") in states else None
 
     try:
-        return poll(f"{message_id} in {states}", check, timeout)
+        return wait_for(f"{message_id} in {states}", check, timeout)
     except AssertionError:
         raise AssertionError(f"{message_id}: {record(pnid, message_id)}") from None
 
@@ -97,7 +86,7 @@ def open_window(stack: LocalStack, customer: str, pnid: str = PNID) -> str:
     from wacloud.store import contacts
 
     wamid = emulator(stack).customer_text(customer, "hello there", phone_number_id=pnid)
-    poll("window open", lambda: contacts.window_open(contacts.load(pnid, customer)))
+    wait_for("window open", lambda: contacts.window_open(contacts.load(pnid, customer)))
     return wamid
 
 
@@ -313,7 +302,7 @@ def test_redelivered_batch_sends_nothing_twice(stack: LocalStack, customer: str)
     result = stack.invoke("SenderFunction", {"Records": records})
     assert result.ok and result.payload == {"batchItemFailures": []}
     time.sleep(0.5)  # anything sent twice would have reached the emulator by now
-    poll("queued copies handled", lambda: emulator(stack).webhooks_idle() or None)
+    wait_for("queued copies handled", lambda: emulator(stack).webhooks_idle() or None)
     time.sleep(1.0)
     assert len(sends_of(stack, message_id)) == 1
     assert "sent" in history_states(record(PNID, message_id) or {})
@@ -336,7 +325,7 @@ def test_window_block_opt_out_and_template_rules(
     assert item["error"]["rule"] == "window" and "131047" in item["error"]["reason"]
 
     emu.user_preferences(customer, "stop")  # Meta's marketing opt-out webhook
-    poll(
+    wait_for(
         "opt-out recorded", lambda: (contacts.load(PNID, customer) or {}).get("opted_out_marketing")
     )
     marketing = submit(template_doc(PNID, customer, templates["marketing"], "shoes"))
@@ -459,7 +448,7 @@ def test_messaging_limit_defers_new_recipients(
         limited = [i for i in items if (i.get("last_error") or {}).get("rule") == "messaging_limit"]
         return items if done == 2 and any(i["state"] == "deferred" for i in limited) else None
 
-    items = poll("two sent and one deferred", settled, timeout=60)
+    items = wait_for("two sent and one deferred", settled, timeout=60)
     (waiting,) = [i for i in items if i["state"] == "deferred"]
     assert sends_of(stack, waiting["message_id"]) == []
     reached = next(i for i in items if i["state"] in DONE)["to"]

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
 
 from local.emulator import DEFAULT_PHONE_NUMBER_ID as PNID
 from local.stack import LocalStack
+from local.waiting import wait_for
 from wacloud.signature import sign
 from wacloud.store import contacts, events, messages
 
 T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 20.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def outbound_records(customer: str) -> list[dict[str, Any]]:
@@ -36,21 +25,34 @@ def test_customer_hi_gets_a_reply_whose_statuses_are_recorded_in_order(
     assert stack.emulator is not None
     wamid = stack.emulator.customer_text(customer, "hi", profile_name="Ana")
 
-    inbound = wait_for(lambda: [i for i in events.conversation(PNID, customer)
-                                if i.get("wamid") == wamid])
+    inbound = wait_for(
+        "the inbound message recorded",
+        lambda: [i for i in events.conversation(PNID, customer) if i.get("wamid") == wamid],
+    )
     assert inbound[0]["content"]["text"]["body"] == "hi"
     contact = contacts.load(PNID, customer)
     assert contact is not None and contact["profile_name"] == "Ana"
     assert contacts.window_open(contact)
 
-    sent = wait_for(lambda: stack.emulator.sent_messages(to=customer) if stack.emulator else None)
+    sent = wait_for(
+        "the reply at the emulator",
+        lambda: stack.emulator.sent_messages(to=customer) if stack.emulator else None,
+    )
     assert len(sent) == 1
     assert "How can we help" in sent[0]["payload"]["text"]["body"]
     assert sent[0]["payload"]["context"] == {"message_id": wamid}
 
-    record = wait_for(lambda: next((messages.load(PNID, r["message_id"]) for r in
-                                    outbound_records(customer)
-                                    if r.get("state") == "read"), None))
+    record = wait_for(
+        "the reply read",
+        lambda: next(
+            (
+                messages.load(PNID, r["message_id"])
+                for r in outbound_records(customer)
+                if r.get("state") == "read"
+            ),
+            None,
+        ),
+    )
     assert record["wamid"] == sent[0]["wamid"]
     states = [h["state"] for h in record["history"]]
     assert states == ["sending", "sent", "delivered", "read"]
@@ -59,17 +61,29 @@ def test_customer_hi_gets_a_reply_whose_statuses_are_recorded_in_order(
     assert [s["status"] for s in history] == ["sent", "delivered", "read"]
 
 
-def test_menu_option_answers_and_the_conversation_keeps_order(stack: LocalStack,
-                                                              customer: str) -> None:
+def test_menu_option_answers_and_the_conversation_keeps_order(
+    stack: LocalStack, customer: str
+) -> None:
     assert stack.emulator is not None
     stack.emulator.customer_text(customer, "hello")
-    wait_for(lambda: stack.emulator.sent_messages(to=customer) if stack.emulator else None)
+    wait_for(
+        "the first reply",
+        lambda: stack.emulator.sent_messages(to=customer) if stack.emulator else None,
+    )
     stack.emulator.customer_text(customer, "1")
-    replies = wait_for(lambda: (stack.emulator.sent_messages(to=customer) or [None])[1:]
-                       if stack.emulator else None)
+    replies = wait_for(
+        "the menu answer",
+        lambda: (
+            (stack.emulator.sent_messages(to=customer) or [None])[1:] if stack.emulator else None
+        ),
+    )
     assert "open Monday to Friday" in replies[0]["payload"]["text"]["body"]
-    timeline = wait_for(lambda: len(events.conversation(PNID, customer)) == 4
-                        and events.conversation(PNID, customer))
+    timeline = wait_for(
+        "four conversation items",
+        lambda: (
+            len(events.conversation(PNID, customer)) == 4 and events.conversation(PNID, customer)
+        ),
+    )
     assert [i["direction"] for i in timeline] == ["in", "out", "in", "out"]
 
 
@@ -90,8 +104,11 @@ def test_webhook_endpoint_refuses_bad_requests(stack: LocalStack) -> None:
 
 
 def test_webhook_verification_handshake(stack: LocalStack) -> None:
-    query = {"hub.mode": "subscribe", "hub.challenge": "987654",
-             "hub.verify_token": stack.config.verify_token}
+    query = {
+        "hub.mode": "subscribe",
+        "hub.challenge": "987654",
+        "hub.verify_token": stack.config.verify_token,
+    }
     good = httpx.get(stack.webhook_url, params=query)
     assert good.status_code == 200
     assert good.text == "987654"

@@ -15,21 +15,11 @@ import pytest
 
 from local.emulator import DEFAULT_PHONE_NUMBER_ID as PNID
 from local.stack import LocalStack
+from local.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
 PAYLOADS = Path(__file__).parent.parent / "payloads"
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for: {what}")
-        time.sleep(0.05)
 
 
 def signed_post(stack: LocalStack, body: bytes, signature: str | None = "sign") -> httpx.Response:

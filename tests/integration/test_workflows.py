@@ -25,7 +25,8 @@ import pytest
 from local.emulator import DEFAULT_WABA_ID as WABA
 from local.emulator import Emulator
 from local.stack import LocalStack, use_stack_in_this_process
-from tests.integration.test_outbound import emulator, fresh_pnid, poll, set_tenant, sync_templates
+from local.waiting import wait_for
+from tests.integration.test_outbound import emulator, fresh_pnid, set_tenant, sync_templates
 
 pytestmark = pytest.mark.integration
 
@@ -187,7 +188,7 @@ def test_booking_confirmed_sends_now_and_schedules_the_offsets(
     # The confirmation went at once, rendered from the event.
     emu = emulator(stack)
     for wa_id, name in ((b.kept, "Ana"), (b.dropped, "Rui")):
-        (sent,) = poll(
+        (sent,) = wait_for(
             "confirmation", partial(templates_to, emu, b.pnid, wa_id, "booking_confirmation")
         )
         assert body_texts(sent) == [name, "Haircut", b.starts.strftime("%d %b %Y %H:%M")]
@@ -336,7 +337,7 @@ def test_inquiry_acknowledged_once_at_once(
     reports = [publish(stack, "inquiry.received", detail) for _ in range(2)]
     assert [r["queued"] for r in reports] == [1, 1]  # the sender sends the copy once
     emu = emulator(stack)
-    (sent,) = poll(
+    (sent,) = wait_for(
         "acknowledgement",
         lambda: templates_to(emu, pnid, customer, "inquiry_acknowledgement"),
     )
@@ -344,7 +345,7 @@ def test_inquiry_acknowledged_once_at_once(
     message_id = step_message_id(
         pnid, "inquiry_acknowledgement", "Q-77", "acknowledgement", customer
     )
-    poll("sent", lambda: sent_record(pnid, message_id))
+    wait_for("sent", lambda: sent_record(pnid, message_id))
     time.sleep(1.0)
     assert len(templates_to(emu, pnid, customer, "inquiry_acknowledgement")) == 1
     # An event for a number without definitions starts nothing.
@@ -370,13 +371,13 @@ def test_reminder_fires_when_due_and_the_cancelled_one_never(
     run = stack.tickers[TICKER].fire()
     assert run.ok, run.error
     assert run.payload["released"] >= 1
-    (sent,) = poll(
+    (sent,) = wait_for(
         "the reminder at the emulator",
         lambda: templates_to(emu, b.pnid, b.kept, "booking_reminder"),
     )
     assert sent["time"] >= due
     assert body_texts(sent) == ["Ana", "Haircut", b.starts.strftime("%H:%M")]
-    item = poll("reminder recorded sent", lambda: sent_record(b.pnid, kept_id))
+    item = wait_for("reminder recorded sent", lambda: sent_record(b.pnid, kept_id))
     assert [h["state"] for h in item["history"]][:2] == ["scheduled", "sending"]
     assert float(item["at_queued"]) >= due  # released by the run after it fell due
 
