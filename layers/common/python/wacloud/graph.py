@@ -88,7 +88,9 @@ class GraphClient:
 
     @property
     def _http(self) -> httpx.Client:
-        return self._own_http or shared_http()
+        if self._own_http is None:
+            self._own_http = shared_http()
+        return self._own_http
 
     # ------------------------------------------------------------------ messages
     def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> SentMessage:
