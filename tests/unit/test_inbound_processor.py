@@ -347,3 +347,25 @@ def test_announced_limit_spellings(value: dict[str, Any], limit: int | None) -> 
     from wacloud.messaging_limit import announced_limit
 
     assert announced_limit(value) == limit
+
+
+def test_a_status_recorded_by_a_delivery_that_died_is_still_counted(aws_state: None) -> None:
+    """The Lambda recorded the status, then timed out before counting it; Meta's (or
+    SQS's) redelivery finds it recorded, and must still count it, once."""
+    from wacloud.campaigns.store import campaign_pk
+    from wacloud.store import messages
+    from wacloud.store.dynamo import get
+
+    doc = payload("status_delivered.json")
+    status = doc["entry"][0]["changes"][0]["value"]["statuses"][0]
+    status["biz_opaque_callback_data"] = messages.tracking_callback("m1", None)
+    messages.record_new(PNID, "m1", messages.State.SENT, {"campaign_id": "c1", "variant": "B"})
+    # What the dead delivery got done: the status is on record, nothing counted.
+    assert events.record_status(PNID, status["id"], "delivered", 1750000101.0, {})
+
+    processor = make(Recorder())
+    for _ in range(2):  # the redelivery, and one more duplicate
+        (effects,) = processor.process(doc)
+        assert not effects.recorded
+    marker = get(campaign_pk(PNID, "c1"), "M#m1") or {}
+    assert marker.get("levels") == ["delivered", "sent"]

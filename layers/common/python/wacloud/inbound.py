@@ -188,7 +188,10 @@ class InboundProcessor:
                 **({"media_error": media.error} if media and media.error else {}),
             },
         )
-        if effects.recorded and opens_customer_service_window(message):
+        # Counted on every delivery, not only the one that recorded the message: a
+        # Lambda that dies (or times out) between the record and the count would
+        # otherwise lose the count for good. count_reply counts a message once.
+        if opens_customer_service_window(message):
             from wacloud import campaigns  # a reply to a campaign message counts for it
 
             campaigns.count_reply(
@@ -342,10 +345,11 @@ class InboundProcessor:
                 }
             moved = messages.apply_status(pnid, message_id, status.status, at, status.id, detail)
             effects.notes.append("advanced" if moved else "kept")
-            if effects.recorded:
-                from wacloud import campaigns  # per-variant figures of campaign messages
+            # On every delivery, like apply_status: a retry after a crash between the
+            # record and here must still count (count_status counts a message once).
+            from wacloud import campaigns  # per-variant figures of campaign messages
 
-                campaigns.count_status(pnid, message_id, status.status)
+            campaigns.count_status(pnid, message_id, status.status)
         logger.info(
             "status",
             extra={
