@@ -44,10 +44,8 @@ def install_crashes() -> None:
 
     real_claim = messages.claim
 
-    def claim(
-        phone_number_id: str, message_id: str, fields: dict[str, Any], *, stale_after: float
-    ) -> messages.Claim:
-        result = real_claim(phone_number_id, message_id, fields, stale_after=stale_after)
+    def claim(phone_number_id: str, message_id: str, fields: dict[str, Any]) -> messages.Claim:
+        result = real_claim(phone_number_id, message_id, fields)
         if result.outcome is messages.ClaimOutcome.CLAIMED and CRASH_AFTER_CLAIM in str(
             fields.get("submission", "")
         ):
