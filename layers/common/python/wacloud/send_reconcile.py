@@ -24,15 +24,18 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wacloud.aws import sqs
 from wacloud.config import Settings
 from wacloud.store import messages
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.literals import QueueAttributeFilterType
+
 # Counted as "still to process": waiting, being processed (or in a retry's visibility
 # timeout), and delayed.
-BACKLOG_ATTRIBUTES = (
+BACKLOG_ATTRIBUTES: tuple[QueueAttributeFilterType, ...] = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
     "ApproximateNumberOfMessagesDelayed",
@@ -58,10 +61,10 @@ def queue_backlog(queue_url: str) -> int:
     """Messages in a queue not yet deleted (one GetQueueAttributes call)."""
     response = sqs().get_queue_attributes(
         QueueUrl=queue_url,
-        AttributeNames=list(BACKLOG_ATTRIBUTES),  # type: ignore[arg-type]
+        AttributeNames=list(BACKLOG_ATTRIBUTES),
     )
-    attributes = response.get("Attributes", {})
-    return sum(int(attributes.get(name, "0")) for name in BACKLOG_ATTRIBUTES)
+    attributes = {str(k): str(v) for k, v in response.get("Attributes", {}).items()}
+    return sum(int(attributes.get(str(name), "0")) for name in BACKLOG_ATTRIBUTES)
 
 
 def inbound_backlog(cfg: Settings) -> int:
