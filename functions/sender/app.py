@@ -98,6 +98,12 @@ def _record_metrics(result: SendResult) -> None:
     rule = result.detail.get("rule") if result.outcome is Outcome.DEFERRED else None
     if rule in DEFERRAL_METRICS:
         metrics.add_metric(name=DEFERRAL_METRICS[rule], unit=MetricUnit.Count, value=1)
+    if result.outcome is Outcome.FAILED and result.detail.get("reason") == "outcome_unknown":
+        # Given up without knowing whether Meta has it: an operator decides (alarm).
+        metrics.add_metric(name="OutboundOutcomeUnknown", unit=MetricUnit.Count, value=1)
+    if result.detail.get("recorded") is False:
+        # Meta accepted it but recording `sent` failed; the claim is kept (alarm).
+        metrics.add_metric(name="OutboundUnrecorded", unit=MetricUnit.Count, value=1)
     if result.outcome is Outcome.AUTH_HOLD:
         metrics.add_metric(name="GraphAuthFailure", unit=MetricUnit.Count, value=1)
     if result.retry_in is not None:

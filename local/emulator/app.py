@@ -93,6 +93,9 @@ class Api:
             resp = _result(self._route(endpoint, req, dict(args)))
         except GraphError as err:
             resp = self._error(err)
+        hold = self.emu.faults.hold_after(req.path)
+        if hold > 0:
+            time.sleep(hold)
         return self._record(req, resp)
 
     def _authenticate(self, req: Request) -> None:

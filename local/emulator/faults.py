@@ -41,6 +41,7 @@ class Faults:
         self._latency: tuple[float, float] | None = None
         self._latency_path: str | None = None
         self._timeouts: list[tuple[int, float, str | None]] = []  # remaining, hold s, path
+        self._slow: list[tuple[int, float, str | None]] = []  # answered, then held
 
     def force_error(
         self,
@@ -87,8 +88,29 @@ class Faults:
         with self._lock:
             self._timeouts.append((times, hold_seconds, path_contains))
 
+    def add_slow_response(self, *, times: int = 1, hold_seconds: float = 30.0,
+                          path_contains: str | None = None) -> None:
+        """The next ``times`` matching requests are *handled* (a message is accepted and
+        its webhooks follow) but the answer is held ``hold_seconds``: a client timing out
+        cannot know Meta has the message."""
+        with self._lock:
+            self._slow.append((times, hold_seconds, path_contains))
+
+    def hold_after(self, path: str) -> float:
+        """Seconds to hold the answer to a request that was handled (add_slow_response)."""
+        with self._lock:
+            for i, (remaining, hold, pc) in enumerate(self._slow):
+                if pc is None or pc in path:
+                    if remaining <= 1:
+                        self._slow.pop(i)
+                    else:
+                        self._slow[i] = (remaining - 1, hold, pc)
+                    return hold
+            return 0.0
+
     def clear(self) -> None:
         with self._lock:
+            self._slow.clear()
             self._forced.clear()
             self._rates.clear()
             self._latency = None
@@ -127,4 +149,5 @@ class Faults:
                 "rates": [r.__dict__ for r in self._rates],
                 "latency_s": self._latency,
                 "timeouts": self._timeouts,
+                "slow_responses": self._slow,
             }

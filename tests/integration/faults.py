@@ -44,10 +44,8 @@ def install_crashes() -> None:
 
     real_claim = messages.claim
 
-    def claim(
-        phone_number_id: str, message_id: str, fields: dict[str, Any], *, stale_after: float
-    ) -> messages.Claim:
-        result = real_claim(phone_number_id, message_id, fields, stale_after=stale_after)
+    def claim(phone_number_id: str, message_id: str, fields: dict[str, Any]) -> messages.Claim:
+        result = real_claim(phone_number_id, message_id, fields)
         if result.outcome is messages.ClaimOutcome.CLAIMED and CRASH_AFTER_CLAIM in str(
             fields.get("submission", "")
         ):
@@ -80,3 +78,76 @@ def short_graph_timeout() -> None:
         "write": 2.0,
         "pool": 2.0,
     }
+
+
+# ---------------------------------------------------------------- reconcile faults
+# Switched by files under $WACLOUD_TEST_MARKERS that the test creates and removes, so a
+# fault lasts exactly as long as the test wants (no timing guesses).
+
+
+def _switched(name: str) -> bool:
+    return (Path(os.environ["WACLOUD_TEST_MARKERS"]) / name).exists()
+
+
+def hold_statuses() -> None:
+    """InboundProcessor: fail a status for message M while `hold-M` exists, so it waits
+    in the inbound queue's retries (a backlog holding the evidence)."""
+    from wacloud.store import messages
+
+    real_apply = messages.apply_status
+
+    def apply_status(
+        phone_number_id: str,
+        message_id: str,
+        status: str,
+        at: float,
+        wamid: str,
+        detail: dict[str, Any] | None,
+    ) -> bool:
+        if _switched(f"hold-{message_id}"):
+            raise RuntimeError("status held by the test")
+        return real_apply(phone_number_id, message_id, status, at, wamid, detail)
+
+    messages.apply_status = apply_status  # type: ignore[assignment]
+
+
+def install_reconcile_faults() -> None:
+    """Sender: `fail-mark-sent-M` makes recording `sent` fail (a throttled table);
+    `refuse-M` sends M's first Graph call to a closed port (a connect error)."""
+    import socket
+
+    from wacloud import graph
+    from wacloud.store import messages
+
+    real_mark_sent = messages.mark_sent
+
+    def mark_sent(
+        phone_number_id: str, message_id: str, token: str, wamid: str, wa_id: str | None
+    ) -> None:
+        if _switched(f"fail-mark-sent-{message_id}"):
+            from botocore.exceptions import ClientError
+
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}},
+                "UpdateItem",
+            )
+        real_mark_sent(phone_number_id, message_id, token, wamid, wa_id)
+
+    messages.mark_sent = mark_sent  # type: ignore[assignment]
+
+    real_send = graph.GraphClient.send_message
+
+    def send_message(
+        self: graph.GraphClient, phone_number_id: str, payload: dict[str, Any]
+    ) -> graph.SentMessage:
+        ours = str(payload.get("biz_opaque_callback_data", "")).split("|")[0]
+        message_id = ours.removeprefix("wc1.")
+        if _switched(f"refuse-{message_id}") and _first_time(f"refused-{message_id}"):
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            closed = graph.GraphClient(f"http://127.0.0.1:{port}", "v23.0", self._token_for)
+            return real_send(closed, phone_number_id, payload)
+        return real_send(self, phone_number_id, payload)
+
+    graph.GraphClient.send_message = send_message  # type: ignore[method-assign]

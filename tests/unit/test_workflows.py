@@ -60,10 +60,10 @@ def test_a_cancel_reaches_a_step_released_or_deferred_but_not_one_being_sent(
         for message_id, state in (("q", State.QUEUED), ("d", State.DEFERRED)):
             messages.record_new(pnid, message_id, state, {"to": "1555"})
             assert cancel_scheduled(pnid, message_id, "booking.cancelled")
-            claim = messages.claim(pnid, message_id, {}, stale_after=300)
+            claim = messages.claim(pnid, message_id, {})
             assert claim.outcome is ClaimOutcome.FINISHED
             assert claim.item["state"] == "cancelled"
         messages.record_new(pnid, "s", State.QUEUED, {"to": "1555"})
-        assert messages.claim(pnid, "s", {}, stale_after=300).outcome is ClaimOutcome.CLAIMED
+        assert messages.claim(pnid, "s", {}).outcome is ClaimOutcome.CLAIMED
         assert not cancel_scheduled(pnid, "s", "booking.cancelled")
         assert (messages.load(pnid, "s") or {})["state"] == "sending"

@@ -86,6 +86,12 @@ def handle(emu: Emulator, req: Request, action: str) -> Result:
                                hold_seconds=float(b.get("hold_seconds", 30.0)),
                                path_contains=b.get("path_contains"))
         return 200, {"success": True}
+    if action == "faults/slow_response" and m == "POST":
+        b = _body(req)
+        emu.faults.add_slow_response(times=int(b.get("times", 1)),
+                                     hold_seconds=float(b.get("hold_seconds", 30.0)),
+                                     path_contains=b.get("path_contains"))
+        return 200, {"success": True}
     if action == "users/not_on_whatsapp" and m == "POST":
         emu.mark_not_on_whatsapp(str(_need(_body(req), "wa_id")))
         return 200, {"success": True}

@@ -34,8 +34,13 @@ class Settings:
     outbound_queue_url: str | None
     media_bucket: str | None
     # Seconds a claimed-but-unconfirmed send waits for its status webhook before the
-    # message is considered never accepted by Meta and is sent again (sender docs).
+    # reconcile looks for evidence and may send it again (docs/outbound.md).
     send_reconcile_grace_seconds: int
+    # Longest an unconfirmed send is kept waiting for evidence (while our inbound queue
+    # or its DLQ holds anything) before it is recorded failed, reason outcome_unknown.
+    send_outcome_max_wait_seconds: int
+    # The inbound DLQ: a status webhook parked there is evidence still to be processed.
+    inbound_dlq_url: str | None
     # Attempts for retryable Graph errors before a message is recorded as failed.
     max_send_attempts: int
     # Seconds a customer-service window lasts after the customer's last message.
@@ -53,6 +58,10 @@ class Settings:
             outbound_queue_url=os.environ.get("OUTBOUND_QUEUE_URL") or None,
             media_bucket=os.environ.get("MEDIA_BUCKET") or None,
             send_reconcile_grace_seconds=int(os.environ.get("SEND_RECONCILE_GRACE_SECONDS", "300")),
+            send_outcome_max_wait_seconds=int(
+                os.environ.get("SEND_OUTCOME_MAX_WAIT_SECONDS", str(24 * 3600))
+            ),
+            inbound_dlq_url=os.environ.get("INBOUND_DLQ_URL") or None,
             max_send_attempts=int(os.environ.get("MAX_SEND_ATTEMPTS", "8")),
             window_seconds=int(os.environ.get("CUSTOMER_WINDOW_SECONDS", str(24 * 3600))),
         )

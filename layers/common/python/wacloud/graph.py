@@ -32,7 +32,17 @@ _MAX_CONNECTIONS = 64
 
 
 class GraphTransportError(RuntimeError):
-    """The request may or may not have reached Meta (timeout, reset, DNS)."""
+    """A network failure talking to Graph.
+
+    `reached_meta` is False when the request was certainly never sent (no connection
+    could be made), so a send may be retried at once; None when Meta may have received
+    it (a read timeout, a reset after the request was written, a 5xx without Graph's
+    error body), so a send's outcome is unknown and must not simply be repeated.
+    """
+
+    def __init__(self, message: str, *, reached_meta: bool | None = None) -> None:
+        super().__init__(message)
+        self.reached_meta = reached_meta
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +104,16 @@ class GraphClient:
 
     # ------------------------------------------------------------------ messages
     def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> SentMessage:
-        body = self._request("POST", f"/{phone_number_id}/messages", phone_number_id, json=payload)
+        try:
+            body = self._request(
+                "POST", f"/{phone_number_id}/messages", phone_number_id, json=payload
+            )
+        except GraphAPIError as exc:
+            if exc.code is None and (exc.http_status or 0) >= 500:
+                # A 5xx without Graph's envelope (a proxy or load balancer answered):
+                # Meta may have accepted the message behind it.
+                raise GraphTransportError(str(exc), reached_meta=None) from exc
+            raise
         message = (body.get("messages") or [{}])[0]
         contact = (body.get("contacts") or [{}])[0]
         wamid = message.get("id")
@@ -189,11 +208,24 @@ class GraphClient:
                 method, self._base + path, headers=self._auth(phone_number_id), **kwargs
             )
         except httpx.HTTPError as exc:
-            raise GraphTransportError(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
+            raise GraphTransportError(
+                f"{method} {path}: {exc.__class__.__name__}: {exc}",
+                reached_meta=_reached_meta(exc),
+            ) from exc
         body = _json_or_none(response)
         if response.status_code >= 400 or (isinstance(body, dict) and "error" in body):
             raise GraphAPIError.from_response(response.status_code, body)
         return body if isinstance(body, dict) else {}
+
+
+def _reached_meta(exc: Exception) -> bool | None:
+    """False if httpx failed before writing the request (no connection: refused, DNS,
+    TLS handshake, connect timeout, no free connection in the pool); None otherwise."""
+    import httpx
+
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return False
+    return None
 
 
 def _json_or_none(response: httpx.Response) -> dict[str, Any] | None:

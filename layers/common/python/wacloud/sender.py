@@ -12,8 +12,13 @@ The protocol (docs/outbound.md, "Delivery guarantees"):
 6. Record the outcome. Our message id rides in `biz_opaque_callback_data`, so if the
    function dies after Meta accepted the message but before step 6, the status
    webhook still ties Meta's wamid to our record and moves it to `sent`.
-   A claim that stays `sending` past the reconcile grace with no webhook was never
-   accepted, and only then is the message claimed and sent again.
+   A failure to connect never reached Meta and is retried soon. An unknown outcome
+   (timeout, a reset after the request was written) keeps the claim; so does a
+   failure to record `sent` after Meta accepted (the wamid is kept apart). A claim
+   still `sending` past the reconcile grace is settled by `send_reconcile`: sent
+   again only with no evidence of acceptance and nothing left for our inbound
+   pipeline to process, and given up as `failed` (outcome_unknown) after the
+   maximum wait rather than risk sending twice.
 Waits (retries, deferrals) are returned as `retry_in`; the function puts a delayed copy
 back on the queue (functions/sender/app.py) and never sleeps in the Lambda.
 """
@@ -25,6 +30,7 @@ import hashlib
 import json
 import math
 import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +38,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
-from wacloud import ratelimit, send_policy
+from wacloud import ratelimit, send_policy, send_reconcile
 from wacloud.clock import iso, now
 from wacloud.config import settings
 from wacloud.graph import GraphClient, GraphTransportError
@@ -55,6 +61,10 @@ SCHEDULE_AHEAD_SECONDS = 60
 # 131056: Meta says retry after 4^X seconds (X = 0, 1, 2...; fact sheet §4). X stops
 # growing at 4 (256 s) so a recipient is never parked for long after a burst.
 PAIR_RETRY_MAX_EXPONENT = 4
+# Recording `sent` after Meta accepted is retried in the Lambda (on top of boto3's own
+# retries) before the acceptance is kept apart and the claim held: 3 tries, 0.2 s, 0.4 s.
+RECORD_SENT_ATTEMPTS = 3
+RECORD_SENT_BACKOFF_SECONDS = 0.2
 
 
 class Outcome(enum.StrEnum):
@@ -232,18 +242,16 @@ class Sender:
         budget: ratelimit.ThroughputBudget,
     ) -> SendResult:
         pnid = submission.phone_number_id
-        claim = messages.claim(
-            pnid, message_id, fields, stale_after=self.cfg.send_reconcile_grace_seconds
-        )
+        claim = messages.claim(pnid, message_id, fields)
+        if claim.outcome is ClaimOutcome.IN_FLIGHT:
+            settled = self._reconcile(pnid, message_id, claim.item)
+            if isinstance(settled, SendResult):
+                return settled
+            claim = settled
         if claim.outcome is ClaimOutcome.FINISHED:
             return SendResult(
                 Outcome.DUPLICATE, message_id, detail={"state": claim.item.get("state")}
             )
-        if claim.outcome is ClaimOutcome.IN_FLIGHT:
-            # An earlier attempt holds it; look again once its grace has passed.
-            waited = now() - float(claim.item.get("claimed_at", now()))
-            retry_in = max(1, int(self.cfg.send_reconcile_grace_seconds - waited) + 1)
-            return SendResult(Outcome.IN_FLIGHT, message_id, retry_in=retry_in)
         if claim.outcome is ClaimOutcome.NOT_DUE:
             wait = float(claim.item.get("retry_at", now())) - now()
             return SendResult(Outcome.NOT_DUE, message_id, retry_in=_seconds(wait))
@@ -360,25 +368,33 @@ class Sender:
                 messages.tracking_callback(message_id, submission.biz_opaque_callback_data),
                 message=message,
             )
-            if self._claim_too_old(item):
-                return self._give_back(pnid, message_id, token)
-            sent = self.graph.send_message(pnid, payload)
         except GraphTransportError as exc:
-            # Meta may have accepted it: keep the claim; the status webhook or the grace
-            # period decides (module docstring, step 6).
-            logger.warning(
-                "send outcome unknown", extra={"message_id": message_id, "error": str(exc)}
-            )
-            return SendResult(
-                Outcome.IN_FLIGHT, message_id, retry_in=self.cfg.send_reconcile_grace_seconds + 1
-            )
+            # Only the media upload failed: the message itself was never sent.
+            return self._never_sent(pnid, message_id, token, item, exc)
         except GraphAPIError as exc:
             return self._graph_error(submission, message_id, token, item, exc)
         except media.MediaError as exc:
             error = {"reason": str(exc), "stage": "media"}
             messages.mark_failed(pnid, message_id, error, token)
             return SendResult(Outcome.FAILED, message_id, detail=error)
-        messages.mark_sent(pnid, message_id, token, sent.wamid, sent.wa_id)
+        if self._claim_too_old(item):
+            return self._give_back(pnid, message_id, token)
+        try:
+            sent = self.graph.send_message(pnid, payload)
+        except GraphTransportError as exc:
+            if exc.reached_meta is False:
+                return self._never_sent(pnid, message_id, token, item, exc)
+            return self._outcome_unknown(pnid, message_id, token, exc)
+        except GraphAPIError as exc:
+            return self._graph_error(submission, message_id, token, item, exc)
+        if not self._record_sent(pnid, message_id, token, sent.wamid, sent.wa_id):
+            # Meta has it; only our record lags. Keep the claim so nothing re-sends it.
+            return SendResult(
+                Outcome.IN_FLIGHT,
+                message_id,
+                retry_in=self.cfg.send_reconcile_grace_seconds + 1,
+                detail={"wamid": sent.wamid, "recorded": False},
+            )
         logger.info(
             "sent",
             extra={
@@ -389,6 +405,123 @@ class Sender:
             },
         )
         return SendResult(Outcome.SENT, message_id, detail={"wamid": sent.wamid})
+
+    def _record_sent(
+        self, pnid: str, message_id: str, token: str, wamid: str, wa_id: str | None
+    ) -> bool:
+        """Record Meta's acceptance, retrying a failed write a few times (bounded).
+
+        If it still fails (DynamoDB throttled or down), the acceptance is written to its
+        own item for the reconcile to find, and the claim stays `sending`: whatever
+        happens next, this message is never sent again. False when not recorded.
+        """
+        failure = ""
+        for attempt in range(RECORD_SENT_ATTEMPTS):
+            try:
+                messages.mark_sent(pnid, message_id, token, wamid, wa_id)
+                return True
+            except Exception as exc:  # boto3 already retried; these are ours on top
+                failure = exc.__class__.__name__
+                if attempt + 1 < RECORD_SENT_ATTEMPTS:
+                    time.sleep(RECORD_SENT_BACKOFF_SECONDS * 2**attempt)
+        try:
+            messages.note_acceptance(pnid, message_id, wamid, wa_id)
+            kept = True
+        except Exception:
+            kept = False
+        logger.error(
+            "accepted by Meta but not recorded; claim kept",
+            extra={"message_id": message_id, "wamid": wamid, "error": failure, "kept": kept},
+        )
+        return False
+
+    def _never_sent(
+        self,
+        pnid: str,
+        message_id: str,
+        token: str,
+        item: dict[str, Any],
+        exc: GraphTransportError,
+    ) -> SendResult:
+        """No connection to Graph: nothing reached Meta, so retry soon (bounded)."""
+        error = {"reason": "no connection to the Graph API", "stage": "transport"}
+        error["error"] = str(exc)
+        attempt = int(item.get("retries", 0)) + 1
+        logger.warning(
+            "graph unreachable", extra={"message_id": message_id, "attempt": attempt, **error}
+        )
+        if attempt < self.cfg.max_send_attempts:
+            delay = backoff_seconds(attempt)
+            messages.mark_retrying(pnid, message_id, token, error, now() + delay)
+            return SendResult(Outcome.RETRY, message_id, retry_in=delay, detail=error)
+        messages.mark_failed(pnid, message_id, error, token)
+        return SendResult(Outcome.FAILED, message_id, detail=error)
+
+    def _outcome_unknown(
+        self, pnid: str, message_id: str, token: str, exc: GraphTransportError
+    ) -> SendResult:
+        """Meta may have accepted it: keep the claim for the reconcile (step 6)."""
+        error = {"reason": "outcome unknown", "stage": "transport", "error": str(exc)}
+        logger.warning("send outcome unknown", extra={"message_id": message_id, **error})
+        try:
+            messages.note_outcome_unknown(pnid, message_id, token, error)
+        except Exception:  # the claim, not this note, is what prevents a second send
+            logger.exception("could not note the unknown outcome", extra={"message_id": message_id})
+        return SendResult(
+            Outcome.IN_FLIGHT,
+            message_id,
+            retry_in=self.cfg.send_reconcile_grace_seconds + 1,
+            detail=error,
+        )
+
+    def _reconcile(
+        self, pnid: str, message_id: str, item: dict[str, Any]
+    ) -> SendResult | messages.Claim:
+        """Settle a claim another attempt holds: wait, record, give up, or take it over."""
+        grace = self.cfg.send_reconcile_grace_seconds
+        age = now() - float(item.get("claimed_at", now()))
+        if age < grace:
+            # The holder may still be at work; look again once its grace has passed.
+            return SendResult(Outcome.IN_FLIGHT, message_id, retry_in=max(1, int(grace - age) + 1))
+        decision = send_reconcile.decide(self.cfg, pnid, message_id, item, age)
+        old_token = str(item.get("claim_token", ""))
+        log = {"message_id": message_id, "verdict": decision.verdict.value, "age": int(age)}
+        if decision.verdict is send_reconcile.Verdict.ACCEPTED:
+            assert decision.wamid is not None
+            messages.mark_sent(pnid, message_id, old_token, decision.wamid, decision.wa_id)
+            logger.info("reconciled: accepted earlier", extra=log)
+            return SendResult(
+                Outcome.SENT, message_id, detail={"wamid": decision.wamid, "reconciled": True}
+            )
+        if decision.verdict is send_reconcile.Verdict.WAIT:
+            logger.info("reconcile waits for inbound", extra={**log, "backlog": decision.backlog})
+            return SendResult(
+                Outcome.IN_FLIGHT,
+                message_id,
+                retry_in=min(grace, MAX_BACKOFF_SECONDS),
+                detail={"reconcile": "wait", "backlog": decision.backlog},
+            )
+        if decision.verdict is send_reconcile.Verdict.GIVE_UP:
+            error = {
+                "reason": "outcome_unknown",
+                "stage": "reconcile",
+                "message": "Meta may or may not have accepted this message; no evidence "
+                "either way within the maximum wait. Not sent again (at most once).",
+                "waited_seconds": int(age),
+            }
+            if not messages.mark_outcome_unknown(pnid, message_id, old_token, error):
+                return SendResult(Outcome.DUPLICATE, message_id, detail={"state": "moved"})
+            logger.error("send outcome unknown; given up", extra=log)
+            return SendResult(Outcome.FAILED, message_id, detail=error)
+        claim = messages.take_over(
+            pnid, message_id, old_token, {"reconciled": "no evidence of acceptance"}
+        )
+        if claim.outcome is ClaimOutcome.CLAIMED:
+            logger.warning("reconciled: sending again", extra=log)
+            return claim
+        if claim.outcome is ClaimOutcome.IN_FLIGHT:  # another copy took it over first
+            return SendResult(Outcome.DUPLICATE, message_id, detail={"state": "taken_over"})
+        return claim
 
     def _claim_too_old(self, item: dict[str, Any]) -> bool:
         """Never start a Graph call on a claim past half the reconcile grace.

@@ -138,14 +138,12 @@ def record_new(phone_number_id: str, message_id: str, state: State, fields: dict
     return put_if_absent(item)
 
 
-def claim(
-    phone_number_id: str, message_id: str, fields: dict[str, Any], *, stale_after: float
-) -> Claim:
+def claim(phone_number_id: str, message_id: str, fields: dict[str, Any]) -> Claim:
     """Take the message for one send attempt, creating the record if it is new.
 
-    A `sending` claim older than `stale_after` seconds whose status webhook never came
-    means the earlier attempt died before Meta accepted the message (an accepted send
-    always produces a status webhook carrying our id), so it may be claimed again.
+    A `sending` claim is never taken here, however old: its outcome may be unknown
+    (the holder timed out or died mid-call), and only the sender's reconcile, after
+    looking for evidence that Meta accepted it, may take it over (`take_over`).
 
     A deferred or retrying message is only claimable once its `retry_at` has come
     (less `RETRY_AT_SLACK`, as SQS delays are whole seconds): a copy that arrives early,
@@ -162,7 +160,6 @@ def claim(
         ":at": at,
         ":zero": 0,
         ":one": 1,
-        ":stale": at - stale_after,
         ":due": at + RETRY_AT_SLACK,
         ":hist": _history(State.SENDING.value, at),
         ":empty": [],
@@ -197,8 +194,7 @@ def claim(
             ConditionExpression=(
                 f"attribute_not_exists(pk) "
                 f"OR (#state IN ({claimable}) AND (attribute_not_exists(retry_at) "
-                "OR retry_at <= :due)) "
-                "OR (#state = :sending AND claimed_at < :stale)"
+                "OR retry_at <= :due))"
             ),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=marshal(values),
@@ -211,15 +207,135 @@ def claim(
         old = unmarshal(getattr(exc, "response", {}).get("Item") or {}) or (
             load(phone_number_id, message_id) or {}
         )
-        state = old.get("state")
-        if state == State.SENDING:
-            outcome = ClaimOutcome.IN_FLIGHT
-        elif state in CLAIMABLE:
-            outcome = ClaimOutcome.NOT_DUE
-        else:
-            outcome = ClaimOutcome.FINISHED
-        return Claim(outcome, None, old)
+        return Claim(_refused(old), None, old)
     return Claim(ClaimOutcome.CLAIMED, token, unmarshal(response["Attributes"]))
+
+
+def _refused(old: dict[str, Any]) -> ClaimOutcome:
+    state = old.get("state")
+    if state == State.SENDING:
+        return ClaimOutcome.IN_FLIGHT
+    if state in CLAIMABLE:
+        return ClaimOutcome.NOT_DUE
+    return ClaimOutcome.FINISHED
+
+
+def take_over(
+    phone_number_id: str, message_id: str, old_token: str, detail: dict[str, Any]
+) -> Claim:
+    """Take a stale `sending` claim from a holder that is gone, for a fresh attempt.
+
+    Only the reconcile calls this, after it found no evidence that Meta accepted the
+    message (sender.py). The condition on the old token makes two copies reconciling
+    at once take it over at most once.
+    """
+    at = now()
+    token = uuid.uuid4().hex
+    try:
+        response = dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
+            UpdateExpression="SET claim_token = :token, claimed_at = :at, updated_at = :at, "
+            "attempts = if_not_exists(attempts, :zero) + :one, "
+            "history = list_append(if_not_exists(history, :empty), :hist) "
+            "REMOVE outcome_unknown_at",
+            ConditionExpression="#state = :sending AND claim_token = :old",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=marshal(
+                {
+                    ":token": token,
+                    ":at": at,
+                    ":zero": 0,
+                    ":one": 1,
+                    ":empty": [],
+                    ":hist": _history(State.SENDING.value, at, detail),
+                    ":sending": State.SENDING.value,
+                    ":old": old_token,
+                }
+            ),
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except Exception as exc:
+        if not is_conditional_failure(exc):
+            raise
+        old = unmarshal(getattr(exc, "response", {}).get("Item") or {})
+        return Claim(_refused(old) if old else ClaimOutcome.FINISHED, None, old)
+    return Claim(ClaimOutcome.CLAIMED, token, unmarshal(response["Attributes"]))
+
+
+def note_outcome_unknown(
+    phone_number_id: str, message_id: str, token: str, error: dict[str, Any]
+) -> None:
+    """Mark our claim as one whose Graph call may have reached Meta (kept `sending`).
+
+    Costs one write, only on that rare path; the claim itself is what keeps the
+    message from being sent again, so a failure here is only logged by the caller.
+    """
+    at = now()
+    dynamodb().update_item(
+        TableName=table(),
+        Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
+        UpdateExpression="SET outcome_unknown_at = if_not_exists(outcome_unknown_at, :at), "
+        "last_error = :err, updated_at = :at",
+        ConditionExpression="claim_token = :token AND #state = :sending",
+        ExpressionAttributeNames={"#state": "state"},
+        ExpressionAttributeValues=marshal(
+            {":at": at, ":err": error, ":token": token, ":sending": State.SENDING.value}
+        ),
+    )
+
+
+def accepted_pk(phone_number_id: str, message_id: str) -> str:
+    return f"{phone_number_id}#ACCEPTED#{message_id}"
+
+
+def note_acceptance(phone_number_id: str, message_id: str, wamid: str, wa_id: str | None) -> bool:
+    """Keep the proof that Meta accepted a message when recording `sent` failed.
+
+    A separate item (its own partition key, so not throttled with the record's) that
+    the reconcile reads by our message id: the message is then recorded `sent`, never
+    sent again. True if it was written (or already there).
+    """
+    put_if_absent(
+        {
+            "pk": accepted_pk(phone_number_id, message_id),
+            "sk": "#",
+            "message_id": message_id,
+            "wamid": wamid,
+            **({"wa_id": wa_id} if wa_id else {}),
+            "created_at": now(),
+        }
+    )
+    return True
+
+
+def accepted_evidence(phone_number_id: str, message_id: str) -> dict[str, Any] | None:
+    """What `note_acceptance` kept for this message, if anything."""
+    return get(accepted_pk(phone_number_id, message_id))
+
+
+# An unknown outcome given up on is recorded `failed`, but ranked below `sent`: any
+# status Meta reports later (sent, delivered, read, or a real failure) still moves it,
+# so late evidence corrects the record by the usual forward-only rule.
+OUTCOME_UNKNOWN_RANK = RANK[State.SENT] - 1
+
+
+def mark_outcome_unknown(
+    phone_number_id: str, message_id: str, old_token: str, error: dict[str, Any]
+) -> bool:
+    """Give up on a claim whose outcome stayed unknown: `failed`, for an operator."""
+    return _transition(
+        phone_number_id,
+        message_id,
+        State.FAILED,
+        at=now(),
+        rank=OUTCOME_UNKNOWN_RANK,
+        extra={"error": error},
+        detail=error,
+        condition="claim_token = :old AND #state = :sending",
+        condition_values={":old": old_token, ":sending": State.SENDING.value},
+    )
 
 
 def _transition(
@@ -232,12 +348,13 @@ def _transition(
     condition: str | None = None,
     condition_values: dict[str, Any] | None = None,
     detail: dict[str, Any] | None = None,
+    rank: int | None = None,
 ) -> bool:
     """Move to `state` if that is forward (by rank) and `condition` holds; False otherwise."""
     names = {"#state": "state", "#at_state": f"at_{state.value}"}
     values: dict[str, Any] = {
         ":state": state.value,
-        ":rank": RANK[state],
+        ":rank": RANK[state] if rank is None else rank,
         ":at": at,
         ":hist": _history(state.value, at, detail),
         ":empty": [],
