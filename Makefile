@@ -9,6 +9,9 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 export PYTHONDONTWRITEBYTECODE := 1
 
+# Timing-sensitive files: each runs in a pytest process of its own after the parallel run.
+SERIAL_TESTS := $(shell grep -l "mark.serial" tests/integration/test_*.py)
+
 .PHONY: setup run demo demo-campaign emulator test test-burst unit integration lint typecheck validate build bench schema clean
 
 setup: $(STAMP)
@@ -31,8 +34,7 @@ emulator: setup           ## the Cloud API emulator alone (HOST, PORT, TOKEN, AP
 
 test: setup lint typecheck validate   ## everything CI runs
 	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow and not serial"
-	$(PY) -m pytest -q -m "serial and not slow" tests/integration/test_scheduling.py
-	$(PY) -m pytest -q -m "serial and not slow" tests/integration/test_outbound_crash.py
+	for f in $(SERIAL_TESTS); do $(PY) -m pytest -q -m "serial and not slow" $$f || exit 1; done
 	$(MAKE) --no-print-directory demo
 
 test-burst: setup         ## 2,000 webhooks with 10% duplicates through the local stack (minutes)
