@@ -124,19 +124,21 @@ def run_demo() -> int:
         print("\n1. A booking is confirmed: confirmation now, reminder scheduled")
         workflows.install_shipped(PNID, ["booking_confirmation"])
         starts = datetime.now(UTC) + timedelta(days=1, seconds=65)
-        event = {
-            "id": "demo-booking-1",
-            "detail-type": "booking.confirmed",
-            "source": "demo.bookings",
-            "detail": {
+        # Published as a business app would: on the stack's own bus, with a source
+        # under BusinessEventSourcePrefix (README, "Business events").
+        (started,) = stack.put_event(
+            "booking.confirmed",
+            {
                 "phone_number_id": PNID,
                 "booking_id": "B-1",
                 "service": "Haircut",
                 "starts_at": starts.isoformat(),
                 "customer": {"wa_id": "15550009999", "name": "Ana"},
             },
-        }
-        started = stack.invoke("WorkflowTriggerFunction", event)
+            source="business.demo",
+            bus=stack.business_event_bus,
+            event_id="demo-booking-1",
+        )
         report = started.payload or {}
         _expect(
             failures,

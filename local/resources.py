@@ -20,6 +20,7 @@ CREATED_TYPES = (
     "AWS::S3::Bucket",
     "AWS::S3::BucketPolicy",
     "AWS::SecretsManager::Secret",
+    "AWS::Events::EventBus",
 )
 
 
@@ -177,10 +178,21 @@ def _secret(logical_id: str, props: dict[str, Any], resolver: Resolver, session:
     resolver.attrs[(logical_id, "Id")] = arn
 
 
+def _event_bus(logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any) -> None:
+    # Created in moto so the name and ARN are real; the local stack's `put_event`
+    # does the rule matching and delivery (moto's EventBridge cannot invoke our functions).
+    name = props.get("Name") or physical_name(resolver.stack_name, logical_id, limit=256)
+    arn = session.client("events").create_event_bus(Name=name)["EventBusArn"]
+    resolver.refs[logical_id] = name
+    resolver.attrs[(logical_id, "Arn")] = arn
+    resolver.attrs[(logical_id, "Name")] = name
+
+
 _CREATORS = {
     "AWS::DynamoDB::Table": _table,
     "AWS::SQS::Queue": _queue,
     "AWS::S3::Bucket": _bucket,
     "AWS::S3::BucketPolicy": _bucket_policy,
     "AWS::SecretsManager::Secret": _secret,
+    "AWS::Events::EventBus": _event_bus,
 }

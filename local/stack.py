@@ -1,10 +1,11 @@
 """The embedded default: the whole stack on this machine, wired as template.yaml wires it.
 
 moto server stands in for AWS, the Cloud API emulator for Meta, a local HTTP API for
-API Gateway, pollers for SQS event source mappings and tickers for EventBridge
-schedules. The handlers are the real ones, each in its own process with the
-environment the template gives it; they reach moto and the emulator only through
-configuration (AWS_ENDPOINT_URL, GRAPH_API_BASE_URL), exactly as in AWS.
+API Gateway, pollers for SQS event source mappings, tickers for EventBridge
+schedules and `put_event` for EventBridge rules on a bus (with Lambda's asynchronous
+retries and on-failure destination). The handlers are the real ones, each in its own
+process with the environment the template gives it; they reach moto and the emulator
+only through configuration (AWS_ENDPOINT_URL, GRAPH_API_BASE_URL), exactly as in AWS.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from local.emulator import Emulator, EmulatorConfig, WebhookDeliveryConfig
+from local.event_rules import AsyncInvokeConfig, EventRule, business_event
 from local.gateway import LocalHttpApi, Route
 from local.lambdas import FunctionSpec, Invocation, LocalFunction
 from local.pollers import MappingSpec, QueuePoller
@@ -67,6 +68,7 @@ class LocalStack:
         self.functions: dict[str, LocalFunction] = {}
         self.pollers: dict[str, QueuePoller] = {}
         self.tickers: dict[str, Ticker] = {}
+        self.event_rules: list[EventRule] = []
         self.outputs: dict[str, Any] = {}
         self._moto: Any = None
         self.gateway: LocalHttpApi | None = None
@@ -280,6 +282,13 @@ class LocalStack:
         return self.config.log_dir / f"{logical_id}.log" if self.config.log_dir else None
 
     def _concurrency(self, logical_id: str, translated: dict[str, Any]) -> int:
+        assert self.resolver is not None
+        reserved = translated["Resources"][logical_id]["Properties"].get(
+            "ReservedConcurrentExecutions"
+        )
+        cap = self.config.max_concurrency
+        if reserved is not None:
+            cap = min(cap, int(self.resolver.resolve(reserved)))
         wanted = 1
         for resource in translated["Resources"].values():
             props = resource.get("Properties", {})
@@ -289,7 +298,7 @@ class LocalStack:
                 wanted = int(props.get("ScalingConfig", {}).get("MaximumConcurrency", 2))
         if logical_id.startswith("Webhook"):
             wanted = self.config.max_concurrency
-        return max(1, min(wanted, self.config.max_concurrency))
+        return max(1, min(wanted, cap))
 
     def _base_environment(
         self, logical_id: str, props: dict[str, Any], code_dir: Path
@@ -355,36 +364,64 @@ class LocalStack:
             self.pollers[logical_id] = poller
 
     def _wire_event_rules(self, translated: dict[str, Any]) -> None:
-        """EventBridge rules with an event pattern, matched by `put_event`."""
-        self._event_rules: list[tuple[dict[str, Any], LocalFunction]] = []
-        for resource in translated["Resources"].values():
+        """EventBridge rules with an event pattern on a bus, matched by `put_event`;
+        their targets are invoked as EventBridge does, asynchronously, so the
+        function's EventInvokeConfig (retries, on-failure destination) applies."""
+        assert self.resolver is not None
+        resources = translated["Resources"]
+        async_configs: dict[str, AsyncInvokeConfig] = {}
+        for resource in resources.values():
+            if resource["Type"] == "AWS::Lambda::EventInvokeConfig":
+                props = self.resolver.resolve(resource["Properties"])
+                async_configs[props["FunctionName"]] = AsyncInvokeConfig.from_properties(
+                    props, self._queue_url_of
+                )
+        for logical_id, resource in resources.items():
             props = resource.get("Properties", {})
-            if resource["Type"] == "AWS::Events::Rule" and "EventPattern" in props:
-                target = props["Targets"][0]["Arn"]["Fn::GetAtt"][0]
-                self._event_rules.append((props["EventPattern"], self.functions[target]))
+            if resource["Type"] != "AWS::Events::Rule" or "EventPattern" not in props:
+                continue
+            target = props["Targets"][0]["Arn"]["Fn::GetAtt"][0]
+            self.event_rules.append(
+                EventRule(
+                    logical_id=logical_id,
+                    bus=str(self.resolver.resolve(props.get("EventBusName", "default"))),
+                    pattern=self.resolver.resolve(props["EventPattern"]),
+                    function=self.functions[target],
+                    invoke=async_configs.get(target, AsyncInvokeConfig()),
+                )
+            )
+
+    def _queue_url_of(self, arn: str) -> str:
+        assert self.resolver is not None
+        for (logical_id, attr), value in self.resolver.attrs.items():
+            if attr == "Arn" and value == arn and logical_id in self.resolver.refs:
+                return str(self.resolver.refs[logical_id])
+        raise KeyError(f"no queue with ARN {arn}")
+
+    @property
+    def business_event_bus(self) -> str:
+        """The stack's own bus (template output BusinessEventBusName)."""
+        return str(self.outputs["BusinessEventBusName"])
 
     def put_event(
-        self, detail_type: str, detail: dict[str, Any], source: str = "local.events"
+        self,
+        detail_type: str,
+        detail: dict[str, Any],
+        source: str = "business.local",
+        *,
+        bus: str = "default",
+        event_id: str | None = None,
     ) -> list[Invocation]:
-        """Publish a business event on the local default bus (like PutEvents); every rule
-        whose pattern matches invokes its target with the EventBridge envelope."""
-        import uuid
-
-        event = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": detail_type,
-            "source": source,
-            "account": ACCOUNT_ID,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "region": self.config.region,
-            "resources": [],
-            "detail": detail,
-        }
+        """Publish an event on a bus (like PutEvents; `bus` as its EventBusName, the
+        default bus unless named). Every rule on that bus whose pattern matches invokes
+        its target; returns each target's final invocation (after Lambda's retries)."""
+        event = business_event(
+            detail_type, detail, source, self.config.region, ACCOUNT_ID, event_id=event_id
+        )
         return [
-            function.invoke(event)
-            for pattern, function in self._event_rules
-            if _matches(pattern, event)
+            rule.deliver(event, self.client("sqs"))
+            for rule in self.event_rules
+            if rule.bus == bus and rule.matches(event)
         ]
 
     def _wire_schedules(self, translated: dict[str, Any]) -> None:
@@ -404,19 +441,6 @@ class LocalStack:
             if self.config.run_schedules:
                 ticker.start()
             self.tickers[logical_id] = ticker
-
-
-def _matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
-    """EventBridge matching for the pattern forms the template uses: lists of exact
-    values per field, nested for `detail`."""
-    for key, expected in pattern.items():
-        value = event.get(key)
-        if isinstance(expected, dict):
-            if not isinstance(value, dict) or not _matches(expected, value):
-                return False
-        elif value not in expected:
-            return False
-    return True
 
 
 def use_stack_in_this_process(stack: LocalStack, logical_id: str = "SenderFunction") -> None:

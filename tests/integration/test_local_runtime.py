@@ -1,7 +1,9 @@
-"""The local runtime behaves like Lambda's SQS event source mapping and API Gateway:
-reported item failures stay and return after the visibility timeout, then go to the
-DLQ after maxReceiveCount; a crashed execution environment fails the whole batch and
-is replaced; the gateway passes bodies through as API Gateway would."""
+"""The local runtime behaves like Lambda's SQS event source mapping, API Gateway and
+EventBridge: reported item failures stay and return after the visibility timeout, then
+go to the DLQ after maxReceiveCount; a crashed execution environment fails the whole
+batch and is replaced; the gateway passes bodies through as API Gateway would; a rule
+takes only its bus's matching events, and an event its target keeps failing on is
+retried, then kept in the on-failure destination."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from local.event_rules import AsyncInvokeConfig, EventRule, business_event
 from local.gateway import LocalHttpApi, Route
 from local.lambdas import FunctionSpec, LocalFunction
 from local.pollers import MappingSpec, QueuePoller
@@ -145,3 +148,37 @@ def test_gateway_builds_payload_v2_events(flaky: LocalFunction) -> None:
         assert httpx.get(f"{api.url}/nowhere").status_code == 404
     finally:
         api.stop()
+
+
+def test_event_rules_match_their_bus_and_keep_what_keeps_failing(
+    sqs: Any, flaky: LocalFunction
+) -> None:
+    destination = sqs.create_queue(QueueName="on-failure")["QueueUrl"]
+    rule = EventRule(
+        "Rule",
+        bus="ours",
+        pattern={"source": [{"prefix": "business."}], "detail-type": ["thing.happened"]},
+        function=flaky,
+        invoke=AsyncInvokeConfig(max_retries=2, on_failure_queue_url=destination),
+    )
+
+    def event(source: str, detail: dict[str, Any]) -> dict[str, Any]:
+        return business_event("thing.happened", detail, source, "us-east-1", "123456789012")
+
+    assert rule.matches(event("business.shop", {}))
+    assert not rule.matches(event("shop.business.", {}))
+    assert not rule.matches({**event("business.shop", {}), "detail-type": "other"})
+
+    ok = event("business.shop", {})
+    delivered = rule.deliver(ok, sqs)
+    assert delivered.ok and delivered.payload == {"seen": ok["id"]}
+    assert _count(sqs, destination) == 0
+
+    bad = event("business.shop", {"fail": True})
+    failed = rule.deliver(bad, sqs)
+    assert not failed.ok and failed.error and failed.error.startswith("ValueError")
+    (message,) = sqs.receive_message(QueueUrl=destination)["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestPayload"] == bad
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["responsePayload"] == {"errorType": "ValueError", "errorMessage": "asked to fail"}

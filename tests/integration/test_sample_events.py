@@ -48,7 +48,10 @@ def test_scheduled_samples(stack: LocalStack, name: str, function: str) -> None:
 
 def test_workflow_trigger_sample_through_the_local_event_bus(stack: LocalStack) -> None:
     event = sample("workflow_trigger")
-    results = stack.put_event(event["detail-type"], event["detail"], source=event["source"])
+    bus = stack.business_event_bus
+    results = stack.put_event(event["detail-type"], event["detail"], event["source"], bus=bus)
     assert len(results) == 1, "exactly one rule matches booking.confirmed"
     assert results[0].ok, results[0].error
-    assert stack.put_event("something.else", {}) == []
+    assert stack.put_event("something.else", {}, event["source"], bus=bus) == []
+    # The same event on the default bus reaches nothing.
+    assert stack.put_event(event["detail-type"], event["detail"], event["source"]) == []

@@ -1,5 +1,6 @@
-"""Workflows through the local runtime: a business event on the local bus (the
-template's EventBridge rule) -> WorkflowTriggerFunction -> a template sent now and
+"""Workflows through the local runtime: a business event on the stack's own bus (the
+template's EventBridge rule: that bus, a source under the configured prefix) ->
+WorkflowTriggerFunction -> a template sent now and
 later steps scheduled in the state table -> QueueProcessor releases them when due ->
 SenderFunction -> emulator; a cancelling event withdraws what is still scheduled.
 
@@ -85,9 +86,14 @@ def record(pnid: str, message_id: str) -> dict[str, Any]:
     return item
 
 
+SOURCE = "business.tests"  # under the template's default BusinessEventSourcePrefix
+
+
 def publish(stack: LocalStack, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
-    """Put a business event on the local bus; the WorkflowTrigger rule must take it."""
-    (invocation,) = stack.put_event(detail_type, detail, source="tests.bookings")
+    """Put a business event on the stack's bus; the WorkflowTrigger rule must take it."""
+    (invocation,) = stack.put_event(
+        detail_type, detail, source=SOURCE, bus=stack.business_event_bus
+    )
     assert invocation.ok, invocation.error
     return dict(invocation.payload)
 
@@ -393,3 +399,95 @@ def test_reminder_fires_when_due_and_the_cancelled_one_never(
     # The follow-up, days away, is still waiting.
     follow_up = step_message_id(b.pnid, "follow_up", "B-kept", "follow_up_3d", b.kept)
     assert record(b.pnid, follow_up)["state"] == "scheduled"
+
+
+# ---------------------------------------------------------------- who may publish, failures
+
+
+def test_only_the_stacks_bus_and_source_reach_the_workflows(
+    stack: LocalStack, templates: None, customer: str
+) -> None:
+    """Anything on the default bus, or on our bus from a foreign source, is matched by
+    no rule: it starts nothing and messages nobody."""
+    from wacloud.store import messages
+
+    pnid = tenant("inquiry_acknowledgement")
+    detail = {"phone_number_id": pnid, "inquiry_id": "Q-1", "customer": {"wa_id": customer}}
+    assert stack.put_event("inquiry.received", detail, source=SOURCE) == []  # default bus
+    assert stack.put_event("inquiry.received", detail, source=SOURCE, bus="default") == []
+    for foreign in ("com.attacker", "aws.events", "businessX.tests", "tests.business."):
+        assert (
+            stack.put_event(
+                "inquiry.received", detail, source=foreign, bus=stack.business_event_bus
+            )
+            == []
+        ), foreign
+    message_id = step_message_id(
+        pnid, "inquiry_acknowledgement", "Q-1", "acknowledgement", customer
+    )
+    assert messages.load(pnid, message_id) is None
+    time.sleep(1.0)
+    assert templates_to(emulator(stack), pnid, customer, "inquiry_acknowledgement") == []
+
+
+def _failed_events(stack: LocalStack, event_id: str) -> list[dict[str, Any]]:
+    """Lambda's invocation records for `event_id` in the on-failure destination."""
+    sqs = stack.client("sqs")
+    url = stack.outputs["WorkflowFailedEventQueueUrl"]
+    found = []
+    for message in sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0
+    ).get("Messages", []):
+        record = json.loads(message["Body"])
+        if record["requestPayload"].get("id") == event_id:
+            found.append(record)
+    return found
+
+
+def test_a_failing_business_event_is_kept_in_the_on_failure_destination(
+    stack: LocalStack, customer: str
+) -> None:
+    """An event the function cannot process (here: no tenant) is retried as Lambda
+    retries an asynchronous invocation, then kept, whole, with the error."""
+    detail = {"booking_id": "B-9", "customer": {"wa_id": customer, "name": "MARKER-TEXT-7731"}}
+    event_id = f"bad-{customer}"
+    (outcome,) = stack.put_event(
+        "booking.confirmed",
+        detail,
+        source=SOURCE,
+        bus=stack.business_event_bus,
+        event_id=event_id,
+    )
+    assert not outcome.ok and outcome.error is not None
+    assert outcome.error.startswith("InvalidEventError: detail.phone_number_id")
+    assert customer not in outcome.error and "MARKER-TEXT-7731" not in outcome.error
+    (record,) = wait_for("the kept event", lambda: _failed_events(stack, event_id))
+    assert record["requestPayload"]["detail"] == detail  # the event itself, to replay
+    assert record["requestPayload"]["source"] == SOURCE
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3  # 1 + MaximumRetryAttempts
+    assert record["responsePayload"]["errorType"] == "InvalidEventError"
+
+
+def test_a_step_that_fails_to_render_leaves_a_trace(
+    stack: LocalStack, templates: None, customer: str
+) -> None:
+    from wacloud.workflows import failures_for
+
+    pnid = tenant("booking_confirmation")
+    starts = datetime.now(UTC) + timedelta(days=5)
+    detail = {
+        "phone_number_id": pnid,
+        "booking_id": "B-no-name",
+        "starts_at": starts.isoformat(),
+        "customer": {"wa_id": customer},  # no name, no service: nothing renders
+    }
+    report = publish(stack, "booking.confirmed", detail)
+    assert (report["queued"], report["scheduled"], report["failed_steps"]) == (0, 0, 2)
+    kept = {f["step_id"]: f for f in failures_for(pnid)}
+    assert set(kept) == {"confirmation", "reminder_1d"}
+    for failure in kept.values():
+        assert failure["error_type"] == "RenderError"
+        assert failure["reason"].startswith("no value for {")
+        assert customer not in json.dumps(failure, default=str)
+        assert failure["recipient"].endswith(customer[-2:])

@@ -43,17 +43,145 @@ def test_every_sqs_mapping_reports_batch_item_failures(cfn: dict[str, Any]) -> N
         assert props.get("ScalingConfig", {}).get("MaximumConcurrency"), name
 
 
+def _failure_queues(cfn: dict[str, Any]) -> set[str]:
+    """Queues that keep what failed elsewhere: an EventBridge rule target's DLQ and a
+    function's on-failure destination."""
+    kept = set()
+    for rule in _of_type(cfn, "AWS::Events::Rule").values():
+        for target in rule["Properties"]["Targets"]:
+            if "DeadLetterConfig" in target:
+                kept.add(_logical(target["DeadLetterConfig"]["Arn"]))
+    for config in _of_type(cfn, "AWS::Lambda::EventInvokeConfig").values():
+        kept.add(_logical(config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]))
+    return kept
+
+
 def test_every_consumed_queue_has_a_dead_letter_queue(cfn: dict[str, Any]) -> None:
     queues = _of_type(cfn, "AWS::SQS::Queue")
     dlqs = {_logical(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
             for q in queues.values() if "RedrivePolicy" in q["Properties"]}
+    failure_queues = _failure_queues(cfn)
     for name, queue in queues.items():
-        if name in dlqs:
+        if name in dlqs or name in failure_queues:
             continue  # a DLQ is the end of the line
         policy = queue["Properties"].get("RedrivePolicy")
         assert policy, f"{name} has no DLQ"
         assert 1 < int(policy["maxReceiveCount"]) <= 20, name
-    assert len(dlqs) == len(queues) - len(dlqs)
+    assert len(dlqs) == len(queues) - len(dlqs) - len(failure_queues)
+
+
+def test_business_events_come_from_our_bus_and_source_and_are_never_dropped(
+    cfn: dict[str, Any],
+) -> None:
+    rules = {k: r for k, r in _of_type(cfn, "AWS::Events::Rule").items()
+             if "EventPattern" in r["Properties"]}
+    assert rules
+    for name, rule in rules.items():
+        props = rule["Properties"]
+        # Never the default bus: anything in the account may publish there.
+        assert props.get("EventBusName") == {"Ref": "BusinessEventBus"}, name
+        assert props["EventPattern"]["source"] == [{"prefix": {"Ref": "BusinessEventSourcePrefix"}}]
+        (target,) = props["Targets"]
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1, name
+        queue = _logical(target["DeadLetterConfig"]["Arn"])
+        # EventBridge may write to the DLQ, for this rule only.
+        (policy,) = [p for p in _of_type(cfn, "AWS::SQS::QueuePolicy").values()
+                     if p["Properties"]["Queues"] == [{"Ref": queue}]]
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [name, "Arn"]}
+        function = _logical(target["Arn"])
+        (config,) = [c for c in _of_type(cfn, "AWS::Lambda::EventInvokeConfig").values()
+                     if c["Properties"]["FunctionName"] == {"Ref": function}]
+        assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    alarmed = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+               for a in _of_type(cfn, "AWS::CloudWatch::Alarm").values()}
+    assert _failure_queues(cfn) <= alarmed
+
+
+# Every action a function's code calls (grep the boto3 calls: wacloud/aws.py clients,
+# Powertools' idempotency and parameters); anything else is a grant nobody uses.
+USED_ACTIONS = {
+    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
+    "dynamodb:BatchGetItem", "dynamodb:DeleteItem",
+    "sqs:SendMessage", "sqs:GetQueueAttributes",
+    "s3:GetObject", "s3:PutObject", "s3:ListBucket",
+    "secretsmanager:GetSecretValue",
+}
+# Only these delete: housekeeping (expired blocks) and Powertools idempotency.
+MAY_DELETE = {("QueueProcessorFunctionRole", "StateTable"),
+              ("InboundProcessorFunctionRole", "IdempotencyTable")}
+# Where each function may write in the media bucket (S3 prefixes).
+S3_WRITES = {
+    "WebhookReceiveFunctionRole": {"webhooks/"},
+    "InboundProcessorFunctionRole": {"webhooks/", "media/"},
+    "QueueProcessorFunctionRole": {"webhooks/", "campaigns/"},
+    "WorkflowTriggerFunctionRole": {"webhooks/"},
+}
+
+
+def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for group in role["Properties"].get("Policies", [])
+            for s in group["PolicyDocument"]["Statement"]]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
+def _table_of(resource: Any) -> str:
+    """StateTable for its ARN or `${StateTable.Arn}/index/*`."""
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        return str(resource["Fn::Sub"]).removeprefix("${").split(".", 1)[0]
+    return _logical(resource)
+
+
+def _s3_prefix(resource: Any) -> str | None:
+    """`webhooks/` for `${MediaBucket.Arn}/webhooks/*`; None for anything else."""
+    text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
+    if not isinstance(text, str) or not text.startswith("${MediaBucket.Arn}/"):
+        return None
+    return text.removeprefix("${MediaBucket.Arn}/").removesuffix("*")
+
+
+def test_functions_get_only_the_actions_their_code_uses(cfn: dict[str, Any]) -> None:
+    roles = _of_type(cfn, "AWS::IAM::Role")
+    for name, role in roles.items():
+        for statement in _statements(role):
+            if statement.get("Effect") == "Deny":
+                continue
+            for action in _actions(statement):
+                if action.startswith(("s3:", "logs:", "xray:")) and name == "SenderFunctionRole":
+                    continue  # the sender's S3 read is narrowed with the outbound prefix
+                if action.startswith("xray:"):
+                    continue  # Tracing: Active
+                assert "*" not in action, (name, action)
+                assert action in USED_ACTIONS, (name, action)
+                if action == "dynamodb:DeleteItem":
+                    tables = {_table_of(r) for r in _resources(statement)}
+                    assert {(name, t) for t in tables} <= MAY_DELETE, (name, tables)
+                if action in ("s3:PutObject", "s3:GetObject"):
+                    for resource in _resources(statement):
+                        prefix = _s3_prefix(resource)
+                        assert prefix, (name, action, resource)  # a prefix, never the bucket
+                        if action == "s3:PutObject":
+                            assert prefix in S3_WRITES.get(name, set()), (name, prefix)
+    assert "WorkflowTriggerFunctionRole" in roles
+
+
+def test_webhook_functions_have_reserved_concurrency(sam: dict[str, Any]) -> None:
+    functions = _of_type(sam, "AWS::Serverless::Function")
+    for name, parameter in (("WebhookReceiveFunction", "WebhookReceiveConcurrency"),
+                            ("WebhookVerifyFunction", "WebhookVerifyConcurrency")):
+        reserved = functions[name]["Properties"]["ReservedConcurrentExecutions"]
+        assert reserved == {"Ref": parameter}, name
+        assert int(sam["Parameters"][parameter]["Default"]) >= 1
 
 
 def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout(cfn: dict[str, Any]) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from .engine import EventReport, handle_event
+from .failures import InvalidEventError, failures_for
 from .model import Step, Workflow
 from .store import install, install_shipped, shipped, tenant_workflows
 
 __all__ = [
     "EventReport",
+    "InvalidEventError",
     "Step",
     "Workflow",
+    "failures_for",
     "handle_event",
     "install",
     "install_shipped",

@@ -1,0 +1,141 @@
+"""EventBridge rules on a bus and Lambda's asynchronous invocation, for `put_event`.
+
+A rule matches an event on its own bus only (a rule on the stack's bus never sees the
+default bus), with the pattern forms the template uses: lists of exact values or
+`{"prefix": ...}` per field, nested for `detail`. EventBridge invokes its target
+asynchronously, so the function's EventInvokeConfig applies: a failed invocation is
+retried `MaximumRetryAttempts` times, then Lambda's invocation record (the event in
+`requestPayload`, the error in `responsePayload`) goes to the on-failure destination
+queue. Locally the retries follow at once (Lambda waits about 1 and 2 minutes).
+
+Not modelled: the rule target's own RetryPolicy and DeadLetterConfig, which only
+come into play when EventBridge cannot hand the event to Lambda at all (throttling,
+a missing function, no permission), which a local stack cannot produce.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from local.lambdas import Invocation, LocalFunction
+
+DEFAULT_ASYNC_RETRIES = 2  # Lambda's default for asynchronous invocations
+
+
+def business_event(
+    detail_type: str,
+    detail: dict[str, Any],
+    source: str,
+    region: str,
+    account: str,
+    *,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """The envelope EventBridge delivers for one PutEvents entry."""
+    return {
+        "version": "0",
+        "id": event_id or str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": region,
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    for key, expected in pattern.items():
+        value = event.get(key)
+        if isinstance(expected, dict):
+            if not isinstance(value, dict) or not matches(expected, value):
+                return False
+        elif not any(_matches_value(rule, value) for rule in expected):
+            return False
+    return True
+
+
+def _matches_value(rule: Any, value: Any) -> bool:
+    if isinstance(rule, dict):
+        if set(rule) != {"prefix"}:
+            raise ValueError(f"unsupported pattern {rule!r} (locally: exact values, prefix)")
+        return isinstance(value, str) and value.startswith(str(rule["prefix"]))
+    return bool(rule == value)
+
+
+@dataclass(frozen=True)
+class AsyncInvokeConfig:
+    max_retries: int = DEFAULT_ASYNC_RETRIES
+    on_failure_queue_url: str | None = None
+
+    @classmethod
+    def from_properties(
+        cls, props: dict[str, Any], queue_url_of: Callable[[str], str]
+    ) -> AsyncInvokeConfig:
+        """From a resolved AWS::Lambda::EventInvokeConfig (SQS destinations only)."""
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if destination is not None and ":sqs:" not in destination:
+            raise ValueError(f"only SQS on-failure destinations run locally, not {destination}")
+        return cls(
+            max_retries=int(props.get("MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES)),
+            on_failure_queue_url=queue_url_of(destination) if destination else None,
+        )
+
+
+@dataclass
+class EventRule:
+    logical_id: str
+    bus: str
+    pattern: dict[str, Any]
+    function: LocalFunction
+    invoke: AsyncInvokeConfig = field(default_factory=AsyncInvokeConfig)
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        return matches(self.pattern, event)
+
+    def deliver(self, event: dict[str, Any], sqs: Any) -> Invocation:
+        """Invoke the target as an asynchronous invocation; the final attempt's result."""
+        attempts = 1 + self.invoke.max_retries
+        for _ in range(attempts):
+            outcome = self.function.invoke(event)
+            if outcome.ok:
+                return outcome
+        if self.invoke.on_failure_queue_url:
+            record = failure_record(self.function.spec.name, event, outcome, attempts)
+            sqs.send_message(QueueUrl=self.invoke.on_failure_queue_url, MessageBody=record)
+        return outcome
+
+
+def failure_record(function: str, event: dict[str, Any], outcome: Invocation, count: int) -> str:
+    """Lambda's on-failure destination record (its documented shape)."""
+    error = outcome.error or ""
+    error_type, _, message = error.partition(": ")
+    return json.dumps(
+        {
+            "version": "1.0",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"arn:aws:lambda:{event.get('region', 'us-east-1')}:"
+                f"{event.get('account', '123456789012')}:function:{function}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": count,
+            },
+            "requestPayload": event,
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "responsePayload": {
+                "errorType": error_type,
+                "errorMessage": message.split("\n", 1)[0],
+            },
+        }
+    )
