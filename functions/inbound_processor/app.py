@@ -57,6 +57,7 @@ def _graph() -> GraphClient:
         cfg.graph_api_base_url,
         cfg.graph_api_version,
         lambda pnid: load_credentials().token_for(pnid),
+        media_hosts=cfg.media_download_hosts,
     )
 
 

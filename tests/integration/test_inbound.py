@@ -7,7 +7,9 @@ payload corpus, re-addressed to this test's customer and signed like Meta's.
 from __future__ import annotations
 
 import hashlib
+import http.server
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -200,6 +202,57 @@ def test_unfetchable_media_keeps_the_message(stack: LocalStack, customer: str) -
     assert record["media_error"]["code"] == "download_failed"
     assert record["content"]["image"]["caption"] == "Broken seal"
     assert "media" not in record
+
+
+class _Attacker(http.server.ThreadingHTTPServer):
+    """A host a forged webhook names: records every request it gets (none, we hope)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str | None]] = []
+        seen = self.seen
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append((self.path, self.headers.get("Authorization")))
+                self.send_response(200)
+                self.send_header("Content-Length", "4")
+                self.end_headers()
+                self.wfile.write(b"evil")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_webhook_media_url_on_a_foreign_host_gets_no_token(
+    stack: LocalStack, customer: str
+) -> None:
+    """A signed webhook whose media ``url`` names another host (here another port on the
+    same machine, which is another origin): the processor never calls it, and stores the
+    media from a fresh ``GET /{media-id}`` URL on the emulator (the Graph origin)."""
+    assert stack.emulator is not None
+    data = JPEG + b"foreign" + customer.encode()
+    media = stack.emulator.core.upload_media(PNID, "image/jpeg", data, None)
+    attacker = _Attacker()
+    try:
+        doc = corpus("message_image.json", customer)
+        message = messages_in(doc)[0]
+        port = attacker.server_address[1]
+        message["image"].update(
+            id=media.id,
+            sha256=hashlib.sha256(data).hexdigest(),
+            url=f"http://127.0.0.1:{port}/whatsapp_business/attachments/?mid={media.id}",
+        )
+        assert post(stack, doc).status_code == 200
+        record = wait_for("media cached", lambda: inbound(customer, message["id"]))
+    finally:
+        attacker.shutdown()
+        attacker.server_close()
+    assert attacker.seen == []
+    assert "media_error" not in record, record.get("media_error")
+    assert record["media"]["sha256"] == hashlib.sha256(data).hexdigest()
 
 
 # ------------------------------------------------------------------ read + typing

@@ -62,7 +62,7 @@ class FakeGraph:
             file_size=self.file_size if self.file_size is not None else len(self.data),
         )
 
-    def download_media(self, url: str, phone_number_id: str) -> bytes:
+    def download_media(self, url: str, phone_number_id: str, max_bytes: int) -> bytes:
         self.downloads.append(url)
         if self.download_failures:
             raise self.download_failures.pop(0)

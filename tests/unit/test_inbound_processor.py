@@ -115,7 +115,7 @@ class FakeMedia:
             len(self.data),
         )
 
-    def download_media(self, url: str, phone_number_id: str) -> bytes:
+    def download_media(self, url: str, phone_number_id: str, max_bytes: int) -> bytes:
         return self.data
 
 

@@ -23,6 +23,15 @@ def _required(name: str) -> str:
     return value
 
 
+def _media_hosts(value: str) -> tuple[str, ...]:
+    from wacloud.media_hosts import parse_hosts
+
+    try:
+        return parse_hosts(value)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     table_name: str
@@ -45,6 +54,9 @@ class Settings:
     max_send_attempts: int
     # Seconds a customer-service window lasts after the customer's last message.
     window_seconds: int
+    # HTTPS hosts inbound media may be downloaded from with the token, besides Meta's
+    # own and the Graph base URL's origin (wacloud.media_hosts).
+    media_download_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,6 +76,7 @@ class Settings:
             inbound_dlq_url=os.environ.get("INBOUND_DLQ_URL") or None,
             max_send_attempts=int(os.environ.get("MAX_SEND_ATTEMPTS", "8")),
             window_seconds=int(os.environ.get("CUSTOMER_WINDOW_SECONDS", str(24 * 3600))),
+            media_download_hosts=_media_hosts(os.environ.get("MEDIA_DOWNLOAD_HOSTS", "")),
         )
 
     def require(self, value: str | None, name: str) -> str:

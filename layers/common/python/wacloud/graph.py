@@ -10,18 +10,24 @@ Errors: a Graph error envelope becomes `GraphAPIError` (classified in
 outcome is *unknown* for writes (Meta may have accepted the message), which the
 sender treats with care.
 
+Media downloads send the token only where `wacloud.media_hosts` allows
+(`MediaUrlRefusedError` otherwise, redirects included) and stop reading past the
+caller's size cap (`MediaTooLargeError`).
+
 httpx (with ssl, email, http.cookiejar) is imported on the first request, not at
 import: ~35 ms of a cold start that a batch which only defers or dedupes never needs.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wacloud.graph_errors import GraphAPIError
+from wacloud.media_hosts import MediaHostPolicy, origin
 
 if TYPE_CHECKING:
     import httpx
@@ -29,6 +35,10 @@ if TYPE_CHECKING:
 # httpx.Timeout / httpx.Limits arguments of the shared pool.
 _TIMEOUT_SECONDS = {"connect": 3.0, "read": 10.0, "write": 10.0, "pool": 5.0}
 _MAX_CONNECTIONS = 64
+# Redirects a media download follows, each to an allowed origin only.
+_MAX_MEDIA_REDIRECTS = 3
+# Bytes of a failed download's body read for Meta's error envelope.
+_MAX_ERROR_BODY = 64 * 1024
 
 
 class GraphTransportError(RuntimeError):
@@ -43,6 +53,30 @@ class GraphTransportError(RuntimeError):
     def __init__(self, message: str, *, reached_meta: bool | None = None) -> None:
         super().__init__(message)
         self.reached_meta = reached_meta
+
+
+class MediaUrlRefusedError(RuntimeError):
+    """A media URL (or a redirect) names an origin the token may not go to.
+
+    Nothing was sent to it. ``origin`` is ``scheme://host[:port]`` only: safe to log.
+    """
+
+    def __init__(self, url_origin: str, *, redirect: bool = False) -> None:
+        what = "redirect to" if redirect else "url on"
+        super().__init__(f"media {what} {url_origin} refused: not an allowed media host")
+        self.origin = url_origin
+        self.redirect = redirect
+
+
+class MediaTooLargeError(RuntimeError):
+    """The media is larger than the caller's cap; reading stopped at the cap."""
+
+    def __init__(self, limit: int, seen: int, *, declared: bool) -> None:
+        how = "declares" if declared else "sent more than"
+        size = f"{seen} bytes" if declared else f"{limit} bytes"
+        super().__init__(f"media download {how} {size}; limit is {limit} bytes")
+        self.limit = limit
+        self.seen = seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +122,14 @@ class GraphClient:
         version: str,
         token_for: Callable[[str], str],
         http: httpx.Client | None = None,
+        media_hosts: tuple[str, ...] = (),
     ) -> None:
+        """``media_hosts``: extra HTTPS hosts media may be downloaded from with the
+        token (``MEDIA_DOWNLOAD_HOSTS``), besides Meta's and ``base_url``'s origin."""
         self._base = f"{base_url.rstrip('/')}/{version}"
+        self._base_url = base_url
+        self._extra_media_hosts = media_hosts
+        self._media_policy: MediaHostPolicy | None = None
         self._token_for = token_for
         # The shared pool is made on the first request, not here: creating it loads the
         # CA bundle (~40 ms), which a cold start should not pay for a batch that only
@@ -183,16 +223,66 @@ class GraphClient:
             file_size=int(size) if size is not None else None,
         )
 
-    def download_media(self, url: str, phone_number_id: str) -> bytes:
+    def download_media(self, url: str, phone_number_id: str, max_bytes: int) -> bytes:
+        """The media at ``url``, read as a stream and refused past ``max_bytes``.
+
+        The token goes only to an allowed origin (`wacloud.media_hosts`); a redirect is
+        followed by hand, at most `_MAX_MEDIA_REDIRECTS` times, and only to an allowed
+        origin. Raises `MediaUrlRefusedError` before anything is sent to another one.
+        """
         import httpx
 
+        target = self._allowed_media_url(url)
         try:
-            response = self._http.get(url, headers=self._auth(phone_number_id))
+            for _ in range(_MAX_MEDIA_REDIRECTS + 1):
+                with self._http.stream(
+                    "GET", target, headers=self._auth(phone_number_id), follow_redirects=False
+                ) as response:
+                    if response.is_redirect:
+                        location = response.headers.get("location")
+                        if not location:
+                            raise GraphAPIError.from_response(response.status_code, None)
+                        target = self._allowed_media_url(location, redirect_from=target)
+                        continue
+                    if response.status_code != 200:
+                        raise GraphAPIError.from_response(
+                            response.status_code, _error_body(response)
+                        )
+                    return _read_capped(response, max_bytes)
         except httpx.HTTPError as exc:
             raise GraphTransportError(f"media download failed: {exc.__class__.__name__}") from exc
-        if response.status_code != 200:
-            raise GraphAPIError.from_response(response.status_code, _json_or_none(response))
-        return response.content
+        # No Graph code: the class follows the status, terminal for a redirect loop.
+        raise GraphAPIError(
+            code=None, message=f"more than {_MAX_MEDIA_REDIRECTS} redirects", http_status=310
+        )
+
+    def _allowed_media_url(self, url: str, redirect_from: httpx.URL | None = None) -> httpx.URL:
+        """``url`` (resolved against ``redirect_from`` for a redirect's Location) parsed
+        by httpx, the parser the request uses, if the token may go there."""
+        import httpx
+
+        redirect = redirect_from is not None
+        try:
+            parsed = redirect_from.join(url) if redirect_from is not None else httpx.URL(url)
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            raise MediaUrlRefusedError("(unparseable url)", redirect=redirect) from exc
+        if not self._media_hosts().allows(
+            parsed.scheme, parsed.host, parsed.port, bool(parsed.userinfo)
+        ):
+            raise MediaUrlRefusedError(
+                origin(parsed.scheme, parsed.host, parsed.port), redirect=redirect
+            )
+        return parsed
+
+    def _media_hosts(self) -> MediaHostPolicy:
+        if self._media_policy is None:
+            import httpx
+
+            base = httpx.URL(self._base_url)
+            self._media_policy = MediaHostPolicy.for_graph(
+                base.scheme, base.host, base.port, self._extra_media_hosts
+            )
+        return self._media_policy
 
     # ------------------------------------------------------------------ plumbing
     def _auth(self, phone_number_id: str) -> dict[str, str]:
@@ -226,6 +316,36 @@ def _reached_meta(exc: Exception) -> bool | None:
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
         return False
     return None
+
+
+def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    """The body, or `MediaTooLargeError` as soon as it is known to exceed ``max_bytes``:
+    from Content-Length before reading, or after at most one chunk past the cap."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise MediaTooLargeError(max_bytes, int(declared), declared=True)
+    chunks: list[bytes] = []
+    seen = 0
+    for chunk in response.iter_bytes():
+        seen += len(chunk)
+        if seen > max_bytes:
+            raise MediaTooLargeError(max_bytes, seen, declared=False)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error_body(response: httpx.Response) -> dict[str, Any] | None:
+    """Meta's error envelope from a failed download, reading at most `_MAX_ERROR_BODY`."""
+    raw = b""
+    for chunk in response.iter_bytes():
+        raw += chunk
+        if len(raw) > _MAX_ERROR_BODY:
+            return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _json_or_none(response: httpx.Response) -> dict[str, Any] | None:

@@ -9,8 +9,8 @@ reprocessed item finds its object already there (a HEAD, no download).
 Outcomes:
 
 * stored -- ``media`` describes the object (S3 key, MIME type, size, hash);
-* refused -- ``error`` says why (hash mismatch, too large, Meta cannot deliver it);
-  nothing is stored, the message is still recorded;
+* refused -- ``error`` says why (hash mismatch, too large, Meta cannot deliver it,
+  a URL off Meta's media hosts); nothing is stored, the message is still recorded;
 * transient -- :class:`TransientMediaError` (network, Meta 5xx or throttling, bad
   token, S3): the caller retries the item, or records the error on its last attempt.
 """
@@ -23,12 +23,21 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from wacloud.graph import GraphTransportError, MediaInfo
+from aws_lambda_powertools import Logger
+
+from wacloud.graph import (
+    GraphTransportError,
+    MediaInfo,
+    MediaTooLargeError,
+    MediaUrlRefusedError,
+)
 from wacloud.graph_errors import ErrorClass, GraphAPIError
 from wacloud.models.webhook_messages import InboundMessage, Media
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client as ObjectStore
+
+logger = Logger(child=True)
 
 KB = 1024
 MB = 1024 * KB
@@ -47,6 +56,7 @@ STICKER_ANIMATED_MAX = 500 * KB
 MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
 MEDIA_PREFIX = "media/"
 META_MEDIA_DOWNLOAD_ERROR = 131052  # §5.2 "Media download error" (e.g. > 100 MB)
+URL_REFUSED_METRIC = "InboundMediaUrlRefused"
 
 
 class MediaSource(Protocol):
@@ -54,7 +64,10 @@ class MediaSource(Protocol):
 
     def get_media(self, media_id: str, phone_number_id: str) -> MediaInfo: ...
 
-    def download_media(self, url: str, phone_number_id: str) -> bytes: ...
+    def download_media(self, url: str, phone_number_id: str, max_bytes: int) -> bytes:
+        """The bytes at ``url``; `MediaUrlRefusedError` if the token may not go there,
+        `MediaTooLargeError` past ``max_bytes``."""
+        ...
 
 
 class TransientMediaError(RuntimeError):
@@ -167,21 +180,27 @@ def cache_inbound_media(
 def _download(
     source: MediaSource, pnid: str, body: Media, limit: int
 ) -> tuple[bytes, MediaInfo | None]:
-    """Bytes of the media, through a fresh URL when the first one fails (§1.4: a
-    failed download returns 404 -- fetch a new URL and retry), retried once."""
-    info: MediaInfo | None = None
-    url = body.url  # Meta adds a direct url to webhooks since Nov 2025 (§1.4)
+    """Bytes of the media: the webhook's own url first (sent since Nov 2025, §1.4),
+    else or then a fresh URL from ``GET /{media-id}``.
+
+    A webhook url that fails (404: fetch a new URL and retry, §1.4) or that names a host
+    off Meta's media hosts is replaced by a fresh URL, which is checked the same way.
+    """
     try:
-        if url is None:
-            info = _lookup(source, pnid, body, limit)
-            url = info.url
+        if body.url is None:
+            return _download_fresh(source, pnid, body, limit, retry_404=True)
         try:
-            return source.download_media(url, pnid), info
+            return source.download_media(body.url, pnid, limit), None
+        except MediaUrlRefusedError as exc:
+            _report_refused_url(exc, pnid, "webhook")
+            if not body.id:
+                raise _RefusedError("untrusted_url", str(exc)) from exc
         except GraphAPIError as exc:
             if exc.http_status != 404 or not body.id:
                 raise
-        info = _lookup(source, pnid, body, limit)
-        return source.download_media(info.url, pnid), info
+        return _download_fresh(source, pnid, body, limit, retry_404=False)
+    except MediaTooLargeError as exc:
+        raise _RefusedError("too_large", str(exc)) from exc
     except GraphTransportError as exc:
         raise TransientMediaError(str(exc)) from exc
     except GraphAPIError as exc:
@@ -190,6 +209,50 @@ def _download(
             raise _RefusedError(code, str(exc), exc.code) from exc
         # Retryable, rate limited, or the token is bad: the media id lives 7 days.
         raise TransientMediaError(str(exc)) from exc
+
+
+def _download_fresh(
+    source: MediaSource, pnid: str, body: Media, limit: int, *, retry_404: bool
+) -> tuple[bytes, MediaInfo]:
+    """Download through a URL from ``GET /{media-id}``; on a 404, once more with a new one
+    if ``retry_404``. A URL Meta's own lookup gives off the allowed hosts is refused for
+    good: asking again cannot change where the token would go."""
+    info = _lookup(source, pnid, body, limit)
+    try:
+        return source.download_media(info.url, pnid, limit), info
+    except MediaUrlRefusedError as exc:
+        _report_refused_url(exc, pnid, "media_lookup")
+        raise _RefusedError("untrusted_url", str(exc)) from exc
+    except GraphAPIError as exc:
+        if exc.http_status != 404 or not retry_404:
+            raise
+    return _download_fresh(source, pnid, body, limit, retry_404=False)
+
+
+def _report_refused_url(exc: MediaUrlRefusedError, pnid: str, source: str) -> None:
+    """A log line and a metric: someone named a host our token must not reach (a
+    forged webhook), or Meta moved its media (then add it to MEDIA_DOWNLOAD_HOSTS).
+    Only the URL's origin is said: its path and query may carry signed parameters."""
+    logger.warning(
+        "inbound media url refused",
+        extra={
+            "phone_number_id": pnid,
+            "url_source": source,
+            "url_origin": exc.origin,
+            "redirect": exc.redirect,
+        },
+    )
+    import os
+
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(
+        name=URL_REFUSED_METRIC,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "wacloud",
+    ):
+        pass
 
 
 def _lookup(source: MediaSource, pnid: str, body: Media, limit: int) -> MediaInfo:
