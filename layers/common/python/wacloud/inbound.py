@@ -203,16 +203,18 @@ class InboundProcessor:
         reply_id = _reply_id(message)
         keyword = (text or "").strip().upper()
         replies: list[Reply] = []
-        if keyword in _keywords("OPT_OUT_KEYWORDS", DEFAULT_OPT_OUT):
-            contacts.set_flag(pnid, wa_id, "opted_out_marketing", True, reason=f"keyword:{keyword}")
-            replies.append({"type": "text", "text": {"body": OPT_OUT_CONFIRMATION}})
-            effects.notes.append("opted_out")
-        elif keyword in _keywords("OPT_IN_KEYWORDS", DEFAULT_OPT_IN):
-            contacts.set_flag(
-                pnid, wa_id, "opted_out_marketing", False, reason=f"keyword:{keyword}"
-            )
-            replies.append({"type": "text", "text": {"body": OPT_IN_CONFIRMATION}})
-            effects.notes.append("opted_in")
+        opt_out = keyword in _keywords("OPT_OUT_KEYWORDS", DEFAULT_OPT_OUT)
+        if opt_out or keyword in _keywords("OPT_IN_KEYWORDS", DEFAULT_OPT_IN):
+            # Applied only if newer than the contact's last consent change (a replay
+            # or a late delivery changes nothing, and is not confirmed either).
+            if contacts.apply_consent(
+                pnid, wa_id, opted_out=opt_out, at=at, reason=f"keyword:{keyword}"
+            ):
+                body = OPT_OUT_CONFIRMATION if opt_out else OPT_IN_CONFIRMATION
+                replies.append({"type": "text", "text": {"body": body}})
+                effects.notes.append("opted_out" if opt_out else "opted_in")
+            else:
+                effects.notes.append("consent_superseded")
         elif opens_customer_service_window(message) and message.type != "reaction":
             replies.extend(
                 self.responder.respond(
@@ -390,14 +392,14 @@ class InboundProcessor:
                 and value.get("category") == "marketing_messages"
                 and choice in ("stop", "resume")
             ):
-                contacts.set_flag(
+                applied = contacts.apply_consent(
                     update.phone_number_id,
                     wa_id,
-                    "opted_out_marketing",
-                    choice == "stop",
+                    opted_out=choice == "stop",
+                    at=float(update.occurred_at),
                     reason="user_preferences",
                 )
-                effects.notes.append(f"marketing_{choice}")
+                effects.notes.append(f"marketing_{choice}" if applied else "consent_superseded")
         if update.is_unknown:
             logger.warning("unknown webhook field recorded as-is", extra={"field": update.field})
         return effects

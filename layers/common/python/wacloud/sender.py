@@ -456,8 +456,8 @@ class Sender:
         if error_class is ErrorClass.OPTED_OUT:
             # Meta knows the user stopped marketing before our webhook told us: remember it
             # so later marketing sends are refused without a Graph call.
-            contacts.set_flag(
-                pnid, submission.wa_id, "opted_out_marketing", True, reason=f"meta:{exc.code}"
+            contacts.apply_consent(
+                pnid, submission.wa_id, opted_out=True, at=now(), reason=f"meta:{exc.code}"
             )
         messages.mark_failed(pnid, message_id, error, token)
         return SendResult(Outcome.FAILED, message_id, detail=error)
