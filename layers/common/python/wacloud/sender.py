@@ -41,6 +41,7 @@ from wacloud.logs import mask_phone
 from wacloud.models.outbound import is_template, media_s3_key, with_media_id
 from wacloud.models.outbound_common import describe_validation_error
 from wacloud.models.submission import Submission
+from wacloud.scheduling import schedule_fields
 from wacloud.store import contacts, media, messages, reach, template_mirror, tenants
 from wacloud.store.contacts import contact_pk
 from wacloud.store.messages import ClaimOutcome, State
@@ -214,10 +215,7 @@ class Sender:
         due = submission.send_at.timestamp()
         fields = {
             **fields,
-            "send_at": due,
-            "due_pk": "DUE",
-            "due_sk": f"{iso(due)}#{9 - submission.priority}#{submission.phone_number_id}"
-            f"#{message_id}",
+            **schedule_fields(submission.phone_number_id, message_id, due, submission.priority),
         }
         created = messages.record_new(
             submission.phone_number_id, message_id, State.SCHEDULED, fields
