@@ -164,6 +164,12 @@ class InboundProcessor:
         # the whole item with nothing half-done (the contact's message counter is not
         # idempotent), and the reply goes out once the media is safe.
         media = self._media(pnid, message, self._final_attempt)
+        if media is not None and media.media and media.media.get("sha256"):
+            # Before the record: erasing another customer who sent the same content
+            # must not delete the object this message refers to (wacloud.erasure).
+            from wacloud.store import media_refs
+
+            media_refs.add(str(media.media["sha256"]), pnid, wa_id)
         if opens_customer_service_window(message):
             contacts.record_customer_message(
                 pnid,
