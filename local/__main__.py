@@ -1,4 +1,4 @@
-"""`python -m local run | demo`: the embedded default (see README)."""
+"""`python -m local run | demo | submit | erase`: the embedded default (see README)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     submit.add_argument(
         "document", help="submission JSON (phone_number_id defaults to the emulator's)"
     )
+    erase = sub.add_parser("erase", help="erase a customer's data on the running stack")
+    erase.add_argument("wa_id", help="the customer's number (digits)")
+    erase.add_argument("--phone-number-id", help="the business number (default: the emulator's)")
     args = parser.parse_args(argv)
+    if args.command == "erase":
+        from local.run import erase_on_running_stack
+
+        return erase_on_running_stack(args.wa_id, args.phone_number_id)
     if args.command == "run":
         from local.run import run_forever
 

@@ -61,6 +61,34 @@ Send as the business (puts a submission on the outbound queue):
     return 0
 
 
+def erase_on_running_stack(wa_id: str, phone_number_id: str | None) -> int:
+    """Erase a customer on the running stack (`python -m local erase`), as the deployed
+    QueueProcessor's `erase_customer` control does (README, "Operating")."""
+    import os
+    import sys
+
+    if not STATE_FILE.exists():
+        print("no local stack is running (start it with `make run`)", file=sys.stderr)
+        return 2
+    state = json.loads(STATE_FILE.read_text())
+    os.environ.update(state["environment"])
+    sys.path.insert(0, str(REPO_ROOT / "layers" / "common" / "python"))
+    from local.emulator import DEFAULT_PHONE_NUMBER_ID
+    from wacloud.aws import s3
+    from wacloud.config import settings
+    from wacloud.erasure import erase_customer
+
+    bucket = settings().media_bucket
+    report = erase_customer(
+        phone_number_id or DEFAULT_PHONE_NUMBER_ID,
+        wa_id,
+        media_store=s3() if bucket else None,
+        media_bucket=bucket,
+    )
+    print(json.dumps(report.as_dict()))
+    return 0
+
+
 def submit_to_running_stack(document: str) -> int:
     """Put one submission on the running stack's outbound queue (`python -m local submit`)."""
     import os

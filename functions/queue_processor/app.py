@@ -7,7 +7,10 @@ Each step stops at its share of a deadline well inside the timeout, so a backlog
 worked off over several runs instead of timing one out.
 
 Invoked directly (not by the schedule) it also steers campaigns:
-`{"campaign": {"action": "create" | "pause" | "resume" | "cancel" | "stats", ...}}`.
+`{"campaign": {"action": "create" | "pause" | "resume" | "cancel" | "stats", ...}}`,
+and erases a customer (a data-protection request; README, "Operating"):
+`{"erase_customer": {"phone_number_id": "...", "wa_id": "..."}}` -> what was deleted;
+`"complete": false` means it stopped at the timeout: invoke it again.
 """
 
 from __future__ import annotations
@@ -62,11 +65,32 @@ def _control(request: dict[str, Any]) -> dict[str, Any]:
     return campaigns.stats(pnid, campaign_id)
 
 
+def _erase(request: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from wacloud.aws import s3
+    from wacloud.erasure import erase_customer
+
+    pnid, wa_id = str(request.get("phone_number_id", "")), str(request.get("wa_id", ""))
+    if not pnid.isdigit() or not wa_id.lstrip("+").isdigit():
+        raise ValueError("erase_customer needs a numeric phone_number_id and wa_id")
+    bucket = settings().media_bucket
+    report = erase_customer(
+        pnid,
+        wa_id,
+        media_store=s3() if bucket else None,
+        media_bucket=bucket,
+        deadline=time.time() + context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS,
+    )
+    metrics.add_metric(name="CustomerErased", unit=MetricUnit.Count, value=int(report.complete))
+    return report.as_dict()
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "campaign" in event:
         return _control(event["campaign"])
+    if "erase_customer" in event:
+        return _erase(event["erase_customer"], context)
     started = time.time()
     usable = max(5.0, context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS)
     deadline = started + usable

@@ -361,6 +361,15 @@ def test_statuses_out_of_order_end_read_with_full_history(stack: LocalStack, cus
 
 
 # ------------------------------------------------------------------ consent
+def next_second(stack: LocalStack) -> None:
+    """Wait until the emulator's clock (Meta's one-second timestamps) has ticked, so
+    the next consent change is newer than the last (store/contacts.apply_consent)."""
+    assert stack.emulator is not None
+    emulator = stack.emulator
+    last = int(emulator.clock.now())
+    wait_for("the next second", lambda: int(emulator.clock.now()) > last, timeout=5)
+
+
 def test_user_preferences_stop_and_resume(stack: LocalStack, customer: str) -> None:
     from wacloud.store import contacts
 
@@ -370,6 +379,7 @@ def test_user_preferences_stop_and_resume(stack: LocalStack, customer: str) -> N
         "opted out",
         lambda: (contacts.load(PNID, customer) or {}).get("opted_out_marketing") is True,
     )
+    next_second(stack)  # a change of the same second would lose to the opt-out
     stack.emulator.user_preferences(customer, "resume")
     contact = wait_for(
         "opted back in",
@@ -391,6 +401,7 @@ def test_stop_and_start_keywords_confirm(stack: LocalStack, customer: str) -> No
         lambda: (contacts.load(PNID, customer) or {}).get("opted_out_marketing") is True,
     )
     wait_for("confirmation", lambda: stack.emulator and stack.emulator.sent_messages(to=customer))
+    next_second(stack)  # a change of the same second would lose to the opt-out
     stack.emulator.customer_text(customer, "start")
     wait_for(
         "opted in",

@@ -280,7 +280,10 @@ def test_start_keyword_opts_back_in(aws_state: None) -> None:
     rec = Recorder()
     processor = make(rec)
     processor.process(text_webhook("STOP", "wamid.S"))
-    processor.process(text_webhook("START", "wamid.G"))
+    start = text_webhook("START", "wamid.G")
+    message = start["entry"][0]["changes"][0]["value"]["messages"][0]
+    message["timestamp"] = str(int(message["timestamp"]) + 1)  # a later choice than STOP
+    processor.process(start)
     contact = contacts.load(PNID, CUSTOMER)
     assert contact is not None and contact["opted_out_marketing"] is False
     assert [d["text"]["body"] for d in rec.submitted] == [

@@ -105,7 +105,7 @@ USED_ACTIONS = {
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
     "dynamodb:BatchGetItem", "dynamodb:DeleteItem",
     "sqs:SendMessage", "sqs:GetQueueAttributes",
-    "s3:GetObject", "s3:PutObject", "s3:ListBucket",
+    "s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject",
     "secretsmanager:GetSecretValue",
 }
 # Only these delete: housekeeping (expired blocks) and Powertools idempotency.

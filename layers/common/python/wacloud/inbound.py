@@ -164,6 +164,12 @@ class InboundProcessor:
         # the whole item with nothing half-done (the contact's message counter is not
         # idempotent), and the reply goes out once the media is safe.
         media = self._media(pnid, message, self._final_attempt)
+        if media is not None and media.media and media.media.get("sha256"):
+            # Before the record: erasing another customer who sent the same content
+            # must not delete the object this message refers to (wacloud.erasure).
+            from wacloud.store import media_refs
+
+            media_refs.add(str(media.media["sha256"]), pnid, wa_id)
         if opens_customer_service_window(message):
             contacts.record_customer_message(
                 pnid,
@@ -203,16 +209,18 @@ class InboundProcessor:
         reply_id = _reply_id(message)
         keyword = (text or "").strip().upper()
         replies: list[Reply] = []
-        if keyword in _keywords("OPT_OUT_KEYWORDS", DEFAULT_OPT_OUT):
-            contacts.set_flag(pnid, wa_id, "opted_out_marketing", True, reason=f"keyword:{keyword}")
-            replies.append({"type": "text", "text": {"body": OPT_OUT_CONFIRMATION}})
-            effects.notes.append("opted_out")
-        elif keyword in _keywords("OPT_IN_KEYWORDS", DEFAULT_OPT_IN):
-            contacts.set_flag(
-                pnid, wa_id, "opted_out_marketing", False, reason=f"keyword:{keyword}"
-            )
-            replies.append({"type": "text", "text": {"body": OPT_IN_CONFIRMATION}})
-            effects.notes.append("opted_in")
+        opt_out = keyword in _keywords("OPT_OUT_KEYWORDS", DEFAULT_OPT_OUT)
+        if opt_out or keyword in _keywords("OPT_IN_KEYWORDS", DEFAULT_OPT_IN):
+            # Applied only if newer than the contact's last consent change (a replay
+            # or a late delivery changes nothing, and is not confirmed either).
+            if contacts.apply_consent(
+                pnid, wa_id, opted_out=opt_out, at=at, reason=f"keyword:{keyword}"
+            ):
+                body = OPT_OUT_CONFIRMATION if opt_out else OPT_IN_CONFIRMATION
+                replies.append({"type": "text", "text": {"body": body}})
+                effects.notes.append("opted_out" if opt_out else "opted_in")
+            else:
+                effects.notes.append("consent_superseded")
         elif opens_customer_service_window(message) and message.type != "reaction":
             replies.extend(
                 self.responder.respond(
@@ -390,14 +398,14 @@ class InboundProcessor:
                 and value.get("category") == "marketing_messages"
                 and choice in ("stop", "resume")
             ):
-                contacts.set_flag(
+                applied = contacts.apply_consent(
                     update.phone_number_id,
                     wa_id,
-                    "opted_out_marketing",
-                    choice == "stop",
+                    opted_out=choice == "stop",
+                    at=float(update.occurred_at),
                     reason="user_preferences",
                 )
-                effects.notes.append(f"marketing_{choice}")
+                effects.notes.append(f"marketing_{choice}" if applied else "consent_superseded")
         if update.is_unknown:
             logger.warning("unknown webhook field recorded as-is", extra={"field": update.field})
         return effects

@@ -2,9 +2,14 @@
 
 Everything that must happen "at T" sits in the sparse `due` index (due_pk, due_sk):
 
-* `DUE` partition: messages to send at T. due_sk = `{iso T}#{9 - priority}#{pnid}#{id}`.
+* `DUE#0` .. `DUE#{DUE_SHARDS-1}` partitions: messages to send at T, spread by a hash
+  of the message id so no single index partition takes every scheduled write (one
+  partition takes about 1,000 writes/s). due_sk = `{iso T}#{9 - priority}#{pnid}#{id}`.
   Scheduled messages (send_at in the future), and deferred or retrying messages whose
-  next attempt is beyond SQS's 15-minute maximum delay (`park`).
+  next attempt is beyond SQS's 15-minute maximum delay (`park`). A release reads
+  every shard. Items written before sharding sit in the single `DUE` partition; a
+  release reads it too, so they are still sent (one extra query a run; it can go
+  once no stack has such items left).
 * `HK` partition: housekeeping at T. due_sk = `{iso T}#{pk}`. Temporary blocks that
   end, and state items (conversation state) whose TTL has passed: DynamoDB deletes
   expired items only eventually (up to days later), so we remove them on time and
@@ -22,6 +27,7 @@ finishing, the message is enqueued a second time after the lease; the sender's c
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,7 +38,10 @@ from wacloud.clock import iso, now
 from wacloud.store.dynamo import get, is_conditional_failure, marshal, table, unmarshal
 from wacloud.store.messages import CLAIMABLE, RANK, State, message_pk
 
-DUE_PARTITION = "DUE"
+DUE_PARTITION = "DUE"  # before sharding: still read, never written
+# Shards of the DUE partition; a release costs one query per shard. It may be raised;
+# never lower it while items wait (those in the dropped shards would never be read).
+DUE_SHARDS = 8
 HOUSEKEEPING_PARTITION = "HK"
 # A lease outlives any run (QueueProcessor's timeout is 60 s) so it is never taken over
 # while its holder is still working.
@@ -42,6 +51,16 @@ CANCELLED = State.CANCELLED.value
 # Beyond this, SQS cannot delay a message (DelaySeconds max 900): park it here instead.
 SQS_MAX_DELAY_SECONDS = 900
 ENQUEUE_CHUNK = 50
+
+
+def due_partition(message_id: str) -> str:
+    """The DUE shard a message waits in (stable: the same id always maps to it)."""
+    return f"{DUE_PARTITION}#{hashlib.sha256(message_id.encode()).digest()[0] % DUE_SHARDS}"
+
+
+def due_partitions() -> list[str]:
+    """Every partition a release reads: the shards, then the pre-sharding one."""
+    return [f"{DUE_PARTITION}#{shard}" for shard in range(DUE_SHARDS)] + [DUE_PARTITION]
 
 
 def due_sk(due: float, priority: int, phone_number_id: str, message_id: str) -> str:
@@ -90,7 +109,8 @@ def release_due(
 ) -> ReleaseReport:
     """Release due messages, highest priority first, each once; bounded by `deadline`."""
     at = now() if at is None else at
-    keys = sorted(due_keys(DUE_PARTITION, at, limit), key=_order)
+    found = [key for part in due_partitions() for key in due_keys(part, at, limit)]
+    keys = sorted(found, key=_order)[:limit]
     report = ReleaseReport(backlog=len(keys))
     token = uuid.uuid4().hex
     for start in range(0, len(keys), ENQUEUE_CHUNK):
@@ -126,7 +146,7 @@ def _lease(key: dict[str, Any], token: str, at: float) -> dict[str, Any] | None:
                 {
                     ":until": at + RELEASE_LEASE_SECONDS,
                     ":token": token,
-                    ":due": DUE_PARTITION,
+                    ":due": key["due_pk"],
                     ":at": at,
                     **releasable,
                 }
@@ -172,10 +192,10 @@ def _finish(item: dict[str, Any], token: str) -> None:
 def schedule_fields(
     phone_number_id: str, message_id: str, due: float, priority: int
 ) -> dict[str, Any]:
-    """The index fields that put a message record in the DUE partition."""
+    """The index fields that put a message record in its DUE shard."""
     return {
         "send_at": due,
-        "due_pk": DUE_PARTITION,
+        "due_pk": due_partition(message_id),
         "due_sk": due_sk(due, priority, phone_number_id, message_id),
     }
 
@@ -198,7 +218,7 @@ def park(phone_number_id: str, message_id: str, retry_at: float, priority: int =
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues=marshal(
                 {
-                    ":due": DUE_PARTITION,
+                    ":due": due_partition(message_id),
                     ":sk": due_sk(retry_at, priority, phone_number_id, message_id),
                     ":retry": retry_at,
                     **releasable,
@@ -382,10 +402,13 @@ def _drop_from_index(key: dict[str, Any], seen_sk: str) -> None:
 __all__: Sequence[str] = [
     "CANCELLED",
     "DUE_PARTITION",
+    "DUE_SHARDS",
     "HOUSEKEEPING_PARTITION",
     "ReleaseReport",
     "cancel_scheduled",
     "due_keys",
+    "due_partition",
+    "due_partitions",
     "due_sk",
     "expire_at",
     "housekeeping",

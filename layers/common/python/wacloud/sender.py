@@ -47,6 +47,7 @@ from wacloud.logs import mask_phone
 from wacloud.models.outbound import is_template, media_s3_key, with_media_id
 from wacloud.models.outbound_common import describe_validation_error
 from wacloud.models.submission import Submission
+from wacloud.scheduling import schedule_fields
 from wacloud.store import contacts, media, messages, reach, template_mirror, tenants
 from wacloud.store.contacts import contact_pk
 from wacloud.store.messages import ClaimOutcome, State
@@ -224,10 +225,7 @@ class Sender:
         due = submission.send_at.timestamp()
         fields = {
             **fields,
-            "send_at": due,
-            "due_pk": "DUE",
-            "due_sk": f"{iso(due)}#{9 - submission.priority}#{submission.phone_number_id}"
-            f"#{message_id}",
+            **schedule_fields(submission.phone_number_id, message_id, due, submission.priority),
         }
         created = messages.record_new(
             submission.phone_number_id, message_id, State.SCHEDULED, fields
@@ -589,8 +587,8 @@ class Sender:
         if error_class is ErrorClass.OPTED_OUT:
             # Meta knows the user stopped marketing before our webhook told us: remember it
             # so later marketing sends are refused without a Graph call.
-            contacts.set_flag(
-                pnid, submission.wa_id, "opted_out_marketing", True, reason=f"meta:{exc.code}"
+            contacts.apply_consent(
+                pnid, submission.wa_id, opted_out=True, at=now(), reason=f"meta:{exc.code}"
             )
         messages.mark_failed(pnid, message_id, error, token)
         return SendResult(Outcome.FAILED, message_id, detail=error)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from wacloud import retention
 from wacloud.aws import dynamodb
 from wacloud.clock import now
-from wacloud.store.dynamo import get, is_conditional_failure, marshal, table
+from wacloud.store.dynamo import get, is_conditional_failure, marshal, table, unmarshal
 
 FREE_ENTRY_POINT_SECONDS = 72 * 3600  # fact sheet §6: CTWA / Page CTA free entry point
 
@@ -32,8 +33,33 @@ def record_customer_message(
     """Note a customer message: it opens (or extends) the customer-service window.
 
     Webhooks arrive out of order, so the window and last_seen only move forward: the
-    conditional update fails harmlessly for an older message.
+    conditional update fails harmlessly for an older message. With a contact retention
+    (CONTACT_RETENTION_DAYS) the message also pushes the contact's expiry back, unless
+    the contact opted out of marketing (an opt-out is kept while it stands).
     """
+    _record_customer_message(
+        phone_number_id,
+        wa_id,
+        at=at,
+        profile_name=profile_name,
+        user_id=user_id,
+        window_seconds=window_seconds,
+        free_entry_point=free_entry_point,
+        expiry=retention.contact_expiry(now()),
+    )
+
+
+def _record_customer_message(
+    phone_number_id: str,
+    wa_id: str,
+    *,
+    at: float,
+    profile_name: str | None,
+    user_id: str | None,
+    window_seconds: int,
+    free_entry_point: bool,
+    expiry: int | None,
+) -> None:
     key = marshal({"pk": contact_pk(phone_number_id, wa_id), "sk": "#"})
     values: dict[str, Any] = {
         ":at": at,
@@ -48,6 +74,7 @@ def record_customer_message(
         "wa_id = :wa",
         "phone_number_id = :pn",
     ]
+    condition = "(attribute_not_exists(last_seen) OR last_seen <= :at)"
     if profile_name:
         values[":name"] = profile_name
         sets.append("profile_name = :name")
@@ -57,17 +84,41 @@ def record_customer_message(
     if free_entry_point:
         values[":fep"] = at + FREE_ENTRY_POINT_SECONDS
         sets.append("free_entry_point_expires_at = :fep")
+    if expiry is not None:
+        values[":exp"] = expiry
+        values[":true"] = True
+        sets.append("expires_at = :exp")
+        condition += (
+            " AND (attribute_not_exists(opted_out_marketing) OR opted_out_marketing <> :true)"
+        )
     try:
         dynamodb().update_item(
             TableName=table(),
             Key=key,
             UpdateExpression="SET " + ", ".join(sets),
-            ConditionExpression="attribute_not_exists(last_seen) OR last_seen <= :at",
+            ConditionExpression=condition,
             ExpressionAttributeValues=marshal(values),
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except Exception as exc:
         if not is_conditional_failure(exc):
             raise
+        old = unmarshal(getattr(exc, "response", {}).get("Item") or {}) or (
+            load(phone_number_id, wa_id) or {}
+        )
+        if expiry is not None and float(old.get("last_seen", 0)) <= at:
+            # Refused only because the contact opted out: record it without an expiry.
+            _record_customer_message(
+                phone_number_id,
+                wa_id,
+                at=at,
+                profile_name=profile_name,
+                user_id=user_id,
+                window_seconds=window_seconds,
+                free_entry_point=free_entry_point,
+                expiry=None,
+            )
+            return
         # An older message arriving late keeps the newer window; it may be the first.
         # (No message counter here: reprocessing an item must change nothing.)
         try:
@@ -83,8 +134,60 @@ def record_customer_message(
                 raise
 
 
+def apply_consent(
+    phone_number_id: str, wa_id: str, *, opted_out: bool, at: float, reason: str
+) -> bool:
+    """Opt the contact out of (or back into) marketing, if this change is the newest.
+
+    `at` is when the customer made the change: the webhook's own timestamp (the
+    keyword message's, or the `user_preferences` item's), kept as `consent_at`. A
+    change older than the last one applied changes nothing, so a webhook replayed
+    after the idempotency window (8 days), or two changes delivered out of order,
+    always leave the newest choice standing. Meta's timestamps have one-second
+    resolution, so two changes of the same second cannot be ordered: then the
+    opt-out wins (whatever order they arrive in, the contact ends opted out; when in
+    doubt, no marketing). Re-applying the same choice at the same time is allowed
+    (a retried item still confirms). True if the change was applied.
+    """
+    values: dict[str, Any] = {
+        ":value": opted_out,
+        ":ts": at,
+        ":now": now(),
+        ":reason": reason,
+        ":wa": wa_id,
+        ":pn": phone_number_id,
+    }
+    update = (
+        "SET opted_out_marketing = :value, opted_out_marketing_at = :now, "
+        "opted_out_marketing_reason = :reason, consent_at = :ts, wa_id = :wa, "
+        "phone_number_id = :pn"
+    )
+    tie = "consent_at = :ts" if opted_out else "(consent_at = :ts AND opted_out_marketing = :value)"
+    if opted_out:
+        update += " REMOVE expires_at"  # an opt-out is kept while it stands
+    else:
+        expiry = retention.contact_expiry(now())
+        if expiry is not None:
+            values[":exp"] = expiry
+            update = update.replace("SET ", "SET expires_at = :exp, ", 1)
+    try:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": contact_pk(phone_number_id, wa_id), "sk": "#"}),
+            UpdateExpression=update,
+            ConditionExpression=f"attribute_not_exists(consent_at) OR consent_at < :ts OR {tie}",
+            ExpressionAttributeValues=marshal(values),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
 def set_flag(phone_number_id: str, wa_id: str, flag: str, value: bool, *, reason: str) -> None:
-    """Set a consent or block flag (opted_out_marketing, blocked) with when and why."""
+    """Set a flag (blocked) with when and why, unconditionally. Consent changes that
+    come from the customer go through `apply_consent`, which orders them."""
     dynamodb().update_item(
         TableName=table(),
         Key=marshal({"pk": contact_pk(phone_number_id, wa_id), "sk": "#"}),

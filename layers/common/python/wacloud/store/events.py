@@ -3,7 +3,8 @@
 Each is written with a conditional put keyed by what Meta uses to identify it (a
 message by wamid, a status by wamid and status, any other item by a content hash), so
 a webhook retried for days or duplicated across apps is recorded exactly once and the
-complete status history of a message is kept whatever order it arrived in.
+complete status history of a message is kept whatever order it arrived in. Every
+record expires after MESSAGE_RETENTION_DAYS (wacloud.retention).
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from wacloud.clock import iso, now
+from wacloud.retention import message_expiry
 from wacloud.store.contacts import contact_pk
 from wacloud.store.dynamo import put_if_absent, query
 
-# Raw webhook records are kept for audit and replay, then expire (TTL attribute).
-RETENTION_SECONDS = 400 * 24 * 3600
 LATE_AFTER_SECONDS = 300
 
 
@@ -50,6 +50,7 @@ def record_inbound_message(
             "recorded_at": recorded,
             "gsi1pk": contact_pk(phone_number_id, wa_id),
             "gsi1sk": f"{iso(sort_at)}#IN#{wamid}",
+            "expires_at": message_expiry(recorded),
             **fields,
         }
     )
@@ -66,7 +67,7 @@ def record_status(
             "status": status,
             "occurred_at": at,
             "recorded_at": now(),
-            "expires_at": int(now() + RETENTION_SECONDS),
+            "expires_at": message_expiry(now()),
             **fields,
         }
     )
@@ -96,7 +97,7 @@ def record_field_event(
             "field": field,
             "occurred_at": at,
             "recorded_at": now(),
-            "expires_at": int(now() + RETENTION_SECONDS),
+            "expires_at": message_expiry(now()),
             **fields,
         }
     )

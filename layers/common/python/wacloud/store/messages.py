@@ -5,6 +5,8 @@ conditional write before calling Meta, so a redelivered SQS message finds it cla
 or finished and sends nothing. States only move forward by rank; status webhooks
 arriving out of order never move a message backwards (`read` never returns to
 `delivered`). A lookup item (`{pnid}#WAMID#{wamid}`) ties Meta's id back to ours.
+Both expire after MESSAGE_RETENTION_DAYS (wacloud.retention); an idempotency key is
+honoured that long.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from wacloud.aws import dynamodb
 from wacloud.clock import iso, now
+from wacloud.retention import message_expiry
 from wacloud.store.dynamo import (
     get,
     is_conditional_failure,
@@ -133,6 +136,8 @@ def record_new(phone_number_id: str, message_id: str, state: State, fields: dict
         f"at_{state.value}": at,
         "history": _history(state.value, at, fields.get("error")),
         "attempts": 0,
+        # A scheduled message's life starts when it is due, not when it was scheduled.
+        "expires_at": message_expiry(max(at, float(fields.get("send_at") or at))),
         **{k: v for k, v in fields.items() if v is not None},
     }
     return put_if_absent(item)
@@ -165,6 +170,7 @@ def claim(phone_number_id: str, message_id: str, fields: dict[str, Any]) -> Clai
         ":empty": [],
         ":pn": phone_number_id,
         ":mid": message_id,
+        ":exp": message_expiry(at),
         **{f":c{i}": s.value for i, s in enumerate(CLAIMABLE)},
     }
     sets = [
@@ -179,6 +185,7 @@ def claim(phone_number_id: str, message_id: str, fields: dict[str, Any]) -> Clai
         "phone_number_id = :pn",
         "message_id = :mid",
         "history = list_append(if_not_exists(history, :empty), :hist)",
+        "expires_at = if_not_exists(expires_at, :exp)",
     ]
     present = {k: v for k, v in fields.items() if v is not None}
     for i, (name, value) in enumerate(present.items()):
@@ -423,6 +430,7 @@ def _put_wamid_lookup(phone_number_id: str, message_id: str, wamid: str) -> None
             "sk": "#",
             "message_id": message_id,
             "created_at": now(),
+            "expires_at": message_expiry(now()),
         }
     )
 
