@@ -28,6 +28,7 @@ from wacloud.config import settings
 from wacloud.credentials import load_credentials
 from wacloud.graph import GraphClient
 from wacloud.inbound import InboundOptions, InboundProcessor
+from wacloud.privacy import scrub_exception
 from wacloud.queues import resolve_body, submit_many
 from wacloud.responder import configured_responder
 from wacloud.webhook_split import item_key
@@ -96,11 +97,17 @@ def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
             # final_attempt set is still the same item.
             item={"key": item_key(envelope), "envelope": envelope, "final_attempt": final}
         )
-    except Exception:
+    except Exception as exc:
         # Left on the queue: retried after the visibility timeout, then the DLQ.
-        logger.exception("inbound item failed", extra={"sqs_message_id": record.message_id})
         metrics.add_metric(name="InboundItemFailed", unit=MetricUnit.Count, value=1)
-        raise
+        safe = scrub_exception(exc)  # a validation error quotes the customer's input
+        if safe is exc:
+            logger.exception("inbound item failed", extra={"sqs_message_id": record.message_id})
+            raise
+        logger.error(
+            "inbound item failed", extra={"sqs_message_id": record.message_id, "error": str(safe)}
+        )
+        raise safe from None
     for result in results:
         metrics.add_metric(
             name=f"Inbound_{result['kind'].replace(':', '_')}", unit=MetricUnit.Count, value=1

@@ -33,6 +33,7 @@ from wacloud.aws import sqs
 from wacloud.config import settings
 from wacloud.credentials import load_credentials
 from wacloud.graph import GraphClient
+from wacloud.privacy import scrub_exception
 from wacloud.queues import resolve_body
 from wacloud.ratelimit import MAX_DEFER_SECONDS, ThroughputBudget
 from wacloud.sender import Outcome, Sender, SendResult, batch_counts
@@ -141,11 +142,20 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
             result = await asyncio.get_running_loop().run_in_executor(
                 executor, _send, record, body, budget
             )
-        except Exception:
+        except Exception as exc:
             # Left on the queue: SQS redelivers it, and the DLQ takes it after maxReceiveCount.
-            logger.exception("send failed unexpectedly", extra={"message_id": record.message_id})
             metrics.add_metric(name="SenderUnexpectedError", unit=MetricUnit.Count, value=1)
-            raise
+            safe = scrub_exception(exc)  # a validation error quotes the submission's values
+            if safe is exc:
+                logger.exception(
+                    "send failed unexpectedly", extra={"message_id": record.message_id}
+                )
+                raise
+            logger.error(
+                "send failed unexpectedly",
+                extra={"message_id": record.message_id, "error": str(safe)},
+            )
+            raise safe from None
         _record_metrics(result)
         return result.outcome.value
 

@@ -239,7 +239,7 @@ def test_every_outbound_type_end_to_end(
     stack: LocalStack, customer: str, templates: dict[str, str]
 ) -> None:
     inbound = open_window(stack, customer)
-    key = f"media/tests/{uuid.uuid4().hex}.jpg"
+    key = f"outbound/tests/{uuid.uuid4().hex}.jpg"
     # moto enforces the template's TLS-only bucket policy, and the local stack speaks
     # plain HTTP, so every S3 call would be denied. Reported to the lead: local/resources
     # should not apply aws:SecureTransport denies. Until then, lift it for this stack.

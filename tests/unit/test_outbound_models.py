@@ -207,7 +207,12 @@ LIMITS: list[tuple[str, Payload, Payload, str]] = [
         media("image", id="1", link="https://e.com/a.png"),
         "exactly one of id, link or s3_key",
     ),
-    ("media no source", media("image", s3_key="k/a.png"), media("image", caption="c"), "got none"),
+    (
+        "media no source",
+        media("image", s3_key="outbound/k/a.png"),
+        media("image", caption="c"),
+        "got none",
+    ),
     (
         "media link scheme",
         media("image", link="http://e.com/a.png"),
@@ -310,7 +315,7 @@ LIMITS: list[tuple[str, Payload, Payload, str]] = [
         "button header media",
         buttons(1, header={"type": "video", "video": {"id": "1"}}),
         buttons(1, header={"type": "location", "location": {}}),
-        "unsupported value 'location'",
+        "header.type: unsupported value; expected one of 'text'",
     ),
     # list
     (
@@ -612,7 +617,7 @@ LIMITS: list[tuple[str, Payload, Payload, str]] = [
         "template button sub_type",
         template([button("flow", 0, {"type": "action", "action": {"flow_token": "t"}})]),
         template([button("voice", 0, {"type": "action", "action": {}})]),
-        "unsupported value 'voice'",
+        "sub_type: unsupported value; expected one of 'quick_reply'",
     ),
     (
         "template named params",
@@ -703,7 +708,7 @@ LIMITS: list[tuple[str, Payload, Payload, str]] = [
         template(
             [
                 {"type": "carousel", "cards": [card(0)]},
-                header({"type": "image", "image": {"s3_key": "a.png"}}),
+                header({"type": "image", "image": {"s3_key": "outbound/a.png"}}),
             ]
         ),
         template(
@@ -713,11 +718,13 @@ LIMITS: list[tuple[str, Payload, Payload, str]] = [
                     "cards": [
                         {
                             "card_index": 0,
-                            "components": [header({"type": "image", "image": {"s3_key": "x"}})],
+                            "components": [
+                                header({"type": "image", "image": {"s3_key": "outbound/x"}})
+                            ],
                         }
                     ],
                 },
-                header({"type": "image", "image": {"s3_key": "a.png"}}),
+                header({"type": "image", "image": {"s3_key": "outbound/a.png"}}),
             ]
         ),
         "at most one media may use s3_key",
@@ -1218,28 +1225,32 @@ def test_message_kind_and_is_template(payload: Payload, kind: str) -> None:
 
 
 def test_s3_key_found_and_replaced_by_media_id() -> None:
-    message = parse_outbound(media("image", s3_key="uploads/a.png", caption="Look"))
+    message = parse_outbound(media("image", s3_key="outbound/uploads/a.png", caption="Look"))
     assert isinstance(message, ImageMessage)
-    assert media_s3_key(message) == "uploads/a.png"
+    assert media_s3_key(message) == "outbound/uploads/a.png"
     assert has_unresolved_media(message)
     sent = with_media_id(message, "98765")
     assert dump(sent) == {"type": "image", "image": {"id": "98765", "caption": "Look"}}
     assert media_s3_key(sent) is None
-    assert dump(message)["image"]["s3_key"] == "uploads/a.png"  # original untouched
+    assert dump(message)["image"]["s3_key"] == "outbound/uploads/a.png"  # original untouched
 
 
 @pytest.mark.parametrize(
     "payload",
     [
         buttons(
-            1, header={"type": "document", "document": {"s3_key": "k.pdf", "filename": "k.pdf"}}
+            1,
+            header={
+                "type": "document",
+                "document": {"s3_key": "outbound/k.pdf", "filename": "k.pdf"},
+            },
         ),
-        template([header({"type": "video", "video": {"s3_key": "k.mp4"}})]),
+        template([header({"type": "video", "video": {"s3_key": "outbound/k.mp4"}})]),
     ],
 )
 def test_s3_key_in_headers(payload: Payload) -> None:
     message = parse_outbound(payload)
-    assert media_s3_key(message) in ("k.pdf", "k.mp4")
+    assert media_s3_key(message) in ("outbound/k.pdf", "outbound/k.mp4")
     resolved = with_media_id(message, "42")
     assert media_s3_key(resolved) is None
     assert '"id":"42"' in resolved.model_dump_json(exclude_none=True)
@@ -1255,7 +1266,7 @@ def test_with_media_id_without_s3_key_is_identity() -> None:
 def test_error_messages_name_field_and_limit() -> None:
     msg = reason(buttons(4))
     assert msg == "interactive.action.buttons: at most 3 reply buttons (Meta limit), got 4"
-    assert reason({"type": "fax"}).startswith("type: unsupported value 'fax'")
+    assert reason({"type": "fax"}).startswith("type: unsupported value; expected one of 'text'")
     assert reason({"text": {"body": "x"}}).startswith("type: required field is missing")
     assert reason({"type": "text", "text": {"body": "x", "bold": True}}) == (
         "text.bold: unknown field (not part of this object; Meta rejects unknown parameters)"

@@ -107,12 +107,12 @@ def test_graph_payload_rejects_callback_over_meta_limit() -> None:
 
 def test_s3_media_must_be_resolved_before_payload() -> None:
     sub = Submission.model_validate(
-        doc(type="image", text=None, image={"s3_key": "u/a.png", "caption": "c"})
+        doc(type="image", text=None, image={"s3_key": "outbound/u/a.png", "caption": "c"})
     )
     with pytest.raises(UnresolvedMediaError):
         sub.graph_payload(None)
     key = media_s3_key(sub.message)
-    assert key == "u/a.png"
+    assert key == "outbound/u/a.png"
     payload = sub.graph_payload(None, message=with_media_id(sub.message, "777"))
     assert payload["image"] == {"id": "777", "caption": "c"}
 

@@ -114,7 +114,7 @@ MAY_DELETE = {("QueueProcessorFunctionRole", "StateTable"),
 # Where each function may write in the media bucket (S3 prefixes).
 S3_WRITES = {
     "WebhookReceiveFunctionRole": {"webhooks/"},
-    "InboundProcessorFunctionRole": {"webhooks/", "media/"},
+    "InboundProcessorFunctionRole": {"webhooks/", "media/", "parked/"},
     "QueueProcessorFunctionRole": {"webhooks/", "campaigns/"},
     "WorkflowTriggerFunctionRole": {"webhooks/"},
 }

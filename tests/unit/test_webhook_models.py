@@ -886,7 +886,7 @@ def test_not_a_whatsapp_webhook(body: bytes | str | dict[str, Any]) -> None:
 def test_malformed_item_raises_clear_error() -> None:
     body = load("message_text")
     del body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
-    with pytest.raises(WebhookFormatError, match=r"messages\.0\.id"):
+    with pytest.raises(WebhookFormatError, match=r"messages\[0\]\.id: Field required"):
         parse_webhook(body)
 
 

@@ -7,6 +7,8 @@ processed again; Powertools Idempotency in the function skips items already fini
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from wacloud.inbound_media import (
 )
 from wacloud.logs import mask_phone
 from wacloud.messaging_limit import LIMIT_FIELDS, UNLIMITED, announced_limit
-from wacloud.models.webhook import parse_webhook
+from wacloud.models.webhook import WebhookFormatError, parse_webhook
 from wacloud.models.webhook_messages import InboundMessage
 from wacloud.models.webhook_updates import (
     ErrorUpdate,
@@ -43,6 +45,9 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 logger = Logger(child=True)
+
+PARKED_INBOUND_PREFIX = "parked/inbound/"
+"""Where items that fail validation are kept (media bucket; see ``_invalid``)."""
 
 DEFAULT_OPT_OUT = "STOP,STOPP,UNSUBSCRIBE,BAJA,PARAR,CANCELAR,ARRET,ARRÊT,ANNULER,SAIR,DESCADASTRAR"
 DEFAULT_OPT_IN = "START,UNSTOP,ALTA,RESUME"
@@ -131,7 +136,10 @@ class InboundProcessor:
         ``final_attempt`` is True on the last delivery before the dead-letter queue:
         a transient media failure is then recorded instead of retried.
         """
-        payload = parse_webhook(envelope)
+        try:
+            payload = parse_webhook(envelope)
+        except WebhookFormatError as exc:
+            return [self._invalid(envelope, exc)]
         # An attribute, not an argument: `_message(update)` keeps its signature for
         # code that wraps it (local demos patch it).
         self._final_attempt = final_attempt
@@ -146,6 +154,30 @@ class InboundProcessor:
             elif isinstance(update, ErrorUpdate):
                 results.append(self._error(update))
         return results
+
+    def _invalid(self, envelope: dict[str, Any], exc: WebhookFormatError) -> InboundEffects:
+        """An item our models refuse: parked whole in S3 for inspection, never retried.
+
+        Retrying cannot fix it, and the DLQ would only take it after every retry. The log
+        line names the fields and what is wrong, never their values (wacloud.privacy).
+        Without a bucket the item cannot be kept here, so a scrubbed error is raised
+        instead and the queue keeps it (retries, then the DLQ).
+        """
+        if self.media_store is None or not self.media_bucket:
+            raise WebhookFormatError(str(exc), errors=exc.errors) from None
+        body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode(
+            "utf-8", "surrogatepass"
+        )
+        key = f"{PARKED_INBOUND_PREFIX}{hashlib.sha256(body).hexdigest()}.json"
+        store = self.media_store() if callable(self.media_store) else self.media_store
+        store.put_object(
+            Bucket=self.media_bucket, Key=key, Body=body, ContentType="application/json"
+        )
+        logger.warning(
+            "invalid inbound item parked",
+            extra={"s3_key": key, "errors": exc.errors, "error": str(exc)},
+        )
+        return InboundEffects("invalid", recorded=True, notes=[key])
 
     # ------------------------------------------------------------------ messages
     def _message(self, update: MessageUpdate) -> InboundEffects:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from wacloud.models.outbound_basic import TEXT_BODY_MAX
+
 
 @dataclass(frozen=True, slots=True)
 class IncomingMessage:
@@ -32,8 +34,26 @@ class Responder(Protocol):
     def respond(self, message: IncomingMessage) -> Sequence[Reply]: ...
 
 
+ELLIPSIS = "\u2026"
+_JOINERS = "\u200d\ufe0e\ufe0f"  # zero-width joiner, variation selectors
+
+
+def fit_text(body: str, limit: int = TEXT_BODY_MAX) -> str:
+    """``body`` cut to at most ``limit`` characters, ending with an ellipsis if cut.
+
+    Characters are code points, as Meta counts them (and as the submission model
+    checks them), so the cut never splits one. A joiner or variation selector left
+    dangling at the cut is dropped with the rest of its sequence.
+    """
+    if len(body) <= limit:
+        return body
+    return body[: limit - len(ELLIPSIS)].rstrip(_JOINERS) + ELLIPSIS
+
+
 def text_reply(body: str) -> Reply:
-    return {"type": "text", "text": {"body": body}}
+    """A text reply that always fits Meta's text body limit (an echo of a 4,096-character
+    message would otherwise be refused)."""
+    return {"type": "text", "text": {"body": fit_text(body)}}
 
 
 class NoReply:

@@ -30,6 +30,7 @@ import hashlib
 import json
 import math
 import random
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ from wacloud.graph_errors import ErrorClass, GraphAPIError, pair_rate_retry_seco
 from wacloud.logs import mask_phone
 from wacloud.models.outbound import is_template, media_s3_key, with_media_id
 from wacloud.models.outbound_common import describe_validation_error
-from wacloud.models.submission import Submission
+from wacloud.models.submission import SUBMISSION_MAX_BYTES, Submission
 from wacloud.scheduling import schedule_fields
 from wacloud.store import contacts, media, messages, reach, template_mirror, tenants
 from wacloud.store.contacts import contact_pk
@@ -130,6 +131,39 @@ def batch_counts(bodies: Iterable[str]) -> dict[str, int]:
     return counts
 
 
+_PNID = re.compile(r"^[0-9]{1,32}$")
+# Characters of an invalid submission's body kept on its `rejected` record.
+REJECTED_BODY_KEPT = 32_000
+
+
+def parse_submission(body: str) -> Submission:
+    """Validate one queued body; ValueError or ValidationError says why it never can be sent.
+
+    Size first (SUBMISSION_MAX_BYTES): an oversized body would pass validation and then
+    fail every DynamoDB write. Lone surrogates (valid JSON escapes, not valid Unicode)
+    are refused here because DynamoDB would refuse them on every attempt.
+    """
+    size = len(body.encode("utf-8", "surrogatepass"))
+    if size > SUBMISSION_MAX_BYTES:
+        raise ValueError(
+            f"submission: at most {SUBMISSION_MAX_BYTES} bytes (wacloud limit, keeps the "
+            f"message record within DynamoDB's item size), got {size}"
+        )
+    try:
+        document = json.loads(body)
+    except RecursionError:
+        raise ValueError("submission: JSON nested too deeply") from None
+    if not isinstance(document, dict):
+        raise ValueError("a submission must be a JSON object")
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            "submission: contains a lone surrogate escape (not valid Unicode text)"
+        ) from None
+    return Submission.model_validate(document)
+
+
 def _seconds(value: float) -> int:
     return max(1, math.ceil(value))
 
@@ -168,36 +202,54 @@ class Sender:
     # ------------------------------------------------------------------ entry
     def handle(self, body: str, budget: ratelimit.ThroughputBudget | None = None) -> SendResult:
         try:
-            document = json.loads(body)
-            if not isinstance(document, dict):
-                raise ValueError("a submission must be a JSON object")
-            submission = Submission.model_validate(document)
+            submission = parse_submission(body)
         except (ValueError, ValidationError) as exc:
             return self._reject_invalid(body, exc)
         message_id = message_id_for(
             submission.phone_number_id, submission.effective_idempotency_key()
         )
         fields = self._record_fields(submission, body)
-        if submission.send_at and submission.send_at.timestamp() > now() + SCHEDULE_AHEAD_SECONDS:
-            return self._schedule(submission, message_id, fields)
-        return self._send(submission, message_id, fields, budget or self.budget())
+        try:
+            if (
+                submission.send_at
+                and submission.send_at.timestamp() > now() + SCHEDULE_AHEAD_SECONDS
+            ):
+                return self._schedule(submission, message_id, fields)
+            return self._send(submission, message_id, fields, budget or self.budget())
+        except Exception as exc:
+            if not messages.is_item_too_large(exc):
+                raise
+            # Retrying cannot make it fit: record why, once, instead of 12 failures + DLQ.
+            reason = "record too large: the submission does not fit a DynamoDB item (400 KB)"
+            return self._reject(submission.phone_number_id, message_id, reason, body="")
 
     # ------------------------------------------------------------------ steps
     def _reject_invalid(self, body: str, exc: Exception) -> SendResult:
+        # Scrubbed: the reason is logged and names fields, never their values (privacy).
         reason = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
         pnid = "unknown"
         try:
             candidate = json.loads(body)
-            if isinstance(candidate, dict) and str(candidate.get("phone_number_id", "")).isdigit():
-                pnid = str(candidate["phone_number_id"])
-        except ValueError:
+            value = candidate.get("phone_number_id") if isinstance(candidate, dict) else None
+            if isinstance(value, str | int) and _PNID.match(str(value)):
+                pnid = str(value)
+        except (ValueError, RecursionError):
             pass
-        message_id = "r" + hashlib.sha256(body.encode()).hexdigest()[:32]
+        message_id = "r" + hashlib.sha256(body.encode("utf-8", "replace")).hexdigest()[:32]
+        return self._reject(pnid, message_id, reason, body=body)
+
+    def _reject(self, pnid: str, message_id: str, reason: str, *, body: str) -> SendResult:
+        """Record a submission that can never be sent as `rejected`, with the reason.
+
+        The raw body is kept (truncated) for whoever fixes the producer, like every
+        message record keeps its submission; the reason and the log line carry no input.
+        """
+        error = {"reason": reason, "stage": "validation"}
         messages.record_new(
             pnid,
             message_id,
             State.REJECTED,
-            {"error": {"reason": reason, "stage": "validation"}, "submission": body[:32_000]},
+            {"error": error, "submission": body[:REJECTED_BODY_KEPT] or None},
         )
         logger.warning("submission rejected", extra={"message_id": message_id, "reason": reason})
         return SendResult(Outcome.REJECTED, message_id, detail={"reason": reason})

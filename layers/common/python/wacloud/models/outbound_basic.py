@@ -33,13 +33,13 @@ def _coordinate(limit: float) -> Any:
             number = float(value)
         except ValueError:
             raise PydanticCustomError(
-                "wacloud_coord", "must be a number or a numeric string, got '{v}'", {"v": value}
+                "wacloud_coord", "must be a number or a numeric string"
             ) from None
         if not math.isfinite(number) or abs(number) > limit:
             raise PydanticCustomError(
                 "wacloud_coord",
-                "must be between -{lim} and {lim} degrees, got {v}",
-                {"lim": int(limit), "v": value},
+                "must be between -{lim} and {lim} degrees",
+                {"lim": int(limit)},
             )
         return value
 
@@ -80,9 +80,7 @@ def _check_birthday(value: str) -> str:
             raise ValueError
         dt.date.fromisoformat(value)
     except ValueError:
-        raise PydanticCustomError(
-            "wacloud_birthday", "must be a date in YYYY-MM-DD form, got '{v}'", {"v": value}
-        ) from None
+        raise PydanticCustomError("wacloud_birthday", "must be a date in YYYY-MM-DD form") from None
     return value
 
 

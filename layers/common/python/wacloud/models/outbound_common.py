@@ -32,6 +32,8 @@ from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
+from wacloud.privacy import MAX_SUMMARY_CHARS, safe_loc, safe_msg
+
 META = "Meta limit"
 """Default provenance of a limit; every figure comes from shared/cloud-api-facts.md."""
 
@@ -140,8 +142,7 @@ def _check_http_url(value: str) -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise PydanticCustomError(
             "wacloud_url",
-            "must be an absolute http:// or https:// URL, got '{value}'",
-            {"value": value[:100]},
+            "must be an absolute http:// or https:// URL",
         )
     return value
 
@@ -165,8 +166,8 @@ def unique_values(values: list[str], what: str, at: str = "") -> None:
         if v in seen:
             raise PydanticCustomError(
                 "wacloud_unique",
-                "{what} must be unique (Meta rule), '{value}' repeats",
-                {"what": what, "value": v, "at": at},
+                "{what} must be unique (Meta rule), a value repeats",
+                {"what": what, "at": at},
             )
         seen.add(v)
 
@@ -257,25 +258,27 @@ def _plain(err: Any) -> str:
     if kind == "extra_forbidden":
         return "unknown field (not part of this object; Meta rejects unknown parameters)"
     if kind == "union_tag_invalid":
-        return f"unsupported value {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+        # The tag is the user's input: name only what is expected.
+        return f"unsupported value; expected one of {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
         return "required field is missing (it selects which kind of object this is)"
     if kind == "timezone_aware":
         return "must include a timezone (e.g. 2026-11-22T10:00:00Z); naive times are ambiguous"
-    msg = str(err["msg"])
-    return msg.removeprefix("Value error, ")
+    return safe_msg(err).removeprefix("Value error, ")
 
 
 def describe_validation_error(exc: ValidationError) -> str:
     """One line per problem, ``<field path>: <reason>``, joined with ``; ``.
 
     This is the text recorded as the ``rejected`` reason, so it must make sense to
-    someone who has never seen pydantic.
+    someone who has never seen pydantic. It is also logged, so it carries no input
+    value (``wacloud.privacy``): keys that are not identifiers become ``<key>`` and
+    any input quoted in a message becomes ``<value>``.
     """
     root = WaModel._registry.get(exc.title)
     lines: list[str] = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        loc = tuple(safe_loc(tuple(err["loc"])))
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             # The location is the union itself; name the field that picks the variant.
             loc = (*loc, str((err.get("ctx") or {}).get("discriminator", "type")).strip("'"))
@@ -285,4 +288,5 @@ def describe_validation_error(exc: ValidationError) -> str:
             path = f"{path}.{at}" if path else at
         reason = _plain(err)
         lines.append(f"{path}: {reason}" if path else reason)
-    return "; ".join(lines)
+    text = "; ".join(lines)
+    return text if len(text) <= MAX_SUMMARY_CHARS else text[: MAX_SUMMARY_CHARS - 1] + "…"

@@ -190,8 +190,7 @@ class InteractiveList(WaModel):
         if isinstance(value, dict) and value.get("type") != "text":
             raise PydanticCustomError(
                 "wacloud_list_header",
-                "list messages only take a text header (Meta rule), got type '{t}'",
-                {"t": str(value.get("type"))},
+                "list messages only take a text header (Meta rule)",
             )
         return value
 

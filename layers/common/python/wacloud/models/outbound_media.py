@@ -3,15 +3,18 @@
 Meta takes exactly one of an uploaded media ``id`` or a public ``link``. We add a
 third source, ``s3_key``: an object in our media bucket that the sender uploads to
 ``/{phone-number-id}/media`` and swaps for an ``id`` just before sending. It lets
-users queue media without making it public, and it never reaches Meta.
+users queue media without making it public, and it never reaches Meta. Only keys
+under ``outbound/`` are accepted (wacloud.media_keys says why).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Self
 
-from pydantic import model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
+
+from wacloud.media_keys import OUTBOUND_MEDIA_PREFIX, outbound_key_problem
 
 from .outbound_common import Chars, HttpUrlStr, NonEmptyStr, WaModel
 
@@ -26,7 +29,25 @@ class _MediaSource(WaModel):
 
     id: NonEmptyStr | None = None
     link: HttpUrlStr | None = None
-    s3_key: NonEmptyStr | None = None
+    s3_key: (
+        Annotated[
+            str,
+            Chars(min=1),
+            Field(
+                description=f"An object under {OUTBOUND_MEDIA_PREFIX} in the media bucket",
+                json_schema_extra={"pattern": f"^{OUTBOUND_MEDIA_PREFIX}"},
+            ),
+        ]
+        | None
+    ) = None
+
+    @field_validator("s3_key")
+    @classmethod
+    def _outbound_prefix(cls, value: str | None) -> str | None:
+        problem = None if value is None else outbound_key_problem(value)
+        if problem is not None:
+            raise PydanticCustomError("wacloud_s3_key", problem)
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:

@@ -35,8 +35,7 @@ def _check_template_name(value: str) -> str:
     if not _NAME.match(value):
         raise PydanticCustomError(
             "wacloud_template_name",
-            "must match ^[a-z0-9_]+$ (Meta template naming rule), got '{v}'",
-            {"v": value[:100]},
+            "must match ^[a-z0-9_]+$ (Meta template naming rule)",
         )
     return value
 
@@ -45,8 +44,7 @@ def _check_param_name(value: str) -> str:
     if not _PARAM_NAME.match(value):
         raise PydanticCustomError(
             "wacloud_param_name",
-            "named parameters use lowercase letters and underscores only (Meta rule), got '{v}'",
-            {"v": value[:100]},
+            "named parameters use lowercase letters and underscores only (Meta rule)",
         )
     return value
 
@@ -55,8 +53,7 @@ def _check_currency(value: str) -> str:
     if not (len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()):
         raise PydanticCustomError(
             "wacloud_currency",
-            "must be an ISO 4217 currency code: 3 uppercase letters, got '{v}'",
-            {"v": value[:20]},
+            "must be an ISO 4217 currency code: 3 uppercase letters",
         )
     return value
 
@@ -73,8 +70,7 @@ def _check_index(value: Any) -> int | str:
     if not (text.isdigit() and 0 <= int(text) < TEMPLATE_BUTTONS_MAX):
         raise PydanticCustomError(
             "wacloud_index",
-            "must be 0-9 (button position; Meta allows at most 10 buttons), got '{v}'",
-            {"v": value},
+            "must be 0-9 (button position; Meta allows at most 10 buttons)",
         )
     return value
 

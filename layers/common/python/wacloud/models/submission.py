@@ -47,7 +47,7 @@ from .outbound import (
     parse_outbound,
 )
 from .outbound_basic import ContactList
-from .outbound_common import Chars, NonEmptyStr, WaModel, describe_validation_error
+from .outbound_common import Chars, Items, WaModel, describe_validation_error
 from .outbound_interactive import Interactive
 
 # §1.1: biz_opaque_callback_data max 512 (PYWA; NOT CONFIRMED on Meta's messages page,
@@ -61,6 +61,32 @@ USER_CALLBACK_MAX = BIZ_OPAQUE_MAX - CALLBACK_PREFIX_RESERVED
 TO_MIN_DIGITS = 7
 TO_MAX_DIGITS = 15
 PRIORITY_MIN, PRIORITY_MAX, PRIORITY_DEFAULT = 0, 9, 5
+
+# Our own fields have no Meta limit; these caps keep a message record (which stores the
+# submission and these fields) far below DynamoDB's 400 KB item limit, so an oversized
+# submission is rejected once with a reason instead of failing every write until the
+# DLQ. SUBMISSION_MAX_BYTES bounds everything else (Meta's content fields included).
+OURS = "wacloud limit"
+IDEMPOTENCY_KEY_MAX = 256
+TAGS_MAX = 50
+TAG_MAX_CHARS = 128
+CAMPAIGN_ID_MAX = 64
+VARIANT_MAX = 64
+CONTEXT_MESSAGE_ID_MAX = 256
+SUBMISSION_MAX_BYTES = 128 * 1024
+"""UTF-8 size of a whole submission (the sender checks it before parsing)."""
+
+_NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]+$"
+IdempotencyKey = Annotated[
+    str,
+    Chars(min=1, max=IDEMPOTENCY_KEY_MAX, why=OURS),
+    Field(
+        pattern=_NO_CONTROL_CHARS,
+        description="No control characters",
+        json_schema_extra={"pattern": _NO_CONTROL_CHARS},
+    ),
+]
+Tag = Annotated[str, Chars(min=1, max=TAG_MAX_CHARS, why=OURS)]
 
 # Meta accepts "+", "-", "(", ")" and spaces around the digits (§1.1).
 _TO_ALLOWED = re.compile(r"^\+?[0-9()\- ]+$")
@@ -78,9 +104,7 @@ def normalise_to(value: str) -> tuple[str, str]:
     if not _TO_ALLOWED.match(text):
         raise PydanticCustomError(
             "wacloud_to",
-            "must be a phone number: digits with optional leading '+' and '-', '(', ')' or "
-            "spaces, got '{v}'",
-            {"v": value[:40]},
+            "must be a phone number: digits with optional leading '+' and '-', '(', ')' or spaces",
         )
     digits = re.sub(r"[^0-9]", "", text)
     if not TO_MIN_DIGITS <= len(digits) <= TO_MAX_DIGITS:
@@ -116,7 +140,7 @@ def _check_callback(value: str) -> str:
 class Context(WaModel):
     """Contextual reply: the wamid being replied to."""
 
-    message_id: NonEmptyStr
+    message_id: Annotated[str, Chars(min=1, max=CONTEXT_MESSAGE_ID_MAX, why=OURS)]
 
 
 class UnresolvedMediaError(ValueError):
@@ -160,14 +184,14 @@ class Submission(WaModel):
     template: TemplateObject | None = None
     interactive: Interactive | None = None
 
-    idempotency_key: NonEmptyStr | None = None
+    idempotency_key: IdempotencyKey | None = None
     context: Context | None = None
     biz_opaque_callback_data: Annotated[str, Field(max_length=USER_CALLBACK_MAX)] | None = None
     send_at: AwareDatetime | None = None
     priority: Annotated[StrictInt, Field(ge=PRIORITY_MIN, le=PRIORITY_MAX)] = PRIORITY_DEFAULT
-    campaign_id: NonEmptyStr | None = None
-    variant: NonEmptyStr | None = None
-    tags: list[NonEmptyStr] | None = None
+    campaign_id: Annotated[str, Chars(min=1, max=CAMPAIGN_ID_MAX, why=OURS)] | None = None
+    variant: Annotated[str, Chars(min=1, max=VARIANT_MAX, why=OURS)] | None = None
+    tags: Annotated[list[Tag], Items(max=TAGS_MAX, noun="tags", why=OURS)] | None = None
     submitted_at: AwareDatetime | None = None
 
     _message: OutboundMessage | None = PrivateAttr(default=None)
@@ -345,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
 __all__ = [
     "BIZ_OPAQUE_MAX",
     "CALLBACK_PREFIX_RESERVED",
+    "IDEMPOTENCY_KEY_MAX",
+    "SUBMISSION_MAX_BYTES",
+    "TAGS_MAX",
+    "TAG_MAX_CHARS",
     "USER_CALLBACK_MAX",
     "Context",
     "Submission",

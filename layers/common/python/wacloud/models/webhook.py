@@ -108,6 +108,7 @@ from wacloud.models.webhook_updates import (
     iter_updates,
     opens_customer_service_window,
 )
+from wacloud.privacy import ErrorDetail, scrub_errors, summary
 
 
 class WebhookFormatError(ValueError):
@@ -116,7 +117,12 @@ class WebhookFormatError(ValueError):
 
     The receive path should still answer 200 for a correctly signed body (Meta would
     otherwise retry the same bytes for 7 days) and park it for inspection.
+    ``errors`` lists the validation problems without input values (wacloud.privacy).
     """
+
+    def __init__(self, message: str, errors: list[ErrorDetail] | None = None) -> None:
+        super().__init__(message)
+        self.errors: list[ErrorDetail] = errors or []
 
 
 def parse_webhook(body: bytes | str | Mapping[str, Any]) -> WebhookPayload:
@@ -137,20 +143,19 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> WebhookPayload:
     if not isinstance(data, dict):
         raise WebhookFormatError("webhook body must be a JSON object")
     if data.get("object") != WHATSAPP_OBJECT:
-        raise WebhookFormatError(
-            f"not a WhatsApp webhook: object={data.get('object')!r}, expected {WHATSAPP_OBJECT!r}"
-        )
+        raise WebhookFormatError(f"not a WhatsApp webhook: object is not {WHATSAPP_OBJECT!r}")
     if not isinstance(data.get("entry"), list):
         raise WebhookFormatError("not a WhatsApp webhook: 'entry' must be a list")
     try:
         return WebhookPayload.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
+        # Scrubbed and not chained: pydantic's error quotes the customer's number and
+        # message text, and this one is logged and may escape the handler.
+        errors = scrub_errors(exc)
         raise WebhookFormatError(
-            f"malformed WhatsApp webhook ({exc.error_count()} error(s)); "
-            f"first at {where}: {first['msg']}"
-        ) from exc
+            f"malformed WhatsApp webhook ({len(errors)} error(s)): {summary(errors)}",
+            errors=errors,
+        ) from None
 
 
 __all__ = [

@@ -13,6 +13,7 @@ from wacloud.aws import dynamodb, s3
 from wacloud.clock import now
 from wacloud.config import settings
 from wacloud.graph import GraphClient
+from wacloud.media_keys import outbound_key_problem
 from wacloud.store.dynamo import get, marshal, table
 
 MEDIA_ID_REUSE_SECONDS = 29 * 24 * 3600
@@ -25,6 +26,10 @@ class MediaError(RuntimeError):
 def media_id_for(graph: GraphClient, phone_number_id: str, s3_key: str) -> str:
     cfg = settings()
     bucket = cfg.require(cfg.media_bucket, "MEDIA_BUCKET")
+    # Checked again at the read, whatever validated the submission (media_keys).
+    problem = outbound_key_problem(s3_key)
+    if problem is not None:
+        raise MediaError(f"s3_key refused: {problem}")
     try:
         obj = s3().get_object(Bucket=bucket, Key=s3_key)
     except Exception as exc:

@@ -75,6 +75,14 @@ FINISHED = (
 )
 CALLBACK_PREFIX = "wc1."
 RETRY_AT_SLACK = 1.0
+# `history` keeps the first HISTORY_HEAD and the last HISTORY_TAIL entries; the middle
+# is dropped (and counted in `history_dropped`) once it holds more than HISTORY_TRIM_AT.
+# A message deferred for days by rate limits would otherwise grow it without bound and
+# eventually fail every write (DynamoDB's 400 KB item limit). Trimming in batches keeps
+# the extra update rare: one per HISTORY_TRIM_AT - HISTORY_HEAD - HISTORY_TAIL steps.
+HISTORY_HEAD = 5
+HISTORY_TAIL = 20
+HISTORY_TRIM_AT = 35
 
 
 def message_pk(phone_number_id: str, message_id: str) -> str:
@@ -115,6 +123,40 @@ class Claim:
 
 def _history(state: str, at: float, detail: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     return [{"state": state, "at": iso(at), **({"detail": detail} if detail else {})}]
+
+
+def is_item_too_large(exc: Exception) -> bool:
+    """DynamoDB refused a write because the item would exceed its 400 KB limit."""
+    error = getattr(exc, "response", {}).get("Error", {})
+    return (
+        error.get("Code") == "ValidationException"
+        and "size" in str(error.get("Message", "")).lower()
+    )
+
+
+def _trim_history(phone_number_id: str, message_id: str, attributes: dict[str, Any]) -> None:
+    """Drop the middle of `history` once it is longer than HISTORY_TRIM_AT (see above).
+
+    Conditional on the length just read, so an append that raced in is never removed by
+    mistake: the next update trims instead.
+    """
+    history = attributes.get("history")
+    if not isinstance(history, list) or len(history) <= HISTORY_TRIM_AT:
+        return
+    drop = range(HISTORY_HEAD, len(history) - HISTORY_TAIL)
+    try:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
+            UpdateExpression="REMOVE "
+            + ", ".join(f"history[{i}]" for i in drop)
+            + " ADD history_dropped :n",
+            ConditionExpression="size(history) = :len",
+            ExpressionAttributeValues=marshal({":n": len(drop), ":len": len(history)}),
+        )
+    except Exception as exc:
+        if not is_conditional_failure(exc):
+            raise
 
 
 def load(phone_number_id: str, message_id: str) -> dict[str, Any] | None:
@@ -215,7 +257,9 @@ def claim(phone_number_id: str, message_id: str, fields: dict[str, Any]) -> Clai
             load(phone_number_id, message_id) or {}
         )
         return Claim(_refused(old), None, old)
-    return Claim(ClaimOutcome.CLAIMED, token, unmarshal(response["Attributes"]))
+    item = unmarshal(response["Attributes"])
+    _trim_history(phone_number_id, message_id, item)
+    return Claim(ClaimOutcome.CLAIMED, token, item)
 
 
 def _refused(old: dict[str, Any]) -> ClaimOutcome:
@@ -384,18 +428,20 @@ def _transition(
     if condition:
         cond += f" AND ({condition})"
     try:
-        dynamodb().update_item(
+        response = dynamodb().update_item(
             TableName=table(),
             Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
             UpdateExpression="SET " + ", ".join(sets),
             ConditionExpression=cond,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=marshal(values),
+            ReturnValues="UPDATED_NEW",
         )
     except Exception as exc:
         if is_conditional_failure(exc):
             return False
         raise
+    _trim_history(phone_number_id, message_id, unmarshal(response.get("Attributes") or {}))
     return True
 
 
@@ -491,7 +537,7 @@ def _release(
     at = now()
     counter = "retries" if state is State.RETRYING else "deferrals"
     try:
-        dynamodb().update_item(
+        response = dynamodb().update_item(
             TableName=table(),
             Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
             UpdateExpression="SET #state = :state, state_rank = :rank, updated_at = :at, "
@@ -514,11 +560,13 @@ def _release(
                     ":sending": State.SENDING.value,
                 }
             ),
+            ReturnValues="UPDATED_NEW",
         )
     except Exception as exc:
         if is_conditional_failure(exc):
             return False
         raise
+    _trim_history(phone_number_id, message_id, unmarshal(response.get("Attributes") or {}))
     return True
 
 
