@@ -641,7 +641,7 @@ def test_a_cut_never_leaves_a_dangling_joiner() -> None:
 def test_history_keeps_first_and_last_entries(sender_env: FakeGraph) -> None:
     messages.record_new(PNID, "mhist", messages.State.QUEUED, {"to": "1"})
     for i in range(60):
-        claim = messages.claim(PNID, "mhist", {}, stale_after=300)
+        claim = messages.claim(PNID, "mhist", {})
         assert claim.token is not None
         messages.mark_deferred(PNID, "mhist", claim.token, {"reason": f"r{i}"}, 0)
     item = messages.load(PNID, "mhist")
