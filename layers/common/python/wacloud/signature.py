@@ -68,7 +68,8 @@ def check_signature(
         return _MALFORMED
     for secret in app_secrets:
         if secret and hmac.compare_digest(hmac_sha256(secret, body), received):
-            return SignatureResult(SignatureCheck.VALID, secret)
+            # tuple.__new__: a NamedTuple's own constructor is Python code (~0.3 us here).
+            return tuple.__new__(SignatureResult, (SignatureCheck.VALID, secret))
     return _MISMATCH
 
 
