@@ -1,8 +1,9 @@
 """WebhookReceive: CPU per webhook before answering Meta, network excluded.
 
-wacloud: `wacloud.receive.receive_webhook(body, signature, secrets, enqueue)` (size
-check, X-Hub-Signature-256 HMAC over the raw bytes, JSON parse, split into one item per
-SQS message, each item re-serialised), with an ``enqueue`` that builds the
+wacloud: `wacloud.receive.receive_webhook(body, signature, apps, enqueue, park)` (size
+check, X-Hub-Signature-256 HMAC over the raw bytes, JSON parse, duplicate-key check,
+split into one item per SQS message, each item re-serialised; with two apps
+configured, each item's tenant binding), with an ``enqueue`` that builds the
 SendMessageBatch ``Entries`` lists exactly as `wacloud.queues.send_bodies` does before
 its first network call (Id, MessageBody, batches of 10 under 240 KiB); nothing is sent.
 
@@ -77,21 +78,35 @@ def build_entries(bodies: list[str]) -> list[list[dict[str, Any]]]:
     return batches
 
 
-def _wacloud_call(body: bytes) -> Callable[[], object]:
+def _wacloud_call(body: bytes, *, two_apps: bool = False) -> Callable[[], object]:
     ensure_import_paths()
+    from wacloud.credentials import MetaCredentials
     from wacloud.receive import receive_webhook
     from wacloud.signature import sign
+    from wacloud.webhook_tenancy import WebhookApps
 
     header = sign(body, APP_SECRET)
-    secrets = [APP_SECRET]
+    apps = WebhookApps.single(APP_SECRET)
+    if two_apps:  # a second tenant with its own app: every item's number is checked
+        apps = WebhookApps.from_credentials(
+            MetaCredentials.from_json(
+                {
+                    "app_secret": APP_SECRET.decode(),
+                    "tenants": {"999": {"app_secret": "other-app", "waba_id": "998"}},
+                }
+            )
+        )
     sink: list[list[list[dict[str, Any]]]] = []
 
     def enqueue(bodies: list[str]) -> None:
         sink[:] = [build_entries(bodies)]
 
+    def park(raw: bytes) -> str:
+        raise RuntimeError("a corpus payload was parked")
+
     def call() -> object:
-        result = receive_webhook(body, header, secrets, enqueue)
-        if result.status != 200:
+        result = receive_webhook(body, header, apps, enqueue, park)
+        if result.status != 200 or result.refused:
             raise RuntimeError(f"wacloud refused the webhook: {result}")
         return result
 
@@ -151,6 +166,12 @@ def run(ctx: Context) -> list[Table]:
         if items > 1:
             table.add(Row(f"{label} [per item; pywa: it handles only the first]",
                           ours_us / items, theirs_us, target=TARGET_US, unit="us"))
+        bound = _wacloud_call(body, two_apps=True)
+        for _ in range(50):
+            bound()
+        bound_us = median_us_per_call(bound, calls, repeats)
+        table.add(Row(f"{label}, two apps (tenant binding) [per item]", bound_us / items,
+                      theirs_us, target=TARGET_US, unit="us"))
     # Every stored payload once through each, to catch an outlier shape.
     bodies = [_load(p.name) for p in sorted(Path(PAYLOADS).glob("*.json"))]
     ours_all = [_wacloud_call(b) for b in bodies]

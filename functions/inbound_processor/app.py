@@ -29,7 +29,7 @@ from wacloud.credentials import load_credentials
 from wacloud.graph import GraphClient
 from wacloud.inbound import InboundOptions, InboundProcessor
 from wacloud.privacy import scrub_exception
-from wacloud.queues import resolve_body, submit_many
+from wacloud.queues import ForgedPointerError, resolve_body, submit_many
 from wacloud.responder import configured_responder
 from wacloud.webhook_split import item_key
 
@@ -88,9 +88,24 @@ def process_item(item: dict[str, Any]) -> list[dict[str, Any]]:
     return [e.as_dict() for e in effects]
 
 
+def _queued_body(record: SQSRecord) -> str:
+    """The item's body, fetched from S3 when it was spilled. A pointer this stack did
+    not write is refused, never followed: the item fails every delivery and ends in
+    the inbound DLQ, kept for inspection and processed by nothing."""
+    try:
+        return resolve_body(record.body)
+    except ForgedPointerError as refused:
+        logger.error(
+            "queued s3_pointer refused",
+            extra={"reason": str(refused), "sqs_message_id": record.message_id},
+        )
+        metrics.add_metric(name="InboundPointerRefused", unit=MetricUnit.Count, value=1)
+        raise
+
+
 def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
     try:
-        envelope = json.loads(resolve_body(record.body))
+        envelope = json.loads(_queued_body(record))
         final = int(record.attributes.approximate_receive_count or 1) >= MAX_RECEIVE_COUNT
         results: list[dict[str, Any]] = process_item(
             # Only "key" identifies the item (event_key_jmespath): a redelivery with

@@ -8,6 +8,7 @@ start; Meta expects a median answer <= 250 ms (fact sheet §3.8).
 from __future__ import annotations
 
 import base64
+import binascii
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -15,12 +16,20 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud.config import settings
-from wacloud.credentials import load_credentials
-from wacloud.queues import send_bodies
-from wacloud.receive import receive_webhook
+from wacloud.credentials import MetaCredentials, load_credentials
+from wacloud.queues import park_webhook, send_bodies
+from wacloud.receive import ReceiveResult, receive_webhook
+from wacloud.webhook_tenancy import WebhookApps
 
 logger = Logger()
 metrics = Metrics()
+
+# Refusals listed in one log line at most (the count is always complete).
+_LOGGED_REFUSALS = 10
+
+
+class BadRequestError(ValueError):
+    """The HTTP request itself cannot be read (before any signature check)."""
 
 
 def _enqueue(bodies: list[str]) -> None:
@@ -30,19 +39,62 @@ def _enqueue(bodies: list[str]) -> None:
     )
 
 
+def _park(body: bytes) -> str:
+    return park_webhook(body, settings().media_bucket)
+
+
+_apps: tuple[MetaCredentials, WebhookApps] | None = None
+
+
+def _webhook_apps() -> WebhookApps:
+    """The secret's apps, rebuilt only when the (cached, rotating) secret changes."""
+    global _apps
+    credentials = load_credentials()
+    if _apps is None or _apps[0] != credentials:
+        _apps = (credentials, WebhookApps.from_credentials(credentials))
+    return _apps[1]
+
+
 def _response(status: int, message: str) -> dict[str, Any]:
     return {"statusCode": status, "headers": {"Content-Type": "text/plain"}, "body": message}
 
 
-def handle(event: dict[str, Any]) -> dict[str, Any]:
+def _read_request(event: dict[str, Any]) -> tuple[bytes, str | None]:
+    """The exact bytes Meta sent and the signature header, or ``BadRequestError``.
+
+    API Gateway base64-encodes bodies it considers binary; a body that does not
+    decode, or text that is not encodable (a lone surrogate), cannot be what Meta
+    signed. The error message names the problem only, never the content.
+    """
     raw = event.get("body") or ""
-    # Verify over the exact bytes Meta sent: decode base64 if API Gateway encoded them.
-    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
     headers = event.get("headers") or {}
+    if not isinstance(raw, str) or not isinstance(headers, dict):
+        raise BadRequestError("event body or headers of an unexpected type")
+    if event.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(raw)
+        except (binascii.Error, ValueError):
+            raise BadRequestError("body is not valid base64") from None
+    else:
+        try:
+            body = raw.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRequestError("body is not encodable text (lone surrogate)") from None
+    signature = headers.get("x-hub-signature-256")
+    if signature is not None and not isinstance(signature, str):
+        raise BadRequestError("signature header of an unexpected type")
+    return body, signature
+
+
+def handle(event: dict[str, Any]) -> dict[str, Any]:
     try:
-        result = receive_webhook(
-            body, headers.get("x-hub-signature-256"), load_credentials().app_secrets(), _enqueue
-        )
+        body, signature = _read_request(event)
+    except BadRequestError as error:
+        logger.warning("webhook request unreadable", extra={"status": 400, "reason": str(error)})
+        metrics.add_metric(name="WebhookRefused400", unit=MetricUnit.Count, value=1)
+        return _response(400, str(error))
+    try:
+        result = receive_webhook(body, signature, _webhook_apps(), _enqueue, _park)
     except Exception:
         # Answering non-200 makes Meta retry (for up to 7 days, §3.8), so nothing we
         # could not queue is lost; the retry's duplicates are absorbed downstream.
@@ -55,9 +107,33 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
             extra={"status": result.status, "reason": result.message, "bytes": len(body)},
         )
         metrics.add_metric(name=f"WebhookRefused{result.status}", unit=MetricUnit.Count, value=1)
-    else:
-        metrics.add_metric(name="WebhookItemsQueued", unit=MetricUnit.Count, value=result.items)
+        return _response(result.status, result.message)
+    _report(result, len(body))
     return _response(result.status, result.message)
+
+
+def _report(result: ReceiveResult, size: int) -> None:
+    """Log and count what a 200 did: queued, refused for their tenant, or parked."""
+    if result.parked is not None:
+        logger.error(
+            "signed webhook parked unread",
+            extra={"reason": result.parked, "bytes": size, "s3_key": result.parked_at},
+        )
+        metrics.add_metric(name="WebhookParked", unit=MetricUnit.Count, value=1)
+        return
+    if result.refused:
+        logger.error(
+            "webhook items refused: not the signing app's number or WABA",
+            extra={
+                "refused_items": len(result.refused),
+                "queued_items": result.items,
+                "refusals": [r.as_log() for r in result.refused[:_LOGGED_REFUSALS]],
+            },
+        )
+        metrics.add_metric(
+            name="WebhookItemsRefusedTenant", unit=MetricUnit.Count, value=len(result.refused)
+        )
+    metrics.add_metric(name="WebhookItemsQueued", unit=MetricUnit.Count, value=result.items)
 
 
 @metrics.log_metrics

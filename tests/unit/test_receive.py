@@ -9,11 +9,23 @@ from typing import Any
 
 import pytest
 
+from wacloud.credentials import MetaCredentials
 from wacloud.receive import MAX_BODY_BYTES, is_single_item, receive_webhook
 from wacloud.signature import sign
 from wacloud.webhook_split import item_key, split_webhook
+from wacloud.webhook_tenancy import WebhookApps
 
 SECRET = b"app-secret"
+# Two apps: the default (SECRET, whose numbers the payloads use) and another tenant's.
+APPS = WebhookApps.from_credentials(
+    MetaCredentials.from_json(
+        {
+            "app_secret": SECRET.decode(),
+            "tenants": {"999000000000001": {"app_secret": "other", "waba_id": "999000000000009"}},
+        }
+    )
+)
+ONE_APP = WebhookApps.single(SECRET)
 PAYLOADS = Path(__file__).parent.parent / "payloads"
 
 
@@ -22,11 +34,15 @@ def _load(name: str) -> dict[str, Any]:
     return data
 
 
+def _no_park(body: bytes) -> str:
+    raise AssertionError("a readable webhook must not be parked")
+
+
 def _post(body: bytes, header: str | None = "sign") -> tuple[Any, list[str]]:
     queued: list[str] = []
     if header == "sign":
         header = sign(body, SECRET)
-    result = receive_webhook(body, header, [b"other", SECRET], queued.extend)
+    result = receive_webhook(body, header, APPS, queued.extend, _no_park)
     return result, queued
 
 
@@ -37,8 +53,9 @@ def test_over_3_mb_is_413_before_the_signature_is_computed() -> None:
 
 
 def test_exactly_3_mb_is_accepted_size_wise() -> None:
-    body = b"{}" + b" " * (MAX_BODY_BYTES - 2)
-    assert _post(body)[0].status == 400  # parsed, not refused for its size
+    body = b'{"entry":[]}' + b" " * (MAX_BODY_BYTES - 12)
+    result, queued = _post(body)
+    assert (result.status, result.items, result.parked, queued) == (200, 0, None, [])
 
 
 @pytest.mark.parametrize(
@@ -59,9 +76,18 @@ def test_signature_failures(header: str | None, status: int) -> None:
 @pytest.mark.parametrize(
     "body", [b"{not json", b"\xff\xfe{}", b"[]", b'{"object": "x"}', b'{"entry": {}}']
 )
-def test_signed_but_not_a_webhook_is_400(body: bytes) -> None:
-    result, queued = _post(body)
-    assert (result.status, queued) == (400, [])
+def test_signed_but_not_a_webhook_is_parked_and_answered_200(body: bytes) -> None:
+    """A retry would be refused the same way for a week: keep the body, answer 200."""
+    parked: list[bytes] = []
+
+    def park(raw: bytes) -> str:
+        parked.append(raw)
+        return "webhooks/unparsed/x.json"
+
+    queued: list[str] = []
+    result = receive_webhook(body, sign(body, SECRET), APPS, queued.extend, park)
+    assert (result.status, result.items, queued, parked) == (200, 0, [], [body])
+    assert result.parked and result.parked_at == "webhooks/unparsed/x.json"
 
 
 def test_single_item_webhook_is_queued_as_the_exact_bytes() -> None:
@@ -131,7 +157,7 @@ def test_enqueue_failure_propagates_so_the_caller_answers_500() -> None:
 
     body = (PAYLOADS / "message_text.json").read_bytes()
     with pytest.raises(RuntimeError):
-        receive_webhook(body, sign(body, SECRET), [SECRET], broken)
+        receive_webhook(body, sign(body, SECRET), APPS, broken, _no_park)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in PAYLOADS.glob("*.json")))
@@ -154,10 +180,10 @@ def test_cpu_per_webhook_is_small() -> None:
     header = sign(body, SECRET)
     sink: list[str] = []
     for _ in range(200):
-        receive_webhook(body, header, [SECRET], sink.extend)
+        receive_webhook(body, header, APPS, sink.extend, _no_park)
     runs = 2000
     started = time.process_time()
     for _ in range(runs):
-        receive_webhook(body, header, [SECRET], sink.extend)
+        receive_webhook(body, header, APPS, sink.extend, _no_park)
     per_call_us = (time.process_time() - started) / runs * 1e6
     assert per_call_us < 200, per_call_us

@@ -2,7 +2,9 @@
 
 One secret holds the app-level values (app secret, verify token, default access
 token) and optional per-tenant overrides keyed by phone number id, so several
-numbers and WABAs can share a stack. Powertools caches the value for
+numbers and WABAs can share a stack. A tenant with its own ``app_secret`` is a
+separate Meta app: webhooks for its number and ``waba_id`` are accepted only when
+signed with that secret (``wacloud.webhook_tenancy``). Powertools caches the value for
 `POWERTOOLS_PARAMETERS_MAX_AGE` seconds, so a rotated token is picked up without a
 redeploy.
 """
@@ -58,7 +60,9 @@ class MetaCredentials:
         return token
 
     def app_secrets(self) -> list[bytes]:
-        """Every app secret a webhook may be signed with (one per Meta app in use)."""
+        """Every app secret a webhook may be signed with (one per Meta app in use).
+
+        Which items each may sign: ``WebhookApps.from_credentials(self)``."""
         secrets = [self.app_secret] + [t.app_secret for t in self.tenants.values() if t.app_secret]
         return [s.encode() for s in dict.fromkeys(secrets) if s]
 
