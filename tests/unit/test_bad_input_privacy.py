@@ -33,6 +33,9 @@ from wacloud.responder import EchoResponder, IncomingMessage
 from wacloud.sender import Outcome, Sender
 from wacloud.store import messages
 
+# Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
+pytestmark = pytest.mark.bad_input
+
 ROOT = Path(__file__).resolve().parents[2]
 PAYLOADS = ROOT / "tests" / "payloads"
 PNID = "100000000000001"

@@ -28,6 +28,9 @@ from wacloud.inbound_media import MB, MediaOutcome, cache_inbound_media
 from wacloud.media_hosts import parse_hosts
 from wacloud.models.webhook_messages import Media
 
+# Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
+pytestmark = pytest.mark.bad_input
+
 BUCKET = "media-bucket"
 PNID = "100000000000001"
 TOKEN = "EAAG-TOKEN-MARKER-5521"

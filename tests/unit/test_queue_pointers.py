@@ -25,6 +25,9 @@ from moto import mock_aws
 from wacloud import aws, config, queues
 from wacloud.queues import ForgedPointerError, resolve_body, send_bodies, spill_key
 
+# Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
+pytestmark = pytest.mark.bad_input
+
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "media-bucket"
 MARKER = "MARKER-TEXT-7731"

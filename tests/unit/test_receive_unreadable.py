@@ -25,6 +25,9 @@ from wacloud.receive import (
 from wacloud.signature import sign
 from wacloud.webhook_tenancy import WebhookApps
 
+# Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
+pytestmark = pytest.mark.bad_input
+
 SECRET = b"app-secret"
 APPS = WebhookApps.single(SECRET)
 PAYLOADS = Path(__file__).parent.parent / "payloads"

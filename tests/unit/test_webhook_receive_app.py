@@ -24,6 +24,9 @@ from moto import mock_aws
 from wacloud import aws, config, queues
 from wacloud.signature import sign
 
+# Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
+pytestmark = pytest.mark.bad_input
+
 ROOT = Path(__file__).resolve().parents[2]
 PAYLOADS = ROOT / "tests" / "payloads"
 BUCKET = "media-bucket"

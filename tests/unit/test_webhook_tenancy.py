@@ -19,6 +19,9 @@ from wacloud.signature import sign
 from wacloud.webhook_split import split_webhook
 from wacloud.webhook_tenancy import WebhookApps
 
+# Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
+pytestmark = pytest.mark.bad_input
+
 PAYLOADS = Path(__file__).parent.parent / "payloads"
 
 DEFAULT_SECRET = b"default-app-secret"

@@ -17,6 +17,9 @@ from moto import mock_aws
 
 from wacloud import aws, config
 
+# Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
+pytestmark = pytest.mark.bad_input
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "verify-MARKER-TOKEN-4411"
 

@@ -14,6 +14,9 @@ import pytest
 
 from tests.unit.conftest import mocked_state_table
 
+# Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
+pytestmark = pytest.mark.bad_input
+
 PNID = "100000000000077"
 PHONE = "15550009999"
 MARKER = "MARKER-TEXT-7731"
