@@ -320,7 +320,7 @@ class Case:
         return campaign_message(self.n, wa_id=self.customer, campaign=self.campaign)
 
 
-def webhook(case: Case, value: dict[str, Any]) -> dict[str, Any]:
+def webhook(value: dict[str, Any]) -> dict[str, Any]:
     metadata = {"display_phone_number": "15550000001", "phone_number_id": PNID}
     value = {"messaging_product": "whatsapp", "metadata": metadata, **value}
     return {
@@ -332,7 +332,6 @@ def webhook(case: Case, value: dict[str, Any]) -> dict[str, Any]:
 def status_webhook(case: Case, message_id: str, status: str, ts: int) -> dict[str, Any]:
     callback = messages.tracking_callback(message_id, None)
     return webhook(
-        case,
         {
             "statuses": [
                 {
@@ -349,7 +348,6 @@ def status_webhook(case: Case, message_id: str, status: str, ts: int) -> dict[st
 
 def reply_webhook(case: Case, ts: int) -> dict[str, Any]:
     return webhook(
-        case,
         {
             "contacts": [{"profile": {"name": "Ana"}, "wa_id": case.customer}],
             "messages": [
