@@ -508,3 +508,16 @@ def test_stats_reads_every_page(state: None, monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(client, "query", small_pages)
     assert totals() == expect(sent=30)
+
+
+def test_a_timeout_is_not_mistaken_for_a_conditional_failure() -> None:
+    """botocore's ReadTimeoutError has `response = None`: telling it apart from a
+    conditional failure must not raise (that hid moto read timeouts in the sender as
+    AttributeErrors in make demo-campaign)."""
+    from botocore.exceptions import ClientError, ReadTimeoutError
+
+    from wacloud.store.dynamo import is_conditional_failure
+
+    assert is_conditional_failure(ReadTimeoutError(endpoint_url="http://x/")) is False
+    conditional = {"Error": {"Code": "ConditionalCheckFailedException", "Message": "no"}}
+    assert is_conditional_failure(ClientError(conditional, "UpdateItem")) is True
