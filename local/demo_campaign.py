@@ -27,6 +27,8 @@ from local.waiting import wait_for
 RECIPIENTS = 1000
 PERIOD_SECONDS = 5
 STALL_SECONDS = 90
+# Past the inbound queue's visibility timeout (180 s): a timed-out batch's retry.
+IN_FLIGHT_SECONDS = 240
 
 
 def demo_config(log_dir: Any, **overrides: Any) -> LocalStackConfig:
@@ -67,12 +69,43 @@ def seed_templates(emulator: Any) -> None:
         emulator.add_template(name, body=body, category=category)
 
 
-def _await_statuses(campaign_id: str, eligible: int) -> dict[str, Any]:
+def _in_flight(stack: Any) -> dict[str, int]:
+    """What could still move the figures: webhooks the emulator has yet to deliver, and
+    queue items waiting, delayed or in flight (a batch that timed out is invisible for
+    the queue's visibility timeout, 180 s for the inbound queue, before its retry).
+    Dead-lettered items are listed too: they will not move anything again."""
+    sqs = stack.client("sqs")
+    out: dict[str, int] = {}
+    if not stack.emulator.webhooks_idle():
+        out["emulator webhooks"] = 1
+    for name in (
+        "InboundQueue",
+        "OutboundQueue",
+        "InboundDeadLetterQueue",
+        "OutboundDeadLetterQueue",
+    ):
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=stack.resolver.refs[name],
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+        count = sum(int(v) for v in attributes.values())
+        if count:
+            out[name] = count
+    return out
+
+
+def _await_statuses(stack: Any, campaign_id: str, eligible: int) -> dict[str, Any]:
     """Wait for every campaign message to be sent and delivered, with progress.
 
     How long that takes depends on the machine (moto serves every DynamoDB call of
     the sender and of each status webhook), so the demo waits as long as the figures
-    keep moving and gives up only after STALL_SECONDS without progress.
+    keep moving. After STALL_SECONDS without progress it gives up if nothing is left
+    that could move them (a figure was lost), and otherwise waits for what is still in
+    flight, such as a timed-out batch's retry, up to IN_FLIGHT_SECONDS more.
     """
     from local.emulator import DEFAULT_PHONE_NUMBER_ID as PNID
     from wacloud import campaigns
@@ -94,9 +127,20 @@ def _await_statuses(campaign_id: str, eligible: int) -> dict[str, Any]:
             )
         if totals["sent"] >= eligible and totals["delivered"] >= eligible:
             return figures
-        if time.monotonic() - moved > STALL_SECONDS:
-            print(f"  no progress for {STALL_SECONDS}s: giving up", flush=True)
-            return figures
+        still = time.monotonic() - moved
+        if still > STALL_SECONDS:
+            pending = _in_flight(stack)
+            live = {k: v for k, v in pending.items() if "DeadLetter" not in k}
+            dead = {k: v for k, v in pending.items() if k not in live}
+            if not live or still > STALL_SECONDS + IN_FLIGHT_SECONDS:
+                print(
+                    f"  no progress for {still:.0f}s, in flight: {live or 'nothing'}, "
+                    f"dead-lettered: {dead or 'nothing'} - giving up",
+                    flush=True,
+                )
+                return figures
+            if int(still) % 30 < 5:
+                print(f"  no progress for {still:.0f}s; still in flight: {live}", flush=True)
         time.sleep(5)
 
 
@@ -194,7 +238,7 @@ def run_demo() -> int:
                 break
             time.sleep(PERIOD_SECONDS)
         eligible = RECIPIENTS - 30
-        final = _await_statuses(campaign_id, eligible)
+        final = _await_statuses(stack, campaign_id, eligible)
         print("\n  variant  queued   sent  delivered  read  failed  replied")
         for name, v in sorted(final["variants"].items()):
             print(
@@ -226,6 +270,15 @@ def run_demo() -> int:
             final["totals"]["delivered"] == eligible and final["totals"]["sent"] == eligible,
             str(final["totals"]),
         )
+        dead = {k: v for k, v in _in_flight(stack).items() if "DeadLetter" in k}
+        _expect(failures, "no queue item dead-lettered", not dead, str(dead))
+        failed_batches = {
+            name: poller.failed_invocations
+            for name, poller in stack.pollers.items()
+            if poller.failed_invocations
+        }
+        if failed_batches:  # retried by SQS, so not a failure; shown for diagnosis
+            print(f"  batches failed and retried (e.g. timed out): {failed_batches}")
         sent_to = {m["wa_id"] for m in emulator.sent_messages() if m["type"] == "template"}
         _expect(
             failures,

@@ -370,5 +370,5 @@ def test_a_status_recorded_by_a_delivery_that_died_is_still_counted(aws_state: N
     for _ in range(2):  # the redelivery, and one more duplicate
         (effects,) = processor.process(doc)
         assert not effects.recorded
-    marker = get(campaign_pk(PNID, "c1"), "M#m1") or {}
-    assert marker.get("levels") == ["delivered", "sent"]
+    figures = get(campaign_pk(PNID, "c1"), "M#m1") or {}
+    assert figures.get("figures") == {"delivered", "sent"}

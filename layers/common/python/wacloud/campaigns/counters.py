@@ -1,29 +1,53 @@
-"""Per-campaign, per-variant outcome counters, moved by status webhooks and replies.
+"""Per-campaign, per-variant outcome figures, moved by status webhooks and replies.
 
-Each message moves each counter at most once, whatever order or how many times its
-statuses arrive: a marker item per message remembers which counters it has moved
-(a conditional write on the marker's version claims the move, then the counter
-moves). A crash between the two loses that one increment rather than counting it
-twice; a transaction would close the gap at twice the write cost, and figures for
-a campaign are read as rates where one in a million does not matter.
-`read` implies `delivered` implies `sent`, so a `read` that
-overtakes its `delivered` still counts all three. Counters are sharded by message.
+Each campaign message has one figures item, `{pnid}#CMP#{id}` / `M#{message_id}`,
+holding the set of figures the message has reached (`sent`, `delivered`, `read`,
+`failed`, `replied`) and its variant. Counting a status is one UpdateItem on that
+item, `ADD figures :wanted`: a set union, so it is atomic (one request), idempotent
+(a redelivered status adds nothing) and commutative (statuses in any order, or racing
+from concurrent batches, end in the same set). There is no marker separate from a
+counter, so no gap between two writes for a Lambda to die in, and no condition to
+conflict on, so nothing to retry or give up. A campaign's figure is the number of
+its figures items holding it, summed by `stats` with one Query of the partition.
+
+Why not a marker item plus a counter item (the design this replaced): two writes, and
+a Lambda killed between them lost the count for good, and its optimistic retry gave
+up silently after five conflicts. A TransactWriteItems of (marker, counter) would be
+atomic, but costs a read of the marker and a transaction of two items (1 RRU + 4 WRU
+per status, against 1 WRU here), and every status of a campaign would transact on a
+few hot counter items, where concurrent transactions cancel one another. A counter
+with the markers inside it grows with the campaign: its writes cost its whole size
+(a 40 KB shard item is 40 WRU per status) and it stops at DynamoDB's 400 KB item limit.
+
+The cost is in `stats`: it reads every figures item of the campaign (~120 bytes
+each; 100,000 messages ~12 MB, ~12 Query pages, ~1,500 eventually consistent RCU),
+where the counters were a handful of items. Figures are read by people and by the
+demo, not per message, so the write path is the one kept to a minimum.
+
+Per status: one UpdateItem (1 WRU), after the message record's read that names the
+campaign (`count_status` without `campaign_id`). Errors raise, so the SQS item is
+retried, and the retry adds nothing already there.
+
+Campaigns counted before this design: their `N#{variant}#{shard}` counters are still
+summed, and their marker items (same key, a `levels` list, a TTL) are the figures
+items, so `stats` counts only what a marker's `figures` holds beyond its `levels`
+(those are in the counters already): nothing is counted twice, and counts the old
+code lost stay lost. Counting removes a legacy marker's TTL, so the figures it now
+carries last as long as the campaign's other items.
+`read` implies `delivered` implies `sent`, so a `read` that overtakes its `delivered`
+still counts all three.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from wacloud.aws import dynamodb
-from wacloud.clock import now
-from wacloud.store.dynamo import get, is_conditional_failure, marshal, table, unmarshal
+from wacloud.store.dynamo import marshal, table, unmarshal
 
-from .store import campaign_pk, counter_items
+from .store import campaign_pk, counter_items, figures_items
 from .store import load as load_campaign
 
-SHARDS = 8
-MARKER_TTL_SECONDS = 60 * 24 * 3600
 # Replies within this long after a campaign message count for it. Our choice, not a
 # Meta figure: three days covers a weekend.
 REPLY_ATTRIBUTION_SECONDS = 72 * 3600
@@ -38,58 +62,27 @@ IMPLIED: dict[str, tuple[str, ...]] = {
 FIGURES = ("queued", "sent", "delivered", "read", "failed", "replied")
 
 
-def _shard(message_id: str) -> int:
-    return hashlib.sha256(message_id.encode()).digest()[0] % SHARDS
-
-
-def _bump(
+def _record(
     phone_number_id: str, campaign_id: str, variant: str, message_id: str, status: str
 ) -> bool:
+    """Add what `status` implies to the message's figures; True if any was new.
+
+    One request: DynamoDB applies it whole or not at all, and applying it again (a
+    redelivery, or a retry after an unknown outcome) leaves the set as it was.
+    """
     wanted = IMPLIED.get(status)
     if not wanted:
         return False
-    pk = campaign_pk(phone_number_id, campaign_id)
-    marker_key = {"pk": pk, "sk": f"M#{message_id}"}
-    for _ in range(5):
-        marker = get(pk, f"M#{message_id}") or {}
-        done = set(marker.get("levels") or [])
-        new = [level for level in wanted if level not in done]
-        if not new:
-            return False
-        version = marker.get("v")
-        condition = "attribute_not_exists(v)" if version is None else "v = :v"
-        marker_values: dict[str, Any] = {
-            ":levels": sorted(done | set(new)),
-            ":next": int(version or 0) + 1,
-            ":ttl": int(now() + MARKER_TTL_SECONDS),
-        }
-        if version is not None:
-            marker_values[":v"] = version
-        counter_names = {f"#n{i}": level for i, level in enumerate(new)}
-        counter_values = {f":n{i}": 1 for i in range(len(new))}
-        try:
-            dynamodb().update_item(
-                TableName=table(),
-                Key=marshal(marker_key),
-                UpdateExpression="SET levels = :levels, v = :next, expires_at = :ttl",
-                ConditionExpression=condition,
-                ExpressionAttributeValues=marshal(marker_values),
-            )
-        except Exception as exc:
-            if is_conditional_failure(exc):
-                continue  # another status for this message got there first; look again
-            raise
-        dynamodb().update_item(
-            TableName=table(),
-            Key=marshal({"pk": pk, "sk": f"N#{variant}#{_shard(message_id)}"}),
-            UpdateExpression="ADD "
-            + ", ".join(f"#n{i} :n{i}" for i in range(len(new)))
-            + " SET variant = :variant",
-            ExpressionAttributeNames=counter_names,
-            ExpressionAttributeValues=marshal({**counter_values, ":variant": variant}),
-        )
-        return True
-    return False
+    response = dynamodb().update_item(
+        TableName=table(),
+        Key=marshal({"pk": campaign_pk(phone_number_id, campaign_id), "sk": f"M#{message_id}"}),
+        UpdateExpression="ADD figures :wanted SET variant = :variant REMOVE expires_at",
+        ExpressionAttributeValues={":wanted": {"SS": list(wanted)}, ":variant": {"S": variant}},
+        ReturnValues="ALL_OLD",
+    )
+    old = unmarshal(response.get("Attributes") or {})
+    had = set(old.get("figures") or ()) | set(old.get("levels") or ())
+    return not set(wanted) <= had
 
 
 def count_status(
@@ -100,7 +93,7 @@ def count_status(
     campaign_id: str | None = None,
     variant: str | None = None,
 ) -> bool:
-    """Count a status webhook for a campaign message. True if a counter moved.
+    """Count a status webhook for a campaign message. True if a figure moved.
 
     For the inbound owner: call from `InboundProcessor._status` after
     `messages.apply_status`, for every status with a message id. Pass `campaign_id` and
@@ -114,7 +107,7 @@ def count_status(
         campaign_id, variant = record.get("campaign_id"), record.get("variant")
         if not campaign_id:
             return False
-    return _bump(phone_number_id, campaign_id, variant or "A", message_id, status)
+    return _record(phone_number_id, campaign_id, variant or "A", message_id, status)
 
 
 def count_reply(
@@ -137,7 +130,7 @@ def count_reply(
         record = _latest_campaign_message(phone_number_id, wa_id, at)
     if not record or not record.get("campaign_id"):
         return False
-    return _bump(
+    return _record(
         phone_number_id,
         str(record["campaign_id"]),
         str(record.get("variant") or "A"),
@@ -181,7 +174,14 @@ def stats(phone_number_id: str, campaign_id: str) -> dict[str, Any]:
     }
     for name, figures in variants.items():
         figures["queued"] = int(campaign.get(f"queued#{name}", 0))
-    for item in counter_items(phone_number_id, campaign_id):
+    for item in figures_items(phone_number_id, campaign_id):
+        # A legacy marker's `levels` were counted by the legacy counters below.
+        reached = set(item.get("figures") or ()) - set(item.get("levels") or ())
+        if reached:
+            figures = variants.setdefault(str(item.get("variant")), dict.fromkeys(FIGURES, 0))
+            for figure in reached & set(FIGURES):
+                figures[figure] += 1
+    for item in counter_items(phone_number_id, campaign_id):  # campaigns counted before
         figures = variants.setdefault(str(item.get("variant")), dict.fromkeys(FIGURES, 0))
         for figure in FIGURES[1:]:
             figures[figure] += int(item.get(figure, 0))

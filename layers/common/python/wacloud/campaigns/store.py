@@ -3,14 +3,16 @@
 * `{pnid}#CMP#{id}` / `#`: the campaign (spec, status, list, byte cursor, fan-out
   counters). While not finished it sits in gsi1 under `CMP#ACTIVE` (sorted by start
   time), so a run finds the campaigns to work on with one query.
-* same partition / `N#{variant}#{shard}`: status counters, sharded so thousands of
-  status webhooks a minute never queue on one item.
-* same partition / `M#{message_id}`: which counters a message has already moved.
+* same partition / `M#{message_id}`: the message's figures item: the set of figures
+  it has reached (`figures`) and its variant (see `counters`).
+* same partition / `N#{variant}#{shard}`: status counters of campaigns counted before
+  the figures items; only read now (their `M#` markers carry a `levels` list).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from wacloud.aws import dynamodb
@@ -238,3 +240,31 @@ def _commit_paused(
 
 def counter_items(phone_number_id: str, campaign_id: str) -> list[dict[str, Any]]:
     return query(campaign_pk(phone_number_id, campaign_id), sk_prefix="N#")
+
+
+def figures_items(phone_number_id: str, campaign_id: str) -> Iterator[dict[str, Any]]:
+    """Every message's figures item of a campaign, page by page (only what `stats` reads).
+
+    Eventually consistent, at half the read cost: a figure counted a moment ago may
+    show on the next read.
+    """
+    kwargs: dict[str, Any] = {
+        "TableName": table(),
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ProjectionExpression": "#figures, #levels, #variant",
+        "ExpressionAttributeNames": {
+            "#figures": "figures",
+            "#levels": "levels",
+            "#variant": "variant",
+        },
+        "ExpressionAttributeValues": marshal(
+            {":pk": campaign_pk(phone_number_id, campaign_id), ":prefix": "M#"}
+        ),
+    }
+    while True:
+        response = dynamodb().query(**kwargs)
+        for raw in response.get("Items", []):
+            yield unmarshal(raw)
+        if "LastEvaluatedKey" not in response:
+            return
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

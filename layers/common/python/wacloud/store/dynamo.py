@@ -63,7 +63,8 @@ def table() -> str:
 
 
 def is_conditional_failure(exc: Exception) -> bool:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    # Not every botocore error carries a response dict: a ReadTimeoutError's is None.
+    code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
     return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
