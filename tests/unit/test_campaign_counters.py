@@ -21,9 +21,9 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from wacloud import aws, config
+from tests.unit.indexed_table import indexed_state_table
+from wacloud import aws
 from wacloud.campaigns import count_reply, count_status, stats
 from wacloud.campaigns.store import campaign_pk
 from wacloud.clock import iso
@@ -49,44 +49,13 @@ class LambdaKilled(BaseException):
 @contextmanager
 def fresh_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A moto state table (with gsi1) holding one running A/B campaign."""
-    monkeypatch.setenv("TABLE_NAME", "state")
-    monkeypatch.setenv("META_SECRET_ID", "secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
     for name in ("MARK_AS_READ", "TYPING_INDICATOR"):
         monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        config.settings.cache_clear()
-        for client in (aws.dynamodb, aws.sqs, aws.s3):
-            client.cache_clear()
-        boto3.client("dynamodb", region_name="us-east-1").create_table(
-            TableName="state",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "gsi1",
-                    "KeySchema": [
-                        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-        )
+    # The shared mocked table also drops a local stack's endpoints left in this worker.
+    with indexed_state_table(monkeypatch):
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="media")
         new_campaign(CAMPAIGN)
         yield
-        config.settings.cache_clear()
-        for client in (aws.dynamodb, aws.sqs, aws.s3):
-            client.cache_clear()
 
 
 @pytest.fixture
