@@ -177,7 +177,7 @@ def test_the_inbound_processor_refuses_a_forged_pointer(
     s3.put_object(Bucket=BUCKET, Key="media/" + "a" * 64, Body=MARKER.encode())
     app = load_app("inbound_processor")
     log = io.StringIO()
-    app.logger.registered_handler.setStream(log)
+    app.logger.registered_handler.stream = log  # setStream would flush a closed one
     app.metrics.clear_metrics()
     reads: list[str] = []
     real_get = aws.s3().get_object

@@ -139,7 +139,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         parameters.clear_caches()
         app = load_app("webhook_receive")
         log = io.StringIO()
-        app.logger.registered_handler.setStream(log)
+        app.logger.registered_handler.stream = log  # setStream would flush a closed one
         app.metrics.clear_metrics()
         yield Stack(app, log, queue_url)
         app.metrics.clear_metrics()
