@@ -100,10 +100,21 @@ def run_demo() -> int:
                 "x-hub-signature-256": sign(body, stack.config.app_secret.encode()),
             },
         )
+        import hashlib
+
+        parked_key = f"webhooks/unparsed/{hashlib.sha256(body).hexdigest()}.json"
+        try:
+            parked = (
+                stack.client("s3")
+                .get_object(Bucket=stack.outputs["MediaBucketName"], Key=parked_key)["Body"]
+                .read()
+            )
+        except Exception as exc:  # the check below reports it
+            parked = repr(exc).encode()
         checks.expect(
-            "malformed JSON (signed) -> 400",
-            malformed.status_code == 400,
-            str(malformed.status_code),
+            "malformed JSON (signed) -> 200, parked in the media bucket",
+            malformed.status_code == 200 and parked == body,
+            f"{malformed.status_code}, {parked_key}",
         )
 
         print("\n3. The customer says 'hi'")
