@@ -9,12 +9,10 @@ being returned, and the inbound processor leaves such an item to its DLQ.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -22,6 +20,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from moto import mock_aws
 
+from tests.unit.function_apps import load_app
 from wacloud import aws, config, queues
 from wacloud.queues import ForgedPointerError, resolve_body, send_bodies, spill_key
 
@@ -140,14 +139,6 @@ def test_no_configured_bucket_follows_nothing(s3: Any, monkeypatch: pytest.Monke
 
 
 # ------------------------------------------------------------------ inbound call site
-def load_app(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        f"_test_app_{name}", ROOT / "functions" / name / "app.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def sqs_record(body: str) -> SQSRecord:

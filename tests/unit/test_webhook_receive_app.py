@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import io
 import json
 import threading
@@ -21,6 +20,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
+from tests.unit.function_apps import load_app
 from wacloud import aws, config, queues
 from wacloud.signature import sign
 
@@ -38,16 +38,6 @@ PNID_B, WABA_B = "100000000000022", "200000000000022"
 CUSTOMER = "15550009999"  # marker: a customer's number
 TEXT = "MARKER-TEXT-7731"  # marker: message text
 MARKERS = (CUSTOMER, TEXT, "MARKER-SECRET", PNID_A, WABA_A)
-
-
-def load_app(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        f"_test_app_{name}", ROOT / "functions" / name / "app.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass

@@ -35,7 +35,7 @@ from pydantic_core import PydanticCustomError, core_schema
 from wacloud.privacy import MAX_SUMMARY_CHARS, safe_loc, safe_msg
 
 META = "Meta limit"
-"""Default provenance of a limit; every figure comes from shared/cloud-api-facts.md."""
+"""Default provenance of a limit: Meta's Cloud API reference, as docs/outbound.md states it."""
 
 
 class WaModel(BaseModel):
