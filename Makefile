@@ -62,7 +62,7 @@ bench: setup              ## benchmarks (bench/README.md)
 	$(PY) -m bench
 
 schema: setup             ## regenerate schema/submission.schema.json from the models
-	PYTHONPATH=layers/common/python $(PY) -m wacloud.models.submission schema/submission.schema.json
+	PYTHONPATH=layers/common/python $(PY) -m wacloud.models.outbound.submission schema/submission.schema.json
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

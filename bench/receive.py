@@ -1,10 +1,10 @@
 """WebhookReceive: CPU per webhook before answering Meta, network excluded.
 
-wacloud: `wacloud.receive.receive_webhook(body, signature, apps, enqueue, park)` (size
+wacloud: `wacloud.inbound.receive.receive_webhook(body, signature, apps, enqueue, park)` (size
 check, X-Hub-Signature-256 HMAC over the raw bytes, JSON parse, duplicate-key check,
 split into one item per SQS message, each item re-serialised; with two apps
 configured, each item's tenant binding), with an ``enqueue`` that builds the
-SendMessageBatch ``Entries`` lists exactly as `wacloud.queues.send_bodies` does before
+SendMessageBatch ``Entries`` lists exactly as `wacloud.infra.queues.send_bodies` does before
 its first network call (Id, MessageBody, batches of 10 under 240 KiB); nothing is sent.
 
 pywa 4.5: what its own Flask/FastAPI route does for a POST, called directly as pywa
@@ -55,13 +55,13 @@ def _load(name: str) -> bytes:
 def _items(body: bytes) -> int:
     """Webhook items in one POST: what wacloud queues as separate SQS messages."""
     ensure_import_paths()
-    from wacloud.webhook_split import split_webhook
+    from wacloud.inbound.split import split_webhook
 
     return len(split_webhook(json.loads(body)))
 
 
 def build_entries(bodies: list[str]) -> list[list[dict[str, Any]]]:
-    """SendMessageBatch ``Entries`` per call, as `wacloud.queues.send_bodies` builds them
+    """SendMessageBatch ``Entries`` per call, as `wacloud.infra.queues.send_bodies` builds them
     (its S3 spill applies only above 64 KiB, which no payload here reaches)."""
     batches: list[list[dict[str, Any]]] = []
     current: list[dict[str, Any]] = []
@@ -80,10 +80,10 @@ def build_entries(bodies: list[str]) -> list[list[dict[str, Any]]]:
 
 def _wacloud_call(body: bytes, *, two_apps: bool = False) -> Callable[[], object]:
     ensure_import_paths()
-    from wacloud.credentials import MetaCredentials
-    from wacloud.receive import receive_webhook
-    from wacloud.signature import sign
-    from wacloud.webhook_tenancy import WebhookApps
+    from wacloud.inbound.receive import receive_webhook
+    from wacloud.inbound.signature import sign
+    from wacloud.inbound.tenancy import WebhookApps
+    from wacloud.infra.credentials import MetaCredentials
 
     header = sign(body, APP_SECRET)
     apps = WebhookApps.single(APP_SECRET)
@@ -123,8 +123,12 @@ def _pywa_client() -> Any:
     # Its unknown-enum warnings (for the forward-compatibility payloads) would too.
     warnings.filterwarnings("ignore", module=r"pywa\.")
     wa: Any = WhatsApp(
-        phone_id="100000000000001", token="bench-token", app_secret=APP_SECRET.decode(),
-        verify_token="bench-verify", skip_duplicate_updates=False, validate_updates=True,
+        phone_id="100000000000001",
+        token="bench-token",
+        app_secret=APP_SECRET.decode(),
+        verify_token="bench-verify",
+        skip_duplicate_updates=False,
+        validate_updates=True,
     )
     wa.on_message()(lambda _client, _msg: None)
     wa.on_message_status()(lambda _client, _status: None)
@@ -161,17 +165,38 @@ def run(ctx: Context) -> list[Table]:
         ours_us = median_us_per_call(ours, calls, repeats)
         theirs_us = median_us_per_call(theirs, calls, repeats)
         items = _items(body)
-        table.add(Row(f"{label}, {len(body)} B, {items} item(s) [per POST]", ours_us, theirs_us,
-                      target=TARGET_US if items == 1 else None, unit="us"))
+        table.add(
+            Row(
+                f"{label}, {len(body)} B, {items} item(s) [per POST]",
+                ours_us,
+                theirs_us,
+                target=TARGET_US if items == 1 else None,
+                unit="us",
+            )
+        )
         if items > 1:
-            table.add(Row(f"{label} [per item; pywa: it handles only the first]",
-                          ours_us / items, theirs_us, target=TARGET_US, unit="us"))
+            table.add(
+                Row(
+                    f"{label} [per item; pywa: it handles only the first]",
+                    ours_us / items,
+                    theirs_us,
+                    target=TARGET_US,
+                    unit="us",
+                )
+            )
         bound = _wacloud_call(body, two_apps=True)
         for _ in range(50):
             bound()
         bound_us = median_us_per_call(bound, calls, repeats)
-        table.add(Row(f"{label}, two apps (tenant binding) [per item]", bound_us / items,
-                      theirs_us, target=TARGET_US, unit="us"))
+        table.add(
+            Row(
+                f"{label}, two apps (tenant binding) [per item]",
+                bound_us / items,
+                theirs_us,
+                target=TARGET_US,
+                unit="us",
+            )
+        )
     # Every stored payload once through each, to catch an outlier shape.
     bodies = [_load(p.name) for p in sorted(Path(PAYLOADS).glob("*.json"))]
     ours_all = [_wacloud_call(b) for b in bodies]
@@ -191,10 +216,24 @@ def run(ctx: Context) -> list[Table]:
     ours_mean = median_us_per_call(all_ours, per, repeats)
     theirs_mean = median_us_per_call(all_theirs, per, repeats)
     items = sum(_items(b) for b in bodies)
-    table.add(Row(f"all {len(bodies)} tests/payloads [per POST]", ours_mean / len(bodies),
-                  theirs_mean / len(bodies), target=None, unit="us"))
-    table.add(Row(f"all {len(bodies)} tests/payloads [per item, {items} items]",
-                  ours_mean / items, theirs_mean / len(bodies), target=TARGET_US, unit="us"))
+    table.add(
+        Row(
+            f"all {len(bodies)} tests/payloads [per POST]",
+            ours_mean / len(bodies),
+            theirs_mean / len(bodies),
+            target=None,
+            unit="us",
+        )
+    )
+    table.add(
+        Row(
+            f"all {len(bodies)} tests/payloads [per item, {items} items]",
+            ours_mean / items,
+            theirs_mean / len(bodies),
+            target=TARGET_US,
+            unit="us",
+        )
+    )
     table.notes.append(
         f"Process CPU per call, median of {repeats} repeats of {calls} calls; in-process, "
         "no network. pywa: webhook_update_validator + webhook_update_handler with no-op "

@@ -2,7 +2,7 @@
 
 What is measured, and why this way:
 
-- wacloud's real send path: `wacloud.graph.GraphClient.send_message` on the shared sync
+- wacloud's real send path: `wacloud.graph.client.GraphClient.send_message` on the shared sync
   httpx.Client, driven as `functions/sender/app.py` drives it (an asyncio loop per SQS
   batch of 25, each send `run_in_executor` on a 32-thread pool), so the figure includes
   the same scheduling overhead a Lambda invocation pays.
@@ -17,7 +17,7 @@ What is measured, and why this way:
   Secrets Manager served by moto in a separate process, so boto3's client-side CPU
   counts and moto's does not.
 - httpx AsyncClient vs the shared sync Client at concurrency 50 (raw httpx, same
-  request), backing the design note in `wacloud/graph.py`.
+  request), backing the design note in `wacloud/graph/client.py`.
 
 CPU is this process's user+system time (all threads); the emulator and moto run in
 child processes and are not counted. At 0 ms injected latency the emulator (werkzeug,
@@ -90,9 +90,7 @@ def _text_payload(to: str) -> dict[str, Any]:
     }
 
 
-def _drive(
-    executor: ThreadPoolExecutor, send: Callable[[str], object], batches: int
-) -> Sample:
+def _drive(executor: ThreadPoolExecutor, send: Callable[[str], object], batches: int) -> Sample:
     """Run ``batches`` invocations of BATCH concurrent sends, as the Sender Lambda does."""
 
     async def invocation(recipients: Sequence[str]) -> None:
@@ -109,7 +107,7 @@ def _drive(
 
 def _wacloud_sender(emulator_url: str) -> Callable[[str], object]:
     ensure_import_paths()
-    from wacloud.graph import GraphClient
+    from wacloud.graph.client import GraphClient
 
     # Token lookup is a constant here; the lambda_handler row pays the real one.
     graph = GraphClient(emulator_url, GRAPH_VERSION, lambda _pnid: EMULATOR_TOKEN)
@@ -124,7 +122,9 @@ def _pywa_sender(emulator_url: str) -> tuple[Callable[[str], object], httpx.Clie
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
     )
     wa = WhatsApp(
-        phone_id=PHONE_NUMBER_ID, token=EMULATOR_TOKEN, session=session,
+        phone_id=PHONE_NUMBER_ID,
+        token=EMULATOR_TOKEN,
+        session=session,
         api_version=GRAPH_VERSION.removeprefix("v"),
     )
     session.base_url = f"{emulator_url}/{GRAPH_VERSION}"
@@ -145,9 +145,12 @@ def _pywa_sequential(emulator_url: str, count: int) -> Sample:
 # ---------------------------------------------------------------------- async vs sync
 def _raw_sync(url: str, waves: int) -> Sample:
     headers = {"Authorization": f"Bearer {EMULATOR_TOKEN}"}
-    with httpx.Client(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
-                      timeout=10.0) as client, \
-            ThreadPoolExecutor(max_workers=CONCURRENCY_ASYNC) as pool:
+    with (
+        httpx.Client(
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64), timeout=10.0
+        ) as client,
+        ThreadPoolExecutor(max_workers=CONCURRENCY_ASYNC) as pool,
+    ):
 
         def one(to: str) -> Any:
             return client.post(url, json=_text_payload(to), headers=headers).json()
@@ -189,16 +192,22 @@ def _create_aws(moto: MotoProcess) -> dict[str, str]:
     secret = refs["MetaSecret"]
     session.client("secretsmanager").put_secret_value(
         SecretId=secret,
-        SecretString=json.dumps({"access_token": EMULATOR_TOKEN, "app_secret": "bench-secret",
-                                 "verify_token": "bench-verify"}),
+        SecretString=json.dumps(
+            {
+                "access_token": EMULATOR_TOKEN,
+                "app_secret": "bench-secret",
+                "verify_token": "bench-verify",
+            }
+        ),
     )
     return {"TABLE_NAME": refs["StateTable"], "META_SECRET_ID": secret}
 
 
 def _load_function(name: str) -> ModuleType:
     """Import functions/<name>/app.py under a unique module name (as Lambda would)."""
-    spec = importlib.util.spec_from_file_location(f"bench_fn_{name}", FUNCTIONS_DIR / name
-                                                  / "app.py")
+    spec = importlib.util.spec_from_file_location(
+        f"bench_fn_{name}", FUNCTIONS_DIR / name / "app.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -213,12 +222,18 @@ class _HandlerBench:
         ensure_import_paths()
         apply_environment(moto.aws_environment())
         names = _create_aws(moto)
-        apply_environment(function_environment(load_template(), "SenderFunction", {
-            **names,
-            "GRAPH_API_BASE_URL": emulator.url,
-            "GRAPH_API_VERSION": GRAPH_VERSION,
-            "POWERTOOLS_METRICS_NAMESPACE": "wacloud",
-        }))
+        apply_environment(
+            function_environment(
+                load_template(),
+                "SenderFunction",
+                {
+                    **names,
+                    "GRAPH_API_BASE_URL": emulator.url,
+                    "GRAPH_API_VERSION": GRAPH_VERSION,
+                    "POWERTOOLS_METRICS_NAMESPACE": "wacloud",
+                },
+            )
+        )
         self.app = _load_function("sender")
         from local.lambdas import LambdaContext
 
@@ -231,8 +246,13 @@ class _HandlerBench:
 
         def seed(to: str) -> None:
             contacts.record_customer_message(
-                PHONE_NUMBER_ID, to, at=time.time(), profile_name=None, user_id=None,
-                window_seconds=86400, free_entry_point=False,
+                PHONE_NUMBER_ID,
+                to,
+                at=time.time(),
+                profile_name=None,
+                user_id=None,
+                window_seconds=86400,
+                free_entry_point=False,
             )
 
         with ThreadPoolExecutor(max_workers=16) as pool:
@@ -241,18 +261,31 @@ class _HandlerBench:
     def _event(self, recipients: Sequence[str]) -> dict[str, Any]:
         records = []
         for i, to in enumerate(recipients):
-            body = {"phone_number_id": PHONE_NUMBER_ID, "to": to, "type": "text",
-                    "text": {"body": TEXT}, "idempotency_key": f"bench-{to}"}
-            records.append({
-                "messageId": f"bench-{to}", "receiptHandle": f"rh-{to}-{i}",
-                "body": json.dumps(body),
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0",
-                               "SenderId": "123456789012",
-                               "ApproximateFirstReceiveTimestamp": "0"},
-                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:bench-OutboundQueue",
-                "awsRegion": "us-east-1",
-            })
+            body = {
+                "phone_number_id": PHONE_NUMBER_ID,
+                "to": to,
+                "type": "text",
+                "text": {"body": TEXT},
+                "idempotency_key": f"bench-{to}",
+            }
+            records.append(
+                {
+                    "messageId": f"bench-{to}",
+                    "receiptHandle": f"rh-{to}-{i}",
+                    "body": json.dumps(body),
+                    "attributes": {
+                        "ApproximateReceiveCount": "1",
+                        "SentTimestamp": "0",
+                        "SenderId": "123456789012",
+                        "ApproximateFirstReceiveTimestamp": "0",
+                    },
+                    "messageAttributes": {},
+                    "md5OfBody": "",
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:bench-OutboundQueue",
+                    "awsRegion": "us-east-1",
+                }
+            )
         return {"Records": records}
 
     def run(self, batches: int) -> Sample:
@@ -284,7 +317,8 @@ def run(ctx: Context) -> list[Table]:
     async_table = Table(
         f"httpx AsyncClient vs shared sync Client, concurrency {CONCURRENCY_ASYNC} "
         "(graph.py design note)",
-        ours_label="sync Client", theirs_label="AsyncClient",
+        ours_label="sync Client",
+        theirs_label="AsyncClient",
     )
     handler: dict[int, Sample] = {}
     failures = 0
@@ -301,19 +335,46 @@ def run(ctx: Context) -> list[Table]:
                 w2 = _drive(executor, wac_send, batches - batches // 2)
                 p2 = _drive(executor, pywa_send, batches - batches // 2)
                 wac, pyw = _merge(w1, w2), _merge(p1, p2)
-                sender.add(Row(f"CPU per message, {latency} ms latency", wac.cpu_us_per_item,
-                               pyw.cpu_us_per_item, target_is_theirs=True, unit="us"))
-                sender.add(Row(f"messages/s per instance, {latency} ms latency",
-                               wac.per_second, pyw.per_second, direction="ge",
-                               target=100.0 if latency == 100 else None, unit="msg/s"))
+                sender.add(
+                    Row(
+                        f"CPU per message, {latency} ms latency",
+                        wac.cpu_us_per_item,
+                        pyw.cpu_us_per_item,
+                        target_is_theirs=True,
+                        unit="us",
+                    )
+                )
+                sender.add(
+                    Row(
+                        f"messages/s per instance, {latency} ms latency",
+                        wac.per_second,
+                        pyw.per_second,
+                        direction="ge",
+                        target=100.0 if latency == 100 else None,
+                        unit="msg/s",
+                    )
+                )
                 if latency not in slow_latencies:
                     continue
                 s = _raw_sync(url, waves)
                 a = _raw_async(url, waves)
-                async_table.add(Row(f"CPU per request, {latency} ms latency", s.cpu_us_per_item,
-                                    a.cpu_us_per_item, target_is_theirs=True, unit="us"))
-                async_table.add(Row(f"requests/s, {latency} ms latency", s.per_second,
-                                    a.per_second, unit="req/s"))
+                async_table.add(
+                    Row(
+                        f"CPU per request, {latency} ms latency",
+                        s.cpu_us_per_item,
+                        a.cpu_us_per_item,
+                        target_is_theirs=True,
+                        unit="us",
+                    )
+                )
+                async_table.add(
+                    Row(
+                        f"requests/s, {latency} ms latency",
+                        s.per_second,
+                        a.per_second,
+                        unit="req/s",
+                    )
+                )
             seq = _pywa_sequential(emulator.url, ctx.n(full=20, quick=3))
         session.close()
         with MotoProcess() as moto:
@@ -323,11 +384,24 @@ def run(ctx: Context) -> list[Table]:
                 handler[latency] = bench.run(handler_batches)
             failures = bench.failures
     for latency, sample in handler.items():
-        sender.add(Row(f"lambda_handler CPU per message, {latency} ms latency",
-                       sample.cpu_us_per_item, None, unit="us"))
-        sender.add(Row(f"lambda_handler messages/s, {latency} ms latency", sample.per_second,
-                       None, direction="ge", target=100.0 if latency == 100 else None,
-                       unit="msg/s"))
+        sender.add(
+            Row(
+                f"lambda_handler CPU per message, {latency} ms latency",
+                sample.cpu_us_per_item,
+                None,
+                unit="us",
+            )
+        )
+        sender.add(
+            Row(
+                f"lambda_handler messages/s, {latency} ms latency",
+                sample.per_second,
+                None,
+                direction="ge",
+                target=100.0 if latency == 100 else None,
+                unit="msg/s",
+            )
+        )
     sender.notes += [
         f"GraphClient/pywa rows: {batches} batches of {BATCH} concurrent sends per case "
         f"(first batch is warm-up), {POOL}-thread pool, asyncio loop per batch as in "

@@ -42,7 +42,8 @@ def run_demo() -> int:
         emulator = stack.emulator
         use_stack_in_this_process(stack)
         from local.emulator import DEFAULT_PHONE_NUMBER_ID as PNID
-        from wacloud.store import contacts, events, messages
+        from wacloud.store import contacts, messages
+        from wacloud.store import inbound_log as events
 
         print(
             f"  up in {time.monotonic() - started:.1f}s; webhook {stack.webhook_url}, "
@@ -89,7 +90,7 @@ def run_demo() -> int:
             },
         )
         checks.expect("wrong signature -> 403", wrong.status_code == 403, str(wrong.status_code))
-        from wacloud.signature import sign
+        from wacloud.inbound.signature import sign
 
         body = b'{"entry": [oops'
         malformed = httpx.post(

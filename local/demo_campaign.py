@@ -309,7 +309,7 @@ def run_demo() -> int:
             for r in (
                 messages.load(PNID, m)
                 for m in [
-                    __import__("wacloud.sender", fromlist=["x"]).message_id_for(
+                    __import__("wacloud.outbound.sender", fromlist=["x"]).message_id_for(
                         PNID, "wf:booking_confirmation:B-1:reminder_1d:15550009999"
                     )
                 ]

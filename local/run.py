@@ -74,9 +74,9 @@ def erase_on_running_stack(wa_id: str, phone_number_id: str | None) -> int:
     os.environ.update(state["environment"])
     sys.path.insert(0, str(REPO_ROOT / "layers" / "common" / "python"))
     from local.emulator import DEFAULT_PHONE_NUMBER_ID
-    from wacloud.aws import s3
-    from wacloud.config import settings
     from wacloud.erasure import erase_customer
+    from wacloud.infra.aws import s3
+    from wacloud.infra.config import settings
 
     bucket = settings().media_bucket
     report = erase_customer(
@@ -101,7 +101,7 @@ def submit_to_running_stack(document: str) -> int:
     os.environ.update(state["environment"])
     sys.path.insert(0, str(REPO_ROOT / "layers" / "common" / "python"))
     from local.emulator import DEFAULT_PHONE_NUMBER_ID
-    from wacloud.queues import submit
+    from wacloud.infra.queues import submit
 
     submission = json.loads(document)
     submission.setdefault("phone_number_id", DEFAULT_PHONE_NUMBER_ID)

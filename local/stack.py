@@ -469,7 +469,7 @@ def use_stack_in_this_process(stack: LocalStack, logical_id: str = "SenderFuncti
     ):
         if key in env:
             os.environ[key] = env[key]
-    from wacloud import aws, config
+    from wacloud.infra import aws, config
 
     config.settings.cache_clear()
     for client in (aws.dynamodb, aws.sqs, aws.s3):

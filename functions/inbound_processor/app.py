@@ -23,15 +23,15 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wacloud.aws import s3
-from wacloud.config import settings
-from wacloud.credentials import load_credentials
-from wacloud.graph import GraphClient
-from wacloud.inbound import InboundOptions, InboundProcessor
-from wacloud.privacy import scrub_exception
-from wacloud.queues import ForgedPointerError, resolve_body, submit_many
-from wacloud.responder import configured_responder
-from wacloud.webhook_split import item_key
+from wacloud.graph.client import GraphClient
+from wacloud.inbound.processor import InboundOptions, InboundProcessor
+from wacloud.inbound.responder import configured_responder
+from wacloud.inbound.split import item_key
+from wacloud.infra.aws import s3
+from wacloud.infra.config import settings
+from wacloud.infra.credentials import load_credentials
+from wacloud.infra.privacy import scrub_exception
+from wacloud.infra.queues import ForgedPointerError, resolve_body, submit_many
 
 logger = Logger()
 metrics = Metrics()

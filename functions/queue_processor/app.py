@@ -24,9 +24,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud import campaigns
-from wacloud.config import settings
-from wacloud.queues import send_bodies
-from wacloud.scheduling import housekeeping, release_due
+from wacloud.infra.config import settings
+from wacloud.infra.queues import send_bodies
+from wacloud.scheduling.release import housekeeping, release_due
 
 logger = Logger()
 metrics = Metrics()
@@ -66,8 +66,8 @@ def _control(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _erase(request: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from wacloud.aws import s3
     from wacloud.erasure import erase_customer
+    from wacloud.infra.aws import s3
 
     pnid, wa_id = str(request.get("phone_number_id", "")), str(request.get("wa_id", ""))
     if not pnid.isdigit() or not wa_id.lstrip("+").isdigit():

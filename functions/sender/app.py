@@ -29,14 +29,14 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wacloud.aws import sqs
-from wacloud.config import settings
-from wacloud.credentials import load_credentials
-from wacloud.graph import GraphClient
-from wacloud.privacy import scrub_exception
-from wacloud.queues import resolve_body
-from wacloud.ratelimit import MAX_DEFER_SECONDS, ThroughputBudget
-from wacloud.sender import Outcome, Sender, SendResult, batch_counts
+from wacloud.graph.client import GraphClient
+from wacloud.infra.aws import sqs
+from wacloud.infra.config import settings
+from wacloud.infra.credentials import load_credentials
+from wacloud.infra.privacy import scrub_exception
+from wacloud.infra.queues import resolve_body
+from wacloud.outbound.ratelimit import MAX_DEFER_SECONDS, ThroughputBudget
+from wacloud.outbound.sender import Outcome, Sender, SendResult, batch_counts
 
 logger = Logger()
 metrics = Metrics()

@@ -13,11 +13,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wacloud.config import settings
-from wacloud.credentials import load_credentials
-from wacloud.graph import GraphClient, GraphTransportError
-from wacloud.graph_errors import GraphAPIError
-from wacloud.templates import sync_templates
+from wacloud.graph.client import GraphClient, GraphTransportError
+from wacloud.graph.errors import GraphAPIError
+from wacloud.infra.config import settings
+from wacloud.infra.credentials import load_credentials
+from wacloud.templates.sync import sync_templates
 
 logger = Logger()
 metrics = Metrics()

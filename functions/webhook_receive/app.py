@@ -15,11 +15,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wacloud.config import settings
-from wacloud.credentials import MetaCredentials, load_credentials
-from wacloud.queues import park_webhook, send_bodies
-from wacloud.receive import ReceiveResult, receive_webhook
-from wacloud.webhook_tenancy import WebhookApps
+from wacloud.inbound.receive import ReceiveResult, receive_webhook
+from wacloud.inbound.tenancy import WebhookApps
+from wacloud.infra.config import settings
+from wacloud.infra.credentials import MetaCredentials, load_credentials
+from wacloud.infra.queues import park_webhook, send_bodies
 
 logger = Logger()
 metrics = Metrics()

@@ -12,7 +12,11 @@ import json
 import os
 from typing import Any
 
-from wacloud.verification import VerificationRequestError, hub_params, subscription_challenge
+from wacloud.inbound.verification import (
+    VerificationRequestError,
+    hub_params,
+    subscription_challenge,
+)
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "webhook-verify")
 
@@ -56,7 +60,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         _metric("WebhookVerifyRefused400")
         return _text(400, "Bad Request")
     try:
-        from wacloud.credentials import load_credentials
+        from wacloud.infra.credentials import load_credentials
 
         challenge = subscription_challenge(params, load_credentials().verify_token)
     except Exception as error:  # the secret could not be read: Meta may try again

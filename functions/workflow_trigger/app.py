@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wacloud.queues import submit_many
+from wacloud.infra.queues import submit_many
 from wacloud.workflows import InvalidEventError, handle_event
 
 logger = Logger()

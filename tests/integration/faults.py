@@ -39,7 +39,7 @@ def _crash(key: str) -> None:
 
 def install_crashes() -> None:
     """Wrap the claim and the Graph send with the crash points above."""
-    from wacloud import graph
+    from wacloud.graph import client as graph
     from wacloud.store import messages
 
     real_claim = messages.claim
@@ -70,7 +70,7 @@ def install_crashes() -> None:
 
 def short_graph_timeout() -> None:
     """Make Graph reads time out in 1.5 s instead of 10 s, so a timeout test is quick."""
-    from wacloud import graph
+    from wacloud.graph import client as graph
 
     graph._TIMEOUT_SECONDS = {
         "connect": 1.0,
@@ -116,7 +116,7 @@ def install_reconcile_faults() -> None:
     `refuse-M` sends M's first Graph call to a closed port (a connect error)."""
     import socket
 
-    from wacloud import graph
+    from wacloud.graph import client as graph
     from wacloud.store import messages
 
     real_mark_sent = messages.mark_sent

@@ -93,7 +93,7 @@ def variant(name: str, weight: float = 1, template: str | None = None) -> dict[s
 
 
 def message_id(pnid: str, campaign_id: str, wa_id: str) -> str:
-    from wacloud.sender import message_id_for
+    from wacloud.outbound.sender import message_id_for
 
     return message_id_for(pnid, f"campaign:{campaign_id}:{wa_id}")
 
@@ -231,9 +231,9 @@ def assert_paced(
 def test_ab_campaign_paced_skips_opted_out_and_blocked_and_counts_per_variant(
     stack: LocalStack,
 ) -> None:
-    from wacloud import scheduling
     from wacloud.campaigns.model import pick_variant
-    from wacloud.clock import now
+    from wacloud.infra.clock import now
+    from wacloud.scheduling import release as scheduling
     from wacloud.store import contacts
 
     emu = emulator(stack)
@@ -530,8 +530,8 @@ def test_a_run_takes_recipients_in_list_order_and_loses_none(stack: LocalStack) 
 def test_a_campaign_just_completed_can_still_be_cancelled(stack: LocalStack) -> None:
     """Its last run's messages may still be waiting out their SQS delays."""
     from wacloud import campaigns
-    from wacloud.aws import dynamodb
-    from wacloud.store.dynamo import marshal, table
+    from wacloud.infra.aws import dynamodb
+    from wacloud.infra.dynamo import marshal, table
 
     pnid = tenant()
     people = numbers(3)

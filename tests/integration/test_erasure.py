@@ -33,8 +33,8 @@ def scan_naming(stack: LocalStack, number: str) -> list[dict[str, Any]]:
 
 
 def test_erase_customer_leaves_nothing_of_them(stack: LocalStack, customer: str) -> None:
-    from wacloud.store import events
-    from wacloud.store.dynamo import query
+    from wacloud.infra.dynamo import query
+    from wacloud.store import inbound_log as events
 
     assert stack.emulator is not None
     emulator = stack.emulator

@@ -80,7 +80,7 @@ def corpus(
 
 
 def post(stack: LocalStack, doc: dict[str, Any] | bytes, **headers: str) -> httpx.Response:
-    from wacloud.signature import sign
+    from wacloud.inbound.signature import sign
 
     body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
     sent_headers = {
@@ -92,13 +92,13 @@ def post(stack: LocalStack, doc: dict[str, Any] | bytes, **headers: str) -> http
 
 
 def inbound(customer: str, wamid: str, pnid: str = PNID) -> dict[str, Any] | None:
-    from wacloud.store import events
+    from wacloud.store import inbound_log as events
 
     return next((i for i in events.conversation(pnid, customer) if i.get("wamid") == wamid), None)
 
 
 def inbound_records(customer: str) -> list[dict[str, Any]]:
-    from wacloud.store import events
+    from wacloud.store import inbound_log as events
 
     return [i for i in events.conversation(PNID, customer) if i.get("direction") == "in"]
 
@@ -278,7 +278,7 @@ def test_read_receipt_and_typing_indicator(stack: LocalStack, customer: str) -> 
 
 # ------------------------------------------------------------------ batches and duplicates
 def test_batched_post_processes_every_item(stack: LocalStack, customer: str) -> None:
-    from wacloud.store import events
+    from wacloud.store import inbound_log as events
 
     doc = corpus("batch_mixed.json", customer)
     assert post(stack, doc).status_code == 200
@@ -300,7 +300,7 @@ def test_batched_post_processes_every_item(stack: LocalStack, customer: str) -> 
 
 
 def test_duplicated_webhooks_change_nothing(stack: LocalStack, customer: str) -> None:
-    from wacloud.store import events
+    from wacloud.store import inbound_log as events
 
     assert stack.emulator is not None
     doc = corpus("message_text.json", customer)
@@ -330,7 +330,8 @@ def test_duplicated_webhooks_change_nothing(stack: LocalStack, customer: str) ->
 
 
 def test_statuses_out_of_order_end_read_with_full_history(stack: LocalStack, customer: str) -> None:
-    from wacloud.store import events, messages
+    from wacloud.store import inbound_log as events
+    from wacloud.store import messages
 
     doc = corpus("statuses_out_of_order.json", customer)
     wamid = statuses_in(doc)[0]["id"]
@@ -391,7 +392,7 @@ def test_user_preferences_stop_and_resume(stack: LocalStack, customer: str) -> N
 
 
 def test_stop_and_start_keywords_confirm(stack: LocalStack, customer: str) -> None:
-    from wacloud.inbound import OPT_IN_CONFIRMATION, OPT_OUT_CONFIRMATION
+    from wacloud.inbound.processor import OPT_IN_CONFIRMATION, OPT_OUT_CONFIRMATION
     from wacloud.store import contacts
 
     assert stack.emulator is not None
@@ -420,7 +421,7 @@ def test_stop_and_start_keywords_confirm(stack: LocalStack, customer: str) -> No
 
 # ------------------------------------------------------------------ unknown
 def test_unknown_types_and_fields_are_recorded_not_fatal(stack: LocalStack, customer: str) -> None:
-    from wacloud.store.dynamo import query
+    from wacloud.infra.dynamo import query
 
     unknown_message = corpus("message_unknown_type.json", customer)
     wamid = messages_in(unknown_message)[0]["id"]
@@ -453,7 +454,8 @@ def test_batched_shuffled_duplicated_deliveries_are_processed_once(
     make_stack: Callable[..., LocalStack],
 ) -> None:
     """The emulator batches webhooks, shuffles them and re-sends half of them."""
-    from wacloud.store import events, messages
+    from wacloud.store import inbound_log as events
+    from wacloud.store import messages
 
     stack = make_stack(
         stack_name=f"wacloud-modes-{uuid.uuid4().hex[:6]}",

@@ -90,7 +90,7 @@ def _count(stack: LocalStack, tag: str) -> tuple[dict[str, int], dict[tuple[str,
 def test_burst_with_duplicates_is_recorded_exactly_once(
     make_stack: Callable[..., LocalStack],
 ) -> None:
-    from wacloud.signature import sign
+    from wacloud.inbound.signature import sign
 
     stack = make_stack(
         stack_name=f"wacloud-burst-{uuid.uuid4().hex[:6]}",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from local.stack import LocalStack
-from wacloud.clock import now
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import get
 from wacloud.store import reach
-from wacloud.store.dynamo import get
 
 
 def test_concurrent_senders_never_exceed_the_limit_nor_waste_places(stack: LocalStack) -> None:

@@ -45,8 +45,8 @@ def emulator(stack: LocalStack) -> Emulator:
 
 def submit(doc: dict[str, Any]) -> str:
     """Queue a submission (as a user would) and return our message id for it."""
-    from wacloud.queues import submit as queue_submit
-    from wacloud.sender import message_id_for
+    from wacloud.infra.queues import submit as queue_submit
+    from wacloud.outbound.sender import message_id_for
 
     doc.setdefault("idempotency_key", uuid.uuid4().hex)
     queue_submit(doc)
@@ -91,8 +91,8 @@ def open_window(stack: LocalStack, customer: str, pnid: str = PNID) -> str:
 
 
 def set_tenant(pnid: str, **fields: Any) -> None:
-    from wacloud.aws import dynamodb
-    from wacloud.store.dynamo import marshal, table
+    from wacloud.infra.aws import dynamodb
+    from wacloud.infra.dynamo import marshal, table
 
     item = {"pk": f"TENANT#{pnid}", "sk": "#", **fields}
     dynamodb().put_item(TableName=table(), Item=marshal(item))
@@ -100,8 +100,8 @@ def set_tenant(pnid: str, **fields: Any) -> None:
 
 def sync_templates(stack: LocalStack) -> None:
     """Mirror the emulator's templates with the real sync code (what TemplateSync runs)."""
-    from wacloud.graph import GraphClient
-    from wacloud.templates import sync_templates as sync
+    from wacloud.graph.client import GraphClient
+    from wacloud.templates.sync import sync_templates as sync
 
     graph = GraphClient(emulator(stack).url, "v23.0", lambda _: stack.config.access_token)
     sync(graph, DEFAULT_WABA_ID, PNID)
@@ -458,6 +458,6 @@ def test_messaging_limit_defers_new_recipients(
 
 def test_default_waba_used_for_templates(stack: LocalStack) -> None:
     # The local secret maps the default number to the default WABA (local/stack.py).
-    from wacloud.credentials import load_credentials
+    from wacloud.infra.credentials import load_credentials
 
     assert load_credentials().waba_ids().get(PNID) == DEFAULT_WABA_ID

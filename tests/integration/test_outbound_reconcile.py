@@ -87,14 +87,14 @@ def rstack(tmp_path_factory: pytest.TempPathFactory, marks: Path) -> Iterator[Lo
 
 
 def message_id_of(pnid: str, key: str) -> str:
-    from wacloud.sender import message_id_for
+    from wacloud.outbound.sender import message_id_for
 
     return message_id_for(pnid, key)
 
 
 def past_grace_twice(pnid: str, message_id: str) -> None:
     """Wait until the claim is older than two graces: the reconcile has had its turns."""
-    from wacloud.clock import now
+    from wacloud.infra.clock import now
 
     def old_enough() -> bool:
         item = record(pnid, message_id) or {}

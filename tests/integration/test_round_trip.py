@@ -9,8 +9,9 @@ import httpx
 from local.emulator import DEFAULT_PHONE_NUMBER_ID as PNID
 from local.stack import LocalStack
 from local.waiting import wait_for
-from wacloud.signature import sign
-from wacloud.store import contacts, events, messages
+from wacloud.inbound.signature import sign
+from wacloud.store import contacts, messages
+from wacloud.store import inbound_log as events
 
 T = TypeVar("T")
 

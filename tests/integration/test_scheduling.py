@@ -11,8 +11,8 @@ import pytest
 
 from local.emulator import DEFAULT_PHONE_NUMBER_ID as PNID
 from local.stack import LocalStack
-from wacloud import scheduling
-from wacloud.clock import now
+from wacloud.infra.clock import now
+from wacloud.scheduling import release as scheduling
 from wacloud.store import contacts, messages
 from wacloud.store.messages import State
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from local.stack import LocalStack
-from wacloud.templates import apply_template_webhook, known_templates, load_template
+from wacloud.templates.sync import apply_template_webhook, known_templates, load_template
 
 WABA = "299000000000001"  # a WABA of its own, so other tests' templates do not count
 

@@ -23,7 +23,7 @@ PAYLOADS = Path(__file__).parent.parent / "payloads"
 
 
 def signed_post(stack: LocalStack, body: bytes, signature: str | None = "sign") -> httpx.Response:
-    from wacloud.signature import sign
+    from wacloud.inbound.signature import sign
 
     headers = {"content-type": "application/json"}
     if signature == "sign":
@@ -46,7 +46,7 @@ def text_webhook(customer: str, body: str) -> dict[str, Any]:
 
 
 def inbound(customer: str, wamid: str) -> dict[str, Any] | None:
-    from wacloud.store import events
+    from wacloud.store import inbound_log as events
 
     return next((i for i in events.conversation(PNID, customer) if i.get("wamid") == wamid), None)
 
@@ -156,7 +156,7 @@ _calls = {"n": 0}
 def fail_first_enqueues() -> None:
     """Preload hook for WebhookReceive: SQS rejects every entry of the first two
     SendMessageBatch calls in this execution environment (queues.py retries once)."""
-    from wacloud import aws
+    from wacloud.infra import aws
 
     real = aws.sqs
 
@@ -191,7 +191,7 @@ def fail_first_enqueues() -> None:
 def test_queue_failure_answers_500_and_the_retry_is_processed_once(
     make_stack: Callable[..., LocalStack],
 ) -> None:
-    from wacloud.store import events
+    from wacloud.store import inbound_log as events
 
     stack = make_stack(
         stack_name=f"wacloud-flaky-{uuid.uuid4().hex[:6]}",

@@ -73,7 +73,7 @@ def tenant(*workflows: str) -> str:
 
 
 def step_message_id(pnid: str, workflow: str, key: str, step: str, wa_id: str) -> str:
-    from wacloud.sender import message_id_for
+    from wacloud.outbound.sender import message_id_for
 
     return message_id_for(pnid, f"wf:{workflow}:{key}:{step}:{wa_id}")
 
@@ -114,7 +114,7 @@ def body_texts(sent: dict[str, Any]) -> list[str]:
 def assert_scheduled_at(item: dict[str, Any], due: datetime) -> None:
     assert item["state"] == "scheduled", item.get("history")
     assert float(item["send_at"]) == pytest.approx(due.timestamp(), abs=0.01)
-    from wacloud.scheduling import due_partitions
+    from wacloud.scheduling.release import due_partitions
 
     # waiting in the index the QueueProcessor reads (its shard of the DUE partition)
     assert item["due_pk"] in due_partitions()

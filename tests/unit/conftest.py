@@ -10,7 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from wacloud import aws, config, ratelimit
+from wacloud.infra import aws, config
+from wacloud.outbound import ratelimit
 from wacloud.store import template_mirror, tenants
 
 

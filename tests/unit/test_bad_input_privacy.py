@@ -25,12 +25,12 @@ from pydantic import BaseModel, ValidationError
 
 from tests.unit.conftest import mocked_state_table
 from tests.unit.test_sender import FakeGraph, open_window
-from wacloud import aws, config
-from wacloud.inbound import PARKED_INBOUND_PREFIX, InboundProcessor
-from wacloud.models.submission import SUBMISSION_MAX_BYTES
-from wacloud.privacy import scrub_errors, scrub_exception, scrubbed
-from wacloud.responder import EchoResponder, IncomingMessage
-from wacloud.sender import Outcome, Sender
+from wacloud.inbound.processor import PARKED_INBOUND_PREFIX, InboundProcessor
+from wacloud.inbound.responder import EchoResponder, IncomingMessage
+from wacloud.infra import aws, config
+from wacloud.infra.privacy import scrub_errors, scrub_exception, scrubbed
+from wacloud.models.outbound.submission import SUBMISSION_MAX_BYTES
+from wacloud.outbound.sender import Outcome, Sender
 from wacloud.store import messages
 
 # Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
@@ -619,7 +619,7 @@ def test_inbound_handler_error_from_a_validation_failure_is_scrubbed(
 
 
 def test_echo_of_a_full_length_text_fits_metas_limit() -> None:
-    from wacloud.models.submission import Submission
+    from wacloud.models.outbound.submission import Submission
 
     incoming = IncomingMessage(PNID, TO, "wamid.x", "text", "é" * 4096, None, None)
     (reply,) = EchoResponder().respond(incoming)
@@ -631,7 +631,7 @@ def test_echo_of_a_full_length_text_fits_metas_limit() -> None:
 
 
 def test_a_cut_never_leaves_a_dangling_joiner() -> None:
-    from wacloud.responder import fit_text
+    from wacloud.inbound.responder import fit_text
 
     family = "\U0001f468\u200d\U0001f469"
     text = fit_text("a" * 4094 + family, 4096)

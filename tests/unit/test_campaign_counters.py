@@ -23,15 +23,15 @@ import boto3
 import pytest
 
 from tests.unit.indexed_table import indexed_state_table
-from wacloud import aws
 from wacloud.campaigns import count_reply, count_status, stats
-from wacloud.campaigns.store import campaign_pk
-from wacloud.clock import iso
-from wacloud.inbound import InboundOptions, InboundProcessor
-from wacloud.responder import EchoResponder
+from wacloud.inbound.processor import InboundOptions, InboundProcessor
+from wacloud.inbound.responder import EchoResponder
+from wacloud.infra import aws
+from wacloud.infra.clock import iso
+from wacloud.infra.dynamo import get, marshal, put_if_absent, table
 from wacloud.store import messages
+from wacloud.store.campaigns import campaign_pk
 from wacloud.store.contacts import contact_pk
-from wacloud.store.dynamo import get, marshal, put_if_absent, table
 
 PNID = "100000000000001"
 CAMPAIGN = "c0123456789abcdef"
@@ -485,7 +485,7 @@ def test_a_timeout_is_not_mistaken_for_a_conditional_failure() -> None:
     AttributeErrors in make demo-campaign)."""
     from botocore.exceptions import ClientError, ReadTimeoutError
 
-    from wacloud.store.dynamo import is_conditional_failure
+    from wacloud.infra.dynamo import is_conditional_failure
 
     assert is_conditional_failure(ReadTimeoutError(endpoint_url="http://x/")) is False
     conditional = {"Error": {"Code": "ConditionalCheckFailedException", "Message": "no"}}

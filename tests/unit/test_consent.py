@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from tests.unit.indexed_table import indexed_state_table
-from wacloud.inbound import OPT_IN_CONFIRMATION, OPT_OUT_CONFIRMATION, InboundProcessor
-from wacloud.responder import EchoResponder
+from wacloud.inbound.processor import OPT_IN_CONFIRMATION, OPT_OUT_CONFIRMATION, InboundProcessor
+from wacloud.inbound.responder import EchoResponder
 from wacloud.store import contacts
 
 PAYLOADS = Path(__file__).parent.parent / "payloads"

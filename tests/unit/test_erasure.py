@@ -14,16 +14,17 @@ import boto3
 import pytest
 
 from tests.unit.indexed_table import indexed_state_table
-from wacloud import aws
-from wacloud.clock import iso, now
 from wacloud.erasure import erase_customer
-from wacloud.graph import MediaInfo
-from wacloud.inbound import InboundProcessor
-from wacloud.ratelimit import PAIR_RATE, acquire, bucket_pk
-from wacloud.responder import EchoResponder
-from wacloud.store import events, messages, reach
+from wacloud.graph.client import MediaInfo
+from wacloud.inbound.processor import InboundProcessor
+from wacloud.inbound.responder import EchoResponder
+from wacloud.infra import aws
+from wacloud.infra.clock import iso, now
+from wacloud.infra.dynamo import unmarshal
+from wacloud.outbound.ratelimit import PAIR_RATE, acquire, bucket_pk
+from wacloud.store import inbound_log as events
+from wacloud.store import messages, reach
 from wacloud.store.contacts import contact_pk
-from wacloud.store.dynamo import unmarshal
 
 PAYLOADS = Path(__file__).parent.parent / "payloads"
 PNID = "100000000000001"

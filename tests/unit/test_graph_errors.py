@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wacloud.graph_errors import (
+from wacloud.graph.errors import (
     ERRORS,
     ErrorClass,
     GraphAPIError,

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from wacloud.graph import GraphClient, GraphTransportError
-from wacloud.graph_errors import GraphAPIError
+from wacloud.graph.client import GraphClient, GraphTransportError
+from wacloud.graph.errors import GraphAPIError
 
 PAYLOAD = {"messaging_product": "whatsapp", "to": "15550009999", "type": "text"}
 

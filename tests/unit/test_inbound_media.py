@@ -12,16 +12,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from wacloud.graph import GraphTransportError, MediaInfo
-from wacloud.graph_errors import GraphAPIError
-from wacloud.inbound_media import (
+from wacloud.graph.client import GraphTransportError, MediaInfo
+from wacloud.graph.errors import GraphAPIError
+from wacloud.inbound.media import (
     MB,
     STICKER_STATIC_MAX,
     TransientMediaError,
     cache_inbound_media,
     normalise_sha256,
 )
-from wacloud.models.webhook_messages import Document, Media, Sticker
+from wacloud.models.webhook.messages import Document, Media, Sticker
 
 BUCKET = "media-bucket"
 PNID = "100000000000001"

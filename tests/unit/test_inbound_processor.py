@@ -13,19 +13,20 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from wacloud import aws, config
-from wacloud.config import ConfigurationError
-from wacloud.graph import GraphTransportError, MediaInfo
-from wacloud.inbound import (
+from wacloud.graph.client import GraphTransportError, MediaInfo
+from wacloud.inbound.media import TransientMediaError
+from wacloud.inbound.processor import (
     OPT_IN_CONFIRMATION,
     OPT_OUT_CONFIRMATION,
     InboundOptions,
     InboundProcessor,
     env_flag,
 )
-from wacloud.inbound_media import TransientMediaError
-from wacloud.responder import EchoResponder, NoReply, Responder
-from wacloud.store import contacts, events
+from wacloud.inbound.responder import EchoResponder, NoReply, Responder
+from wacloud.infra import aws, config
+from wacloud.infra.config import ConfigurationError
+from wacloud.store import contacts
+from wacloud.store import inbound_log as events
 
 PAYLOADS = Path(__file__).parent.parent / "payloads"
 PNID = "100000000000001"
@@ -347,7 +348,7 @@ def test_announced_messaging_limit_paces_every_number_of_the_waba(
     ],
 )
 def test_announced_limit_spellings(value: dict[str, Any], limit: int | None) -> None:
-    from wacloud.messaging_limit import announced_limit
+    from wacloud.outbound.messaging_limit import announced_limit
 
     assert announced_limit(value) == limit
 
@@ -355,9 +356,9 @@ def test_announced_limit_spellings(value: dict[str, Any], limit: int | None) -> 
 def test_a_status_recorded_by_a_delivery_that_died_is_still_counted(aws_state: None) -> None:
     """The Lambda recorded the status, then timed out before counting it; Meta's (or
     SQS's) redelivery finds it recorded, and must still count it, once."""
-    from wacloud.campaigns.store import campaign_pk
+    from wacloud.infra.dynamo import get
     from wacloud.store import messages
-    from wacloud.store.dynamo import get
+    from wacloud.store.campaigns import campaign_pk
 
     doc = payload("status_delivered.json")
     status = doc["entry"][0]["changes"][0]["value"]["statuses"][0]

@@ -22,11 +22,10 @@ import httpx
 import pytest
 from moto import mock_aws
 
-from wacloud.config import ConfigurationError, Settings
-from wacloud.graph import GraphClient, MediaTooLargeError, MediaUrlRefusedError
-from wacloud.inbound_media import MB, MediaOutcome, cache_inbound_media
-from wacloud.media_hosts import parse_hosts
-from wacloud.models.webhook_messages import Media
+from wacloud.graph.client import GraphClient, MediaTooLargeError, MediaUrlRefusedError
+from wacloud.inbound.media import MB, MediaOutcome, cache_inbound_media
+from wacloud.infra.config import ConfigurationError, Settings, parse_hosts
+from wacloud.models.webhook.messages import Media
 
 # Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
 pytestmark = pytest.mark.bad_input

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from wacloud.models.outbound import (
+from wacloud.models.outbound.message import (
     ImageMessage,
     InteractiveMessage,
     MarkRead,

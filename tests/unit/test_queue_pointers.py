@@ -21,8 +21,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from moto import mock_aws
 
 from tests.unit.function_apps import load_app
-from wacloud import aws, config, queues
-from wacloud.queues import ForgedPointerError, resolve_body, send_bodies, spill_key
+from wacloud.infra import aws, config, queues
+from wacloud.infra.queues import ForgedPointerError, resolve_body, send_bodies, spill_key
 
 # Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
 pytestmark = pytest.mark.bad_input

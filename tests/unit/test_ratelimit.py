@@ -8,10 +8,11 @@ import boto3
 import pytest
 
 from tests.unit.conftest import mocked_state_table
-from wacloud import aws, config, ratelimit
-from wacloud.ratelimit import PAIR_RATE, Rate, ThroughputBudget, acquire, plan, refund
+from wacloud.infra import aws, config
+from wacloud.infra.dynamo import marshal
+from wacloud.outbound import ratelimit
+from wacloud.outbound.ratelimit import PAIR_RATE, Rate, ThroughputBudget, acquire, plan, refund
 from wacloud.store import reach, tenants
-from wacloud.store.dynamo import marshal
 from wacloud.store.tenants import DEFAULT_MESSAGING_LIMIT, TenantConfig
 
 PNID = "100000000000001"

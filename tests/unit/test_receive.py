@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from wacloud.credentials import MetaCredentials
-from wacloud.receive import MAX_BODY_BYTES, is_single_item, receive_webhook
-from wacloud.signature import sign
-from wacloud.webhook_split import item_key, split_webhook
-from wacloud.webhook_tenancy import WebhookApps
+from wacloud.inbound.receive import MAX_BODY_BYTES, is_single_item, receive_webhook
+from wacloud.inbound.signature import sign
+from wacloud.inbound.split import item_key, split_webhook
+from wacloud.inbound.tenancy import WebhookApps
+from wacloud.infra.credentials import MetaCredentials
 
 SECRET = b"app-secret"
 # Two apps: the default (SECRET, whose numbers the payloads use) and another tenant's.

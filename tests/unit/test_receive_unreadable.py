@@ -16,14 +16,14 @@ from typing import Any
 import orjson
 import pytest
 
-from wacloud.receive import (
+from wacloud.inbound.receive import (
     ReceiveResult,
     _has_duplicate_keys,
     _may_have_duplicate_keys,
     receive_webhook,
 )
-from wacloud.signature import sign
-from wacloud.webhook_tenancy import WebhookApps
+from wacloud.inbound.signature import sign
+from wacloud.inbound.tenancy import WebhookApps
 
 # Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
 pytestmark = pytest.mark.bad_input

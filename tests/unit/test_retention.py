@@ -8,11 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.unit.indexed_table import indexed_state_table
-from wacloud import retention
-from wacloud.clock import now
-from wacloud.config import ConfigurationError
-from wacloud.store import contacts, events, messages
-from wacloud.store.dynamo import get
+from wacloud.infra import retention
+from wacloud.infra.clock import now
+from wacloud.infra.config import ConfigurationError
+from wacloud.infra.dynamo import get
+from wacloud.store import contacts, messages
+from wacloud.store import inbound_log as events
 from wacloud.store.messages import State
 
 PNID = "100000000000001"

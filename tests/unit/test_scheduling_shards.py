@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.unit.indexed_table import indexed_state_table
-from wacloud import scheduling
-from wacloud.clock import now
+from wacloud.infra.clock import now
+from wacloud.scheduling import release as scheduling
 from wacloud.store import messages
 from wacloud.store.messages import State
 

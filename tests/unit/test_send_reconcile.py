@@ -16,12 +16,12 @@ import pytest
 
 from tests.unit.conftest import mocked_state_table
 from tests.unit.test_sender import PNID, FakeGraph, open_window, text
-from wacloud import aws, config
-from wacloud.clock import now
-from wacloud.graph import GraphTransportError
-from wacloud.sender import Outcome, Sender, message_id_for
+from wacloud.graph.client import GraphTransportError
+from wacloud.infra import aws, config
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import marshal
+from wacloud.outbound.sender import Outcome, Sender, message_id_for
 from wacloud.store import messages
-from wacloud.store.dynamo import marshal
 
 GRACE = 300
 
@@ -227,7 +227,7 @@ def test_unrecorded_acceptance_is_never_resent(
 
     real_mark_sent = messages.mark_sent
     monkeypatch.setattr(messages, "mark_sent", throttled)
-    monkeypatch.setattr("wacloud.sender.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("wacloud.outbound.sender.time.sleep", lambda seconds: None)
     first = sender.handle(text())
     assert len(calls) == 3  # bounded retries
     assert first.outcome is Outcome.IN_FLIGHT and first.detail["recorded"] is False

@@ -10,14 +10,14 @@ import boto3
 import pytest
 
 from tests.unit.conftest import mocked_state_table
-from wacloud import aws, config
-from wacloud.clock import now
-from wacloud.graph import GraphTransportError, SentMessage
-from wacloud.graph_errors import GraphAPIError
-from wacloud.sender import Outcome, Sender, batch_counts, message_id_for, rate_limit_delay
+from wacloud.graph.client import GraphTransportError, SentMessage
+from wacloud.graph.errors import GraphAPIError
+from wacloud.infra import aws, config
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import marshal
+from wacloud.outbound.sender import Outcome, Sender, batch_counts, message_id_for, rate_limit_delay
 from wacloud.store import contacts, messages
-from wacloud.store.dynamo import marshal
-from wacloud.templates import template_pk
+from wacloud.templates.sync import template_pk
 
 PNID = "100000000000001"
 WABA = "200000000000001"
@@ -40,9 +40,7 @@ class FakeGraph:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with mocked_state_table(
-        monkeypatch, SEND_RECONCILE_GRACE_SECONDS="300", MAX_SEND_ATTEMPTS="3"
-    ):
+    with mocked_state_table(monkeypatch, SEND_RECONCILE_GRACE_SECONDS="300", MAX_SEND_ATTEMPTS="3"):
         yield
         config.settings.cache_clear()
         for client in (aws.dynamodb, aws.sqs, aws.s3):
@@ -340,7 +338,7 @@ def test_a_claim_past_half_the_grace_is_never_sent(sender: Sender, graph: FakeGr
 def test_messages_of_a_cancelled_campaign_are_withdrawn_not_sent(
     sender: Sender, graph: FakeGraph
 ) -> None:
-    from wacloud.campaigns.store import campaign_pk
+    from wacloud.store.campaigns import campaign_pk
 
     open_window()
     put({"pk": campaign_pk(PNID, "c1"), "sk": "#", "status": "running"})

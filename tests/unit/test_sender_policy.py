@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wacloud import send_policy
-from wacloud.models.outbound_template import TemplateObject
+from wacloud.models.outbound.template import TemplateObject
+from wacloud.outbound import policy as send_policy
 
 
 def tpl(**over: Any) -> dict[str, Any]:

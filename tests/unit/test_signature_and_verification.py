@@ -5,8 +5,14 @@ import hmac
 
 import pytest
 
-from wacloud.signature import SignatureCheck, SignatureResult, check_signature, hmac_sha256, sign
-from wacloud.verification import VerificationRequestError, subscription_challenge
+from wacloud.inbound.signature import (
+    SignatureCheck,
+    SignatureResult,
+    check_signature,
+    hmac_sha256,
+    sign,
+)
+from wacloud.inbound.verification import VerificationRequestError, subscription_challenge
 
 SECRET = b"app-secret"
 BODY = b'{"object":"whatsapp_business_account","entry":[]}'

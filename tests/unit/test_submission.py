@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from wacloud.models.outbound import describe_validation_error, media_s3_key, with_media_id
-from wacloud.models.submission import (
+from wacloud.models.outbound.message import describe_validation_error, media_s3_key, with_media_id
+from wacloud.models.outbound.submission import (
     CALLBACK_PREFIX_RESERVED,
     Submission,
     UnresolvedMediaError,
@@ -286,7 +286,7 @@ def test_idempotency_key_changes_with_content(change: Doc) -> None:
 def test_checked_in_schema_is_up_to_date() -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(), (
         "schema/submission.schema.json is stale: run "
-        "`PYTHONPATH=layers/common/python python -m wacloud.models.submission "
+        "`PYTHONPATH=layers/common/python python -m wacloud.models.outbound.submission "
         "schema/submission.schema.json`"
     )
     assert json.loads(SCHEMA_FILE.read_text(encoding="utf-8")) == submission_json_schema()
@@ -328,8 +328,9 @@ def test_a_text_submission_builds_no_template_or_interactive_models() -> None:
     defer_build and Submission's per-type variants). Checked in a fresh interpreter,
     since other tests here build every model."""
     code = (
-        "from wacloud.models.submission import Submission\n"
-        "from wacloud.models.outbound import InteractiveMessage, TemplateMessage, TextMessage\n"
+        "from wacloud.models.outbound.submission import Submission\n"
+        "from wacloud.models.outbound.message import (\n"
+        "    InteractiveMessage, TemplateMessage, TextMessage)\n"
         "s = Submission.model_validate({'phone_number_id': '1', 'to': '+14445556666',"
         " 'type': 'text', 'text': {'body': 'hi'}})\n"
         "assert isinstance(s, Submission) and s.message.text.body == 'hi'\n"

@@ -58,8 +58,11 @@ def _failure_queues(cfn: dict[str, Any]) -> set[str]:
 
 def test_every_consumed_queue_has_a_dead_letter_queue(cfn: dict[str, Any]) -> None:
     queues = _of_type(cfn, "AWS::SQS::Queue")
-    dlqs = {_logical(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
-            for q in queues.values() if "RedrivePolicy" in q["Properties"]}
+    dlqs = {
+        _logical(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        for q in queues.values()
+        if "RedrivePolicy" in q["Properties"]
+    }
     failure_queues = _failure_queues(cfn)
     for name, queue in queues.items():
         if name in dlqs or name in failure_queues:
@@ -73,8 +76,11 @@ def test_every_consumed_queue_has_a_dead_letter_queue(cfn: dict[str, Any]) -> No
 def test_business_events_come_from_our_bus_and_source_and_are_never_dropped(
     cfn: dict[str, Any],
 ) -> None:
-    rules = {k: r for k, r in _of_type(cfn, "AWS::Events::Rule").items()
-             if "EventPattern" in r["Properties"]}
+    rules = {
+        k: r
+        for k, r in _of_type(cfn, "AWS::Events::Rule").items()
+        if "EventPattern" in r["Properties"]
+    }
     assert rules
     for name, rule in rules.items():
         props = rule["Properties"]
@@ -85,32 +91,50 @@ def test_business_events_come_from_our_bus_and_source_and_are_never_dropped(
         assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1, name
         queue = _logical(target["DeadLetterConfig"]["Arn"])
         # EventBridge may write to the DLQ, for this rule only.
-        (policy,) = [p for p in _of_type(cfn, "AWS::SQS::QueuePolicy").values()
-                     if p["Properties"]["Queues"] == [{"Ref": queue}]]
+        (policy,) = [
+            p
+            for p in _of_type(cfn, "AWS::SQS::QueuePolicy").values()
+            if p["Properties"]["Queues"] == [{"Ref": queue}]
+        ]
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
         assert statement["Principal"] == {"Service": "events.amazonaws.com"}
         assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [name, "Arn"]}
         function = _logical(target["Arn"])
-        (config,) = [c for c in _of_type(cfn, "AWS::Lambda::EventInvokeConfig").values()
-                     if c["Properties"]["FunctionName"] == {"Ref": function}]
+        (config,) = [
+            c
+            for c in _of_type(cfn, "AWS::Lambda::EventInvokeConfig").values()
+            if c["Properties"]["FunctionName"] == {"Ref": function}
+        ]
         assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
-    alarmed = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
-               for a in _of_type(cfn, "AWS::CloudWatch::Alarm").values()}
+    alarmed = {
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in _of_type(cfn, "AWS::CloudWatch::Alarm").values()
+    }
     assert _failure_queues(cfn) <= alarmed
 
 
-# Every action a function's code calls (grep the boto3 calls: wacloud/aws.py clients,
+# Every action a function's code calls (grep the boto3 calls: wacloud/infra/aws.py clients,
 # Powertools' idempotency and parameters); anything else is a grant nobody uses.
 USED_ACTIONS = {
-    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
-    "dynamodb:BatchGetItem", "dynamodb:DeleteItem",
-    "sqs:SendMessage", "sqs:GetQueueAttributes",
-    "s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+    "dynamodb:DeleteItem",
+    "sqs:SendMessage",
+    "sqs:GetQueueAttributes",
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:ListBucket",
+    "s3:DeleteObject",
     "secretsmanager:GetSecretValue",
 }
 # Only these delete: housekeeping (expired blocks) and Powertools idempotency.
-MAY_DELETE = {("QueueProcessorFunctionRole", "StateTable"),
-              ("InboundProcessorFunctionRole", "IdempotencyTable")}
+MAY_DELETE = {
+    ("QueueProcessorFunctionRole", "StateTable"),
+    ("InboundProcessorFunctionRole", "IdempotencyTable"),
+}
 # Where each function may write in the media bucket (S3 prefixes).
 S3_WRITES = {
     "WebhookReceiveFunctionRole": {"webhooks/"},
@@ -121,8 +145,11 @@ S3_WRITES = {
 
 
 def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for group in role["Properties"].get("Policies", [])
-            for s in group["PolicyDocument"]["Statement"]]
+    return [
+        s
+        for group in role["Properties"].get("Policies", [])
+        for s in group["PolicyDocument"]["Statement"]
+    ]
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -177,8 +204,10 @@ def test_functions_get_only_the_actions_their_code_uses(cfn: dict[str, Any]) -> 
 
 def test_webhook_functions_have_reserved_concurrency(sam: dict[str, Any]) -> None:
     functions = _of_type(sam, "AWS::Serverless::Function")
-    for name, parameter in (("WebhookReceiveFunction", "WebhookReceiveConcurrency"),
-                            ("WebhookVerifyFunction", "WebhookVerifyConcurrency")):
+    for name, parameter in (
+        ("WebhookReceiveFunction", "WebhookReceiveConcurrency"),
+        ("WebhookVerifyFunction", "WebhookVerifyConcurrency"),
+    ):
         reserved = functions[name]["Properties"]["ReservedConcurrentExecutions"]
         assert reserved == {"Ref": parameter}, name
         assert int(sam["Parameters"][parameter]["Default"]) >= 1
@@ -221,8 +250,14 @@ def test_no_secret_travels_as_a_template_parameter(sam: dict[str, Any]) -> None:
 
 def test_every_function_is_wired_and_has_code_and_a_sample_event(sam: dict[str, Any]) -> None:
     functions = _of_type(sam, "AWS::Serverless::Function")
-    expected = {"WebhookVerifyFunction", "WebhookReceiveFunction", "InboundProcessorFunction",
-                "SenderFunction", "QueueProcessorFunction", "TemplateSyncFunction"}
+    expected = {
+        "WebhookVerifyFunction",
+        "WebhookReceiveFunction",
+        "InboundProcessorFunction",
+        "SenderFunction",
+        "QueueProcessorFunction",
+        "TemplateSyncFunction",
+    }
     assert expected <= set(functions)
     for name, function in functions.items():
         code = REPO_ROOT / function["Properties"]["CodeUri"]
@@ -245,7 +280,10 @@ def test_functions_only_get_the_secret_they_are_pointed_at(cfn: dict[str, Any]) 
     for name, policy in _of_type(cfn, "AWS::IAM::Role").items():
         for statement_group in policy["Properties"].get("Policies", []):
             for statement in statement_group["PolicyDocument"]["Statement"]:
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [
-                    statement["Action"]]
+                actions = (
+                    statement["Action"]
+                    if isinstance(statement["Action"], list)
+                    else [statement["Action"]]
+                )
                 if any(a.startswith("secretsmanager:") for a in actions):
                     assert statement["Resource"] != "*", name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wacloud.templates import component_parameters, webhook_changes
+from wacloud.templates.sync import component_parameters, webhook_changes
 
 
 def test_parameters_named_and_positional() -> None:

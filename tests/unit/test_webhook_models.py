@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from wacloud.models.webhook import (
+from wacloud.models.webhook.parse import (
     STATUS_RANK,
     AccountUpdate,
     BusinessCapabilityUpdate,

@@ -21,8 +21,8 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from tests.unit.function_apps import load_app
-from wacloud import aws, config, queues
-from wacloud.signature import sign
+from wacloud.inbound.signature import sign
+from wacloud.infra import aws, config, queues
 
 # Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
 pytestmark = pytest.mark.bad_input

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from wacloud.models.webhook import (
+from wacloud.inbound.split import item_key, split_webhook
+from wacloud.models.webhook.keys import ITEM_KEYS
+from wacloud.models.webhook.parse import (
     ErrorUpdate,
     FieldUpdate,
     MessageUpdate,
@@ -20,8 +22,6 @@ from wacloud.models.webhook import (
     iter_updates,
     parse_webhook,
 )
-from wacloud.models.webhook_keys import ITEM_KEYS
-from wacloud.webhook_split import item_key, split_webhook
 
 CORPUS = Path(__file__).resolve().parents[1] / "payloads"
 NAMES = sorted(p.stem for p in CORPUS.glob("*.json"))
@@ -200,7 +200,7 @@ def test_pieces_of_a_big_batch_are_all_distinct() -> None:
 
 def test_splitter_does_not_import_pydantic() -> None:
     code = (
-        "import sys, wacloud.webhook_split as s;"
+        "import sys, wacloud.inbound.split as s;"
         "s.split_webhook({'entry': []});"
         "assert 'pydantic' not in sys.modules, 'pydantic imported'"
     )

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from wacloud.credentials import MetaCredentials
-from wacloud.receive import ReceiveResult, receive_webhook
-from wacloud.signature import sign
-from wacloud.webhook_split import split_webhook
-from wacloud.webhook_tenancy import WebhookApps
+from wacloud.inbound.receive import ReceiveResult, receive_webhook
+from wacloud.inbound.signature import sign
+from wacloud.inbound.split import split_webhook
+from wacloud.inbound.tenancy import WebhookApps
+from wacloud.infra.credentials import MetaCredentials
 
 # Part of the bad-input suite (README, "Security"): `pytest -m bad_input`.
 pytestmark = pytest.mark.bad_input

@@ -115,7 +115,7 @@ def test_a_step_that_fails_to_render_is_kept_and_the_others_still_run(
     state: None, logs: Records
 ) -> None:
     from wacloud import workflows
-    from wacloud.sender import message_id_for
+    from wacloud.outbound.sender import message_id_for
 
     workflows.install(PNID, _workflow())
     # No name to render: the confirmation and the reminder both need it.

@@ -51,7 +51,7 @@ def test_a_cancel_reaches_a_step_released_or_deferred_but_not_one_being_sent(
     """A step released to the queue (or parked by a deferral) before the cancelling
     event must still never go out; one a send attempt holds may already be at Meta."""
     from tests.unit.conftest import mocked_state_table
-    from wacloud.scheduling import cancel_scheduled
+    from wacloud.scheduling.release import cancel_scheduled
     from wacloud.store import messages
     from wacloud.store.messages import ClaimOutcome, State
 

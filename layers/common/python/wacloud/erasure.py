@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from wacloud.aws import dynamodb
-from wacloud.clock import now
-from wacloud.logs import mask_phone
-from wacloud.ratelimit import bucket_pk
+from wacloud.infra.aws import dynamodb
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import marshal, query, table
+from wacloud.infra.privacy import mask_phone
+from wacloud.outbound.ratelimit import bucket_pk
 from wacloud.store import media_refs
 from wacloud.store.contacts import contact_pk
-from wacloud.store.dynamo import marshal, query, table
-from wacloud.store.events import status_pk
+from wacloud.store.inbound_log import status_pk
 from wacloud.store.messages import wamid_pk
 from wacloud.store.reach import marker_pk
 

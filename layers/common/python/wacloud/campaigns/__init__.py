@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from wacloud.store.campaigns import CampaignStateError
+
 from .counters import count_reply, count_status, stats
 from .fanout import FanoutReport, run_fanout
 from .model import CampaignSpec, Segment, Variant
 from .pacing import set_messaging_limit
 from .service import CampaignError, cancel, create_campaign, is_halted, pause, resume
-from .store import CampaignStateError
 
 __all__ = [
     "CampaignError",

@@ -42,11 +42,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from wacloud.aws import dynamodb
-from wacloud.store.dynamo import marshal, table, unmarshal
-
-from .store import campaign_pk, counter_items, figures_items
-from .store import load as load_campaign
+from wacloud.infra.aws import dynamodb
+from wacloud.infra.dynamo import marshal, table, unmarshal
+from wacloud.store.campaigns import campaign_pk, counter_items, figures_items
+from wacloud.store.campaigns import load as load_campaign
 
 # Replies within this long after a campaign message count for it. Our choice, not a
 # Meta figure: three days covers a weekend.
@@ -140,7 +139,7 @@ def count_reply(
 
 
 def _latest_campaign_message(phone_number_id: str, wa_id: str, at: float) -> dict[str, Any] | None:
-    from wacloud.clock import iso
+    from wacloud.infra.clock import iso
     from wacloud.store.contacts import contact_pk
 
     response = dynamodb().query(

@@ -20,12 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wacloud.aws import dynamodb
-from wacloud.clock import now
+from wacloud.infra.aws import dynamodb
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import marshal, table, unmarshal
+from wacloud.store import campaigns as store
 from wacloud.store.contacts import contact_pk
-from wacloud.store.dynamo import marshal, table, unmarshal
 
-from . import pacing, recipients, store
+from . import pacing, recipients
 from .model import in_segment, pick_variant, recipient_wa_id, subject
 from .render import RenderError, template_message
 

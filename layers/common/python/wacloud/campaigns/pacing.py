@@ -21,10 +21,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from wacloud.aws import dynamodb
-from wacloud.clock import now
+from wacloud.infra.aws import dynamodb
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import get, marshal, table
 from wacloud.store import reach, tenants
-from wacloud.store.dynamo import get, marshal, table
 
 CAMPAIGN_SHARE_MPS = 40.0
 RUN_SECONDS = 60  # QueueProcessor rate(1 minute)

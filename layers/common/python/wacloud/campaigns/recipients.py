@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from wacloud.aws import s3
+from wacloud.infra.aws import s3
 
 CHUNK_BYTES = 256 * 1024
 HEADER_MAX_BYTES = 64 * 1024

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from wacloud.clock import iso, now
-from wacloud.config import settings
+from wacloud.infra.clock import iso, now
+from wacloud.infra.config import settings
+from wacloud.store import campaigns as store
 
-from . import recipients, store
+from . import recipients
 from .model import ACTIVE, CampaignSpec, start_time
 from .render import check_against
 
@@ -27,7 +28,7 @@ def _check_templates(spec: CampaignSpec) -> bool | None:
     """
     if not spec.waba_id:
         return None
-    from wacloud.templates import load_template, sendable
+    from wacloud.templates.sync import load_template, sendable
 
     marketing: bool | None = None
     for variant in spec.variants:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from wacloud import retention
-from wacloud.aws import dynamodb
-from wacloud.clock import now
-from wacloud.store.dynamo import get, is_conditional_failure, marshal, table, unmarshal
+from wacloud.infra import retention
+from wacloud.infra.aws import dynamodb
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import get, is_conditional_failure, marshal, table, unmarshal
 
 FREE_ENTRY_POINT_SECONDS = 72 * 3600  # fact sheet §6: CTWA / Page CTA free entry point
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 
-from wacloud.aws import dynamodb, s3
-from wacloud.clock import now
-from wacloud.config import settings
-from wacloud.graph import GraphClient
-from wacloud.media_keys import outbound_key_problem
-from wacloud.store.dynamo import get, marshal, table
+from wacloud.graph.client import GraphClient
+from wacloud.infra.aws import dynamodb, s3
+from wacloud.infra.clock import now
+from wacloud.infra.config import settings
+from wacloud.infra.dynamo import get, marshal, table
+from wacloud.infra.media_keys import outbound_key_problem
 
 MEDIA_ID_REUSE_SECONDS = 29 * 24 * 3600
 

@@ -10,10 +10,10 @@ the messages (MESSAGE_RETENTION_DAYS).
 
 from __future__ import annotations
 
-from wacloud.aws import dynamodb
-from wacloud.clock import now
-from wacloud.retention import message_expiry
-from wacloud.store.dynamo import marshal, query, table
+from wacloud.infra.aws import dynamodb
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import marshal, query, table
+from wacloud.infra.retention import message_expiry
 
 
 def ref_pk(sha256: str) -> str:

@@ -5,7 +5,7 @@ conditional write before calling Meta, so a redelivered SQS message finds it cla
 or finished and sends nothing. States only move forward by rank; status webhooks
 arriving out of order never move a message backwards (`read` never returns to
 `delivered`). A lookup item (`{pnid}#WAMID#{wamid}`) ties Meta's id back to ours.
-Both expire after MESSAGE_RETENTION_DAYS (wacloud.retention); an idempotency key is
+Both expire after MESSAGE_RETENTION_DAYS (wacloud.infra.retention); an idempotency key is
 honoured that long.
 """
 
@@ -16,10 +16,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from wacloud.aws import dynamodb
-from wacloud.clock import iso, now
-from wacloud.retention import message_expiry
-from wacloud.store.dynamo import (
+from wacloud.infra.aws import dynamodb
+from wacloud.infra.clock import iso, now
+from wacloud.infra.dynamo import (
     get,
     is_conditional_failure,
     marshal,
@@ -27,6 +26,7 @@ from wacloud.store.dynamo import (
     table,
     unmarshal,
 )
+from wacloud.infra.retention import message_expiry
 
 
 class State(enum.StrEnum):

@@ -29,9 +29,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from wacloud.aws import dynamodb
-from wacloud.clock import now
-from wacloud.store.dynamo import get, is_conditional_failure, marshal, table, unmarshal
+from wacloud.infra.aws import dynamodb
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import get, is_conditional_failure, marshal, table, unmarshal
 
 DAY = 86_400
 SLOT = 3_600

@@ -1,4 +1,4 @@
-"""Read side of the template mirror (`{waba}#TPL`, written by `wacloud.templates`).
+"""Read side of the template mirror (`{waba}#TPL`, written by `wacloud.templates.sync`).
 
 The sender looks a template up for every template send, so hits are cached for a
 minute per warm Lambda. Misses are not cached: a template synced a moment ago must be
@@ -11,9 +11,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from wacloud.clock import now
-from wacloud.store.dynamo import get, query
-from wacloud.templates import template_pk
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import get, query
+from wacloud.templates.sync import template_pk
 
 CACHE_SECONDS = 60.0
 

@@ -17,9 +17,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from wacloud.clock import now
-from wacloud.ratelimit import DEFAULT_THROUGHPUT_MPS, MAX_THROUGHPUT_MPS
-from wacloud.store.dynamo import get
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import get
+from wacloud.outbound.ratelimit import DEFAULT_THROUGHPUT_MPS, MAX_THROUGHPUT_MPS
 
 DEFAULT_MESSAGING_LIMIT = 250  # §4: a new business portfolio starts at 250
 CACHE_SECONDS = 60.0

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from wacloud.workflows.store import install, install_shipped, shipped, tenant_workflows
+
 from .engine import EventReport, handle_event
 from .failures import InvalidEventError, failures_for
 from .model import Step, Workflow
-from .store import install, install_shipped, shipped, tenant_workflows
 
 __all__ = [
     "EventReport",

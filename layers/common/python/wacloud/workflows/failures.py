@@ -25,11 +25,11 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
-from wacloud.aws import dynamodb
 from wacloud.campaigns.render import RenderError
-from wacloud.clock import now
-from wacloud.logs import mask_phone
-from wacloud.store.dynamo import marshal, query, table
+from wacloud.infra.aws import dynamodb
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import marshal, query, table
+from wacloud.infra.privacy import mask_phone
 
 logger = Logger(child=True)
 

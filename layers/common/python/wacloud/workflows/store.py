@@ -13,9 +13,9 @@ import json
 from importlib import resources
 from typing import Any
 
-from wacloud.aws import dynamodb
-from wacloud.clock import now
-from wacloud.store.dynamo import get, is_conditional_failure, marshal, query, table
+from wacloud.infra.aws import dynamodb
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import get, is_conditional_failure, marshal, query, table
 
 from .model import Workflow
 

@@ -1,0 +1,1 @@
+"""Inbound: webhooks received, split, checked and dispatched to one handler per kind."""

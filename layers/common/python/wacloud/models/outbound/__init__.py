@@ -1,0 +1,1 @@
+"""Strict models of what we send to Meta: conflicts and limits are errors."""

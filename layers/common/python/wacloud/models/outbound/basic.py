@@ -1,0 +1,156 @@
+"""Text, location, contacts and reaction payloads (fact sheet §1.3, §2.1, §2.4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from wacloud.models.outbound.common import Chars, Items, NonEmptyStr, WaModel
+
+TEXT_BODY_MAX = 4096  # §2.1 text.body
+# §2.4 CONFLICT: OAS maxItems 5 vs PYWA/Meta "up to 257". We enforce the stricter 5.
+CONTACTS_MAX = 5
+
+
+class TextObject(WaModel):
+    body: Annotated[str, Chars(min=1, max=TEXT_BODY_MAX)]
+    # Always sent (default false) so the request is explicit about link previews.
+    preview_url: bool = False
+
+
+def _coordinate(limit: float) -> Any:
+    def check(value: Any) -> float | str:
+        # Meta examples send numbers; OAS types them as strings outbound (§2.4):
+        # accept both and pass the user's form through untouched.
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise PydanticCustomError("wacloud_coord", "must be a number or a numeric string")
+        try:
+            number = float(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "wacloud_coord", "must be a number or a numeric string"
+            ) from None
+        if not math.isfinite(number) or abs(number) > limit:
+            raise PydanticCustomError(
+                "wacloud_coord",
+                "must be between -{lim} and {lim} degrees",
+                {"lim": int(limit)},
+            )
+        return value
+
+    return check
+
+
+Latitude = Annotated[
+    float | str,
+    PlainValidator(_coordinate(90.0)),
+    WithJsonSchema({"type": ["number", "string"], "description": "degrees, -90..90"}),
+]
+Longitude = Annotated[
+    float | str,
+    PlainValidator(_coordinate(180.0)),
+    WithJsonSchema({"type": ["number", "string"], "description": "degrees, -180..180"}),
+]
+
+
+class LocationObject(WaModel):
+    latitude: Latitude
+    longitude: Longitude
+    name: str | None = None
+    address: str | None = None
+
+
+class ReactionObject(WaModel):
+    message_id: NonEmptyStr
+    # "" removes an earlier reaction (PYWA remove_reaction, §1.3), so no min length.
+    emoji: str
+
+
+_BIRTHDAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _check_birthday(value: str) -> str:
+    try:
+        if not _BIRTHDAY.match(value):
+            raise ValueError
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("wacloud_birthday", "must be a date in YYYY-MM-DD form") from None
+    return value
+
+
+class ContactName(WaModel):
+    formatted_name: NonEmptyStr
+    first_name: str | None = None
+    last_name: str | None = None
+    middle_name: str | None = None
+    suffix: str | None = None
+    prefix: str | None = None
+
+
+class ContactPhone(WaModel):
+    phone: str | None = None
+    type: str | None = None
+    wa_id: str | None = None
+
+
+class ContactEmail(WaModel):
+    email: str | None = None
+    type: str | None = None
+
+
+class ContactAddress(WaModel):
+    street: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    country_code: str | None = None
+    type: str | None = None
+
+
+class ContactOrg(WaModel):
+    company: str | None = None
+    department: str | None = None
+    title: str | None = None
+
+
+class ContactUrl(WaModel):
+    url: str | None = None
+    type: str | None = None
+
+
+class Contact(WaModel):
+    name: ContactName
+    phones: list[ContactPhone] | None = None
+    emails: list[ContactEmail] | None = None
+    addresses: list[ContactAddress] | None = None
+    org: ContactOrg | None = None
+    urls: list[ContactUrl] | None = None
+    birthday: Annotated[str, AfterValidator(_check_birthday)] | None = None
+
+
+ContactList = Annotated[
+    list[Contact], Items(min=1, max=CONTACTS_MAX, noun="contacts", why="OAS limit; Meta says 257")
+]
+
+__all__ = [
+    "CONTACTS_MAX",
+    "TEXT_BODY_MAX",
+    "Contact",
+    "ContactAddress",
+    "ContactEmail",
+    "ContactList",
+    "ContactName",
+    "ContactOrg",
+    "ContactPhone",
+    "ContactUrl",
+    "LocationObject",
+    "ReactionObject",
+    "TextObject",
+]

@@ -1,0 +1,1 @@
+"""Tolerant models of what Meta sends us (webhooks): unknown fields are kept."""

@@ -1,0 +1,130 @@
+"""Building blocks shared by every webhook model: the tolerant base, errors, contacts.
+
+Meta changes webhook payloads without versioning them (new keys, new enum values,
+new message types show up in production first — see fact sheet §3.3/§3.4 notes on
+``user_id``, ``revoke``, ``edit``). A webhook we reject is a webhook Meta retries for
+7 days and then loses, so every model here accepts unknown keys (``extra="allow"``)
+and keeps enum-like values as raw strings, with ``known_*`` helpers that return
+``None`` for values we have not seen.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class WaModel(BaseModel):
+    """Base of every Meta-shaped model: tolerant, immutable, alias-aware.
+
+    ``coerce_numbers_to_str`` because ids are strings in Meta's payloads but a
+    hand-written test sender (or a future Meta change) may send numbers; we would
+    rather normalise than drop the update.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        frozen=True,
+        populate_by_name=True,
+        coerce_numbers_to_str=True,
+    )
+
+
+def known(enum: type[_E], raw: str | None) -> _E | None:
+    """Map a raw string onto ``enum``, or ``None`` when Meta sent something new."""
+    if raw is None:
+        return None
+    try:
+        return enum(raw)
+    except ValueError:
+        return None
+
+
+class ErrorData(WaModel):
+    """``error_data`` of a webhook error; ``details`` is the useful human text."""
+
+    details: str | None = None
+
+
+class WaError(WaModel):
+    """The error object Meta puts in ``statuses[].errors``, ``messages[].errors``
+    and ``value.errors`` (fact sheet §3.5, §3.6; codes in §5.2).
+
+    Everything is optional: Meta's own fixtures omit ``title`` on call errors.
+    Handle errors by ``code`` (and ``details``), never by ``title`` (§5.1).
+    """
+
+    code: int | None = None
+    title: str | None = None
+    message: str | None = None
+    error_data: ErrorData | None = None
+    href: str | None = None
+
+    @property
+    def details(self) -> str | None:
+        """Shortcut to ``error_data.details``."""
+        return self.error_data.details if self.error_data else None
+
+
+class Metadata(WaModel):
+    """``value.metadata``: which business number the change is about.
+
+    Absent on WABA-level fields (template status, account updates, ...), where the
+    tenant is the WABA (``entry.id``).
+    """
+
+    display_phone_number: str | None = None
+    phone_number_id: str | None = None
+
+
+class Profile(WaModel):
+    """``contacts[].profile``; the user's self-chosen WhatsApp name."""
+
+    name: str | None = None
+
+
+class Contact(WaModel):
+    """``value.contacts[]``: the user behind an inbound item.
+
+    ``wa_id`` is the phone-based id; ``user_id`` / ``parent_user_id`` are the newer
+    business-scoped user ids (fact sheet §3.3, likely post-v23). Any of them may be
+    missing, and the whole ``contacts`` array is absent on system messages, so
+    nothing downstream may *require* a contact.
+    """
+
+    profile: Profile | None = None
+    wa_id: str | None = None
+    user_id: str | None = None
+    parent_user_id: str | None = None
+
+    @property
+    def name(self) -> str | None:
+        """Profile name, if Meta sent one."""
+        return self.profile.name if self.profile else None
+
+
+def pick_contact(
+    contacts: list[Contact] | None, ids: set[str], *, single_fallback: bool
+) -> Contact | None:
+    """Choose the contact that belongs to an item.
+
+    Matches on ``wa_id`` or ``user_id``. With ``single_fallback`` a lone contact is
+    returned even without a match, because Meta sends the sender's contact next to a
+    message and a missing or renamed ``from`` (e.g. ``user_changed_user_id`` system
+    messages) should not cost us the profile name. The same rule lives in
+    ``wacloud.inbound.split._relevant_contacts``; keep them in step.
+    """
+    if not contacts:
+        return None
+    for contact in contacts:
+        if (contact.wa_id is not None and contact.wa_id in ids) or (
+            contact.user_id is not None and contact.user_id in ids
+        ):
+            return contact
+    if single_fallback and len(contacts) == 1:
+        return contacts[0]
+    return None

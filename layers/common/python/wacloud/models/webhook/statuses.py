@@ -1,0 +1,151 @@
+"""``value.statuses[]``: delivery receipts for our messages, and call statuses (§3.5, §8).
+
+Statuses are the bulk of webhook traffic (Meta sizes for 3x the outbound rate) and
+arrive duplicated and, as far as anyone can tell, unordered (§3.8: "delivered" is
+skipped when delivery and read coincide). :func:`status_rank` is the one rule the
+state machine needs: never move a message's status backwards.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from types import MappingProxyType
+
+from wacloud.models.webhook.common import WaError, WaModel, known
+from wacloud.models.webhook.keys import to_int
+
+
+class StatusValue(StrEnum):
+    """Message statuses documented by Meta; ``played`` is in the 2026 reference."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    PLAYED = "played"
+    FAILED = "failed"
+
+
+class CallStatusValue(StrEnum):
+    """Call statuses seen on ``statuses[]`` with ``type:"call"``.
+
+    Only ``RINGING`` is confirmed (§8); anything else parses and is flagged unknown.
+    """
+
+    RINGING = "RINGING"
+
+
+#: Rank of each message status: a status may only replace one of lower rank.
+#: ``played`` (first play of a voice note) comes after ``read``; ``failed`` is terminal.
+#: Unknown statuses rank 0 so they never overwrite a known state.
+STATUS_RANK: MappingProxyType[str, int] = MappingProxyType(
+    {
+        StatusValue.SENT.value: 1,
+        StatusValue.DELIVERED.value: 2,
+        StatusValue.READ.value: 3,
+        StatusValue.PLAYED.value: 4,
+        StatusValue.FAILED.value: 5,
+    }
+)
+
+
+def status_rank(status: str) -> int:
+    """Rank of a raw status string; 0 for anything unknown."""
+    return STATUS_RANK.get(status, 0)
+
+
+def status_advances(current: str | None, new: str) -> bool:
+    """True if ``new`` should replace ``current`` (strictly higher rank).
+
+    Equal rank is a duplicate, lower rank is a late arrival; both are ignored. A
+    message with no recorded status accepts any known status.
+    """
+    if current is None:
+        return status_rank(new) > 0
+    return status_rank(new) > status_rank(current)
+
+
+class ConversationOrigin(WaModel):
+    """``conversation.origin``; ``type`` is e.g. service, marketing, referral_conversion."""
+
+    type: str | None = None
+
+
+class Conversation(WaModel):
+    """``statuses[].conversation`` (present up to v23; from v24 only in a free entry point).
+
+    ``expiration_timestamp`` is a string and only on ``sent``.
+    """
+
+    id: str | None = None
+    expiration_timestamp: str | None = None
+    origin: ConversationOrigin | None = None
+
+
+class Pricing(WaModel):
+    """``statuses[].pricing``, on ``sent`` and on one of ``delivered``/``read`` (§3.5, §6).
+
+    ``pricing_model`` is ``CBP`` (before 2025-07-01) or ``PMP``; ``type`` is
+    ``regular`` | ``free_customer_service`` | ``free_entry_point`` (+ group variants).
+    ``billable`` is slated for deprecation, hence optional.
+    """
+
+    billable: bool | None = None
+    pricing_model: str | None = None
+    type: str | None = None
+    category: str | None = None
+
+
+class MessageStatus(WaModel):
+    """One element of ``value.statuses[]``.
+
+    ``id`` is a wamid for messages or a wacid for calls (``type == "call"``).
+    ``status`` stays a raw string; see :attr:`known_status`.
+    """
+
+    id: str
+    status: str
+    timestamp: str | None = None
+    recipient_id: str | None = None
+    type: str | None = None
+    biz_opaque_callback_data: str | None = None
+    conversation: Conversation | None = None
+    pricing: Pricing | None = None
+    errors: list[WaError] | None = None
+    recipient_type: str | None = None
+    recipient_participant_id: str | None = None
+    recipient_identity_key_hash: str | None = None
+
+    @property
+    def is_call(self) -> bool:
+        """True for a call status (``type:"call"``), which has its own vocabulary."""
+        return self.type == "call"
+
+    @property
+    def known_status(self) -> StatusValue | CallStatusValue | None:
+        """The status as an enum member, or ``None`` when Meta sent a new value."""
+        if self.is_call:
+            return known(CallStatusValue, self.status)
+        return known(StatusValue, self.status)
+
+    @property
+    def is_unknown_status(self) -> bool:
+        """True for a status value outside the documented set; store and flag it."""
+        return self.known_status is None
+
+    @property
+    def rank(self) -> int:
+        """:func:`status_rank` of this status (0 for call statuses)."""
+        return 0 if self.is_call else status_rank(self.status)
+
+    @property
+    def sent_at(self) -> int | None:
+        """``timestamp`` as Unix seconds."""
+        return to_int(self.timestamp)
+
+    @property
+    def is_free_entry_point(self) -> bool:
+        """True when Meta says this message rides a free entry point (72 h free window)."""
+        if self.pricing is not None and self.pricing.type == "free_entry_point":
+            return True
+        origin = self.conversation.origin if self.conversation else None
+        return origin is not None and origin.type == "referral_conversion"

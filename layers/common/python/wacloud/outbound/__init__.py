@@ -1,0 +1,1 @@
+"""Outbound: the sender, its batch processor, policy, throughput and reconcile."""

@@ -1,0 +1,248 @@
+"""Send-rate limits shared by every concurrent sender, kept in DynamoDB (fact sheet §4).
+
+Each limit is a token bucket stored as one number, its *theoretical arrival time*
+(GCRA): the moment the bucket would be full again. Taking `n` tokens moves it forward
+by `n / rate`; the bucket refuses when that would put it more than `burst / rate`
+ahead of now. One attribute means one conditional update per acquisition, and the
+additive form (`tat = tat + :cost`) commutes, so concurrent senders do not have to
+agree on an exact previous value.
+
+Two buckets exist:
+* per business number: Meta meters 80 messages/s by default, up to 1,000 after an
+  upgrade (§4, error 130429). Tokens for a whole SQS batch are taken in one call
+  (`ThroughputBudget`) and handed out in memory.
+* per (number, recipient) pair: 1 message / 6 s with bursts of up to 45 borrowed
+  against future quota (§4, error 131056).
+
+Over a limit is never a failure: the caller defers the message by the returned wait.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from wacloud.infra.aws import dynamodb
+from wacloud.infra.clock import now
+from wacloud.infra.dynamo import is_conditional_failure, marshal, table, unmarshal
+
+DEFAULT_THROUGHPUT_MPS = 80  # §4: default per business phone number
+MAX_THROUGHPUT_MPS = 1000  # §4: after the automatic upgrade
+PAIR_INTERVAL_SECONDS = 6.0  # §4: 1 message / 6 s to the same user
+PAIR_BURST = 45  # §4: bursts of up to 45 in 6 s
+MAX_DEFER_SECONDS = 900  # SQS DelaySeconds maximum
+_ATTEMPTS = 4  # conditional-update retries when another sender moved the bucket
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    per_second: float
+    burst: int
+
+    @property
+    def cost(self) -> float:
+        """Seconds of bucket time one token costs."""
+        return 1.0 / self.per_second
+
+    @property
+    def window(self) -> float:
+        """How far ahead of now the bucket may run (the burst, in seconds)."""
+        return self.burst * self.cost
+
+
+def throughput_rate(mps: int) -> Rate:
+    """The number bucket: `mps` tokens per second, one second of them at once.
+
+    Meta also counts inbound messages against the same meter (§4), so this bucket can
+    only keep us under the limit, not guarantee it: 130429 is still deferred.
+    """
+    mps = max(1, min(int(mps), MAX_THROUGHPUT_MPS))
+    return Rate(per_second=float(mps), burst=mps)
+
+
+PAIR_RATE = Rate(per_second=1.0 / PAIR_INTERVAL_SECONDS, burst=PAIR_BURST)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    granted: int
+    # Seconds until the next token is free; 0.0 when everything asked for was granted.
+    wait: float
+
+
+def plan(tat: float | None, at: float, want: int, rate: Rate) -> tuple[int, float, float]:
+    """Pure GCRA step: (tokens granted, new arrival time, wait for the next token)."""
+    base = max(tat if tat is not None else at, at)
+    room = at + rate.window - base
+    granted = max(0, min(want, math.floor(room / rate.cost + 1e-9)))
+    new_tat = base + granted * rate.cost
+    wait = 0.0 if granted >= want else max(0.0, new_tat + rate.cost - rate.window - at)
+    return granted, new_tat, wait
+
+
+# Lower bounds of each bucket's arrival time seen by this process. Arrival times only
+# move forward (refunds aside), so a cached value that already refuses is trusted and
+# saves a DynamoDB call; one that allows is verified by the conditional update.
+_seen: dict[str, float] = {}
+_seen_lock = threading.Lock()
+
+
+def bucket_pk(kind: str, phone_number_id: str, wa_id: str | None = None) -> str:
+    return f"{phone_number_id}#RATE#{kind}" + (f"#{wa_id}" if wa_id else "")
+
+
+def acquire(pk: str, want: int, rate: Rate, *, ttl_seconds: int | None = None) -> Grant:
+    """Take up to `want` tokens from the bucket at `pk` (one conditional update, usually)."""
+    if want <= 0:
+        return Grant(0, 0.0)
+    with _seen_lock:
+        belief = _seen.get(pk)
+    for _ in range(_ATTEMPTS):
+        at = now()
+        granted, new_tat, wait = plan(belief, at, want, rate)
+        if granted == 0:
+            return Grant(0, wait)
+        busy = belief is not None and belief >= at
+        values: dict[str, object] = {":at": at}
+        if busy:
+            # Someone used the bucket recently: add our cost to whatever is there now,
+            # provided there is still room for it.
+            update = "SET tat = tat + :cost"
+            condition = "tat >= :at AND tat <= :limit"
+            values[":cost"] = round(granted * rate.cost, 6)
+            values[":limit"] = round(at + rate.window - granted * rate.cost, 6)
+        else:
+            update = "SET tat = :new"
+            condition = "attribute_not_exists(tat) OR tat < :at"
+            values[":new"] = round(new_tat, 6)
+        if ttl_seconds is not None:
+            update += ", expires_at = :exp"
+            values[":exp"] = int(at + ttl_seconds)
+        try:
+            response = dynamodb().update_item(
+                TableName=table(),
+                Key=marshal({"pk": pk, "sk": "#"}),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=marshal(values),
+                ReturnValues="UPDATED_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except Exception as exc:
+            if not is_conditional_failure(exc):
+                raise
+            old = unmarshal(getattr(exc, "response", {}).get("Item") or {})
+            belief = float(old["tat"]) if "tat" in old else None
+            continue
+        tat = float(unmarshal(response["Attributes"])["tat"])
+        _remember(pk, tat)
+        return Grant(granted, wait)
+    # Heavy contention: report "not now" rather than spin; the message is deferred.
+    return Grant(0, rate.cost)
+
+
+def refund(pk: str, tokens: int, rate: Rate) -> None:
+    """Give back tokens taken but not used (e.g. a batch item that was a duplicate)."""
+    if tokens <= 0:
+        return
+    try:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": pk, "sk": "#"}),
+            UpdateExpression="SET tat = tat - :cost",
+            ConditionExpression="attribute_exists(tat)",
+            ExpressionAttributeValues=marshal({":cost": round(tokens * rate.cost, 6)}),
+        )
+    except Exception as exc:
+        if not is_conditional_failure(exc):
+            raise
+    with _seen_lock:
+        _seen.pop(pk, None)
+
+
+def _remember(pk: str, tat: float) -> None:
+    with _seen_lock:
+        _seen[pk] = max(tat, _seen.get(pk, tat))
+
+
+def acquire_pair(phone_number_id: str, wa_id: str) -> Grant:
+    """One message to this recipient under the pair limit (§4)."""
+    # The bucket is idle again once it has caught up with now; keep it a day at most.
+    return acquire(bucket_pk("PAIR", phone_number_id, wa_id), 1, PAIR_RATE, ttl_seconds=86_400)
+
+
+class ThroughputBudget:
+    """Number-bucket tokens for one SQS batch: one DynamoDB call per business number.
+
+    `reserve` takes as many tokens as the batch has messages per number; `take` hands
+    them out (thread-safe, the batch is sent from a thread pool); `settle` refunds what
+    duplicates, rejections and deferrals did not use. A refused message is told to come
+    back after the next free token plus its place in the line, so a deferred burst
+    returns spread out instead of all at once.
+    """
+
+    def __init__(self, mps_for: Callable[[str], int]) -> None:
+        self._mps_for = mps_for
+        self._lock = threading.Lock()
+        self._left: dict[str, int] = {}
+        self._wait: dict[str, float] = {}
+        self._refused: dict[str, int] = {}
+
+    def _rate(self, phone_number_id: str) -> Rate:
+        return throughput_rate(self._mps_for(phone_number_id))
+
+    def reserve(self, counts: Mapping[str, int]) -> None:
+        for pnid, count in counts.items():
+            grant = acquire(bucket_pk("NUMBER", pnid), count, self._rate(pnid))
+            with self._lock:
+                self._left[pnid] = self._left.get(pnid, 0) + grant.granted
+                self._wait[pnid] = grant.wait
+
+    def take(self, phone_number_id: str) -> float | None:
+        """None when a token is ours; otherwise the seconds to defer the message by."""
+        with self._lock:
+            reserved = phone_number_id in self._left
+            if self._left.get(phone_number_id, 0) > 0:
+                self._left[phone_number_id] -= 1
+                return None
+        rate = self._rate(phone_number_id)
+        if not reserved:  # not counted up front (e.g. a body that failed to pre-parse)
+            grant = acquire(bucket_pk("NUMBER", phone_number_id), 1, rate)
+            if grant.granted:
+                return None
+            with self._lock:
+                self._left.setdefault(phone_number_id, 0)
+                self._wait[phone_number_id] = grant.wait
+        with self._lock:
+            place = self._refused.get(phone_number_id, 0)
+            self._refused[phone_number_id] = place + 1
+            wait = self._wait.get(phone_number_id, rate.cost) + place * rate.cost
+        return min(float(MAX_DEFER_SECONDS), max(rate.cost, wait))
+
+    def settle(self) -> None:
+        with self._lock:
+            unused = {k: v for k, v in self._left.items() if v > 0}
+            self._left = {k: 0 for k in self._left}
+        for pnid, tokens in unused.items():
+            refund(bucket_pk("NUMBER", pnid), tokens, self._rate(pnid))
+
+
+__all__ = [
+    "DEFAULT_THROUGHPUT_MPS",
+    "MAX_DEFER_SECONDS",
+    "MAX_THROUGHPUT_MPS",
+    "PAIR_BURST",
+    "PAIR_INTERVAL_SECONDS",
+    "PAIR_RATE",
+    "Grant",
+    "Rate",
+    "ThroughputBudget",
+    "acquire",
+    "acquire_pair",
+    "bucket_pk",
+    "plan",
+    "refund",
+    "throughput_rate",
+]

@@ -1,0 +1,1 @@
+"""Scheduling: releasing due messages and housekeeping."""

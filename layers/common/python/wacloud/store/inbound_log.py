@@ -1,0 +1,110 @@
+"""Inbound records: customer messages, status events and other webhook fields.
+
+Each is written with a conditional put keyed by what Meta uses to identify it (a
+message by wamid, a status by wamid and status, any other item by a content hash), so
+a webhook retried for days or duplicated across apps is recorded exactly once and the
+complete status history of a message is kept whatever order it arrived in. Every
+record expires after MESSAGE_RETENTION_DAYS (wacloud.infra.retention).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wacloud.infra.clock import iso, now
+from wacloud.infra.dynamo import put_if_absent, query
+from wacloud.infra.retention import message_expiry
+from wacloud.store.contacts import contact_pk
+
+LATE_AFTER_SECONDS = 300
+
+
+def inbound_pk(phone_number_id: str, wamid: str) -> str:
+    return f"{phone_number_id}#IN#{wamid}"
+
+
+def status_pk(phone_number_id: str, wamid: str) -> str:
+    return f"{phone_number_id}#ST#{wamid}"
+
+
+def record_inbound_message(
+    phone_number_id: str, wamid: str, wa_id: str, at: float, fields: dict[str, Any]
+) -> bool:
+    """True if this call recorded the message; False if it was already recorded.
+
+    Meta's timestamps have one-second resolution, too coarse to order a customer's
+    message against our reply of the same second; when the webhook arrives promptly
+    (within LATE_AFTER_SECONDS) the conversation is ordered by when we recorded it.
+    """
+    recorded = now()
+    sort_at = recorded if 0 <= recorded - at < LATE_AFTER_SECONDS else at
+    return put_if_absent(
+        {
+            "pk": inbound_pk(phone_number_id, wamid),
+            "sk": "#",
+            "wamid": wamid,
+            "wa_id": wa_id,
+            "phone_number_id": phone_number_id,
+            "direction": "in",
+            "received_at": at,
+            "recorded_at": recorded,
+            "gsi1pk": contact_pk(phone_number_id, wa_id),
+            "gsi1sk": f"{iso(sort_at)}#IN#{wamid}",
+            "expires_at": message_expiry(recorded),
+            **fields,
+        }
+    )
+
+
+def record_status(
+    phone_number_id: str, wamid: str, status: str, at: float, fields: dict[str, Any]
+) -> bool:
+    return put_if_absent(
+        {
+            "pk": status_pk(phone_number_id, wamid),
+            "sk": status,
+            "wamid": wamid,
+            "status": status,
+            "occurred_at": at,
+            "recorded_at": now(),
+            "expires_at": message_expiry(now()),
+            **fields,
+        }
+    )
+
+
+def status_history(phone_number_id: str, wamid: str) -> list[dict[str, Any]]:
+    """Every status recorded for a message, in the order they happened.
+
+    Meta's timestamps have one-second resolution, so statuses of the same second are
+    ordered by meaning (sent < delivered < read).
+    """
+    from wacloud.store.messages import RANK
+
+    return sorted(
+        query(status_pk(phone_number_id, wamid)),
+        key=lambda s: (s["occurred_at"], RANK.get(s["status"], 0)),
+    )
+
+
+def record_field_event(
+    tenant: str, field: str, dedupe_key: str, at: float, fields: dict[str, Any]
+) -> bool:
+    return put_if_absent(
+        {
+            "pk": f"{tenant}#EV#{field}",
+            "sk": dedupe_key,
+            "field": field,
+            "occurred_at": at,
+            "recorded_at": now(),
+            "expires_at": message_expiry(now()),
+            **fields,
+        }
+    )
+
+
+def conversation(
+    phone_number_id: str, wa_id: str, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Messages both ways with one customer, oldest first (index gsi1)."""
+    return query(contact_pk(phone_number_id, wa_id), index="gsi1", key_attr="gsi1pk", limit=limit)

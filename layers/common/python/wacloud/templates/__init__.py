@@ -1,0 +1,1 @@
+"""Message templates: sync from Meta and the webhook mirror."""
