@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from wacloud.errors import InputError
 from wacloud.models.outbound.basic import ContactList
 from wacloud.models.outbound.common import Chars, Items, WaModel, describe_validation_error
 from wacloud.models.outbound.interactive import Interactive
@@ -143,7 +144,7 @@ class Context(WaModel):
     message_id: Annotated[str, Chars(min=1, max=CONTEXT_MESSAGE_ID_MAX, why=OURS)]
 
 
-class UnresolvedMediaError(ValueError):
+class UnresolvedMediaError(InputError, ValueError):
     """``graph_payload`` was asked for a message whose ``s3_key`` was never uploaded."""
 
 

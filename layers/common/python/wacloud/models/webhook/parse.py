@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from wacloud.errors import InputError
 from wacloud.infra.privacy import ErrorDetail, scrub_errors, summary
 from wacloud.models.webhook.common import (
     Contact,
@@ -111,7 +112,7 @@ from wacloud.models.webhook.updates import (
 )
 
 
-class WebhookFormatError(ValueError):
+class WebhookFormatError(InputError, ValueError):
     """The body is not a WhatsApp Business Account webhook (or is malformed beyond
     what the tolerant models accept).
 
