@@ -24,12 +24,12 @@ from pydantic import ValidationError
 from wacloud.errors import InputError
 from wacloud.infra.privacy import ErrorDetail, scrub_errors, summary
 from wacloud.models.webhook.common import (
-    Contact,
     ErrorData,
     Metadata,
     Profile,
+    TolerantModel,
     WaError,
-    WaModel,
+    WebhookContact,
 )
 from wacloud.models.webhook.envelope import (
     WHATSAPP_OBJECT,
@@ -176,7 +176,6 @@ __all__ = [
     "CallStatusValue",
     "Change",
     "ChangeValue",
-    "Contact",
     "Conversation",
     "ConversationOrigin",
     "Document",
@@ -221,12 +220,13 @@ __all__ = [
     "TemplateQualityUpdate",
     "TemplateStatusUpdate",
     "Text",
+    "TolerantModel",
     "Unsupported",
     "Update",
     "UserPreference",
     "VolumeTierInfo",
     "WaError",
-    "WaModel",
+    "WebhookContact",
     "WebhookField",
     "WebhookFormatError",
     "WebhookPayload",
