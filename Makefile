@@ -48,6 +48,7 @@ integration: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
 	$(VENV)/bin/mypy layers/common/python/wacloud functions local

@@ -86,9 +86,7 @@ def _start_keepalive(emu: Any) -> Any:
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from local.emulator.app import Api
-
-    app = Api(emu)
+    app = emu.app
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from typing import Any
 
@@ -48,7 +47,7 @@ persistence = DynamoDBPersistenceLayer(
 # The inbound queue's maxReceiveCount (template.yaml, InboundQueue RedrivePolicy): on
 # that delivery a transient media failure is recorded instead of retried, so the
 # message is kept rather than dead-lettered.
-MAX_RECEIVE_COUNT = int(os.environ.get("INBOUND_MAX_RECEIVE_COUNT", "5"))
+MAX_RECEIVE_COUNT = settings().inbound_max_receive_count
 
 
 @cache

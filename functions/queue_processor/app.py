@@ -15,7 +15,6 @@ and erases a customer (a data-protection request; README, "Operating"):
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -35,7 +34,7 @@ metrics = Metrics()
 SAFETY_SECONDS = 15
 # Seconds between scheduled runs (the rule's rate). Pacing budgets one period per run;
 # only a local stack with sped-up schedules sets it.
-PERIOD_SECONDS = float(os.environ.get("QUEUE_PROCESSOR_PERIOD", "60"))
+PERIOD_SECONDS = settings().queue_processor_period
 # Share of the usable time each step may use before the next starts.
 RELEASE_SHARE, HOUSEKEEPING_SHARE = 0.4, 0.1
 

@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from wacloud.errors import InputError
 from wacloud.inbound.receive import ReceiveResult, receive_webhook
 from wacloud.inbound.tenancy import WebhookApps
 from wacloud.infra.config import settings
@@ -28,7 +29,7 @@ metrics = Metrics()
 _LOGGED_REFUSALS = 10
 
 
-class BadRequestError(ValueError):
+class BadRequestError(InputError, ValueError):
     """The HTTP request itself cannot be read (before any signature check)."""
 
 

@@ -9,7 +9,6 @@ Powertools Metrics only on the paths that count something.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from wacloud.inbound.verification import (
@@ -17,8 +16,9 @@ from wacloud.inbound.verification import (
     hub_params,
     subscription_challenge,
 )
+from wacloud.infra.config import settings
 
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "webhook-verify")
+SERVICE = settings().service_name or "webhook-verify"
 
 
 def _log(level: str, message: str, **fields: Any) -> None:
@@ -30,7 +30,7 @@ def _metric(name: str) -> None:
     """One count, written at once as an EMF line by Powertools (namespace as the stack's)."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "wacloud")
+    namespace = settings().metrics_namespace
     with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=namespace) as metric:
         metric.add_dimension(name="service", value=SERVICE)
 

@@ -1,5 +1,8 @@
 """WSGI application: routing, auth, fault injection, request log, error rendering.
 
+It is given what it serves (the engine, ``Core``, and the fault plan) by whoever builds
+it (``emulator.Emulator``) and imports nothing of that builder.
+
 Auth failures answer code 190 with HTTP 401 (fact sheet §5.2) in the OAuthException
 envelope; unknown paths answer 100/400 (Graph's real code for unknown paths is not on the
 fact sheet: NOT CONFIRMED).
@@ -24,7 +27,8 @@ from .models import RequestRecord
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from .emulator import Emulator
+    from .core import Core
+    from .faults import Faults
 
 
 class VersionConverter(BaseConverter):
@@ -55,8 +59,11 @@ URL_MAP = Map(
 
 
 class Api:
-    def __init__(self, emu: Emulator) -> None:
-        self.emu = emu
+    """Graph's routes over ``core``, with ``faults`` applied, plus the control API."""
+
+    def __init__(self, core: Core, faults: Faults) -> None:
+        self.core = core
+        self.faults = faults
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         req = Request(environ)
@@ -78,12 +85,13 @@ class Api:
             return _json(exc.code or 500, {"error": str(exc)})
         if endpoint == "control":
             try:
-                return _result(control.handle(self.emu, req, str(args["action"]).strip("/")))
+                return _result(control.handle(self.core, self.faults, req,
+                                              str(args["action"]).strip("/")))
             except control.ControlError as exc:
                 return _json(exc.status, {"error": exc.message})
             except (GraphError, ValueError, KeyError, TypeError) as exc:
                 return _json(400, {"error": str(exc)})
-        delay, fault = self.emu.faults.plan(req.method, req.path)
+        delay, fault = self.faults.plan(req.method, req.path)
         if delay > 0:
             time.sleep(delay)
         if fault is not None:
@@ -93,7 +101,7 @@ class Api:
             resp = _result(self._route(endpoint, req, dict(args)))
         except GraphError as err:
             resp = self._error(err)
-        hold = self.emu.faults.hold_after(req.path)
+        hold = self.faults.hold_after(req.path)
         if hold > 0:
             time.sleep(hold)
         return self._record(req, resp)
@@ -104,11 +112,11 @@ class Api:
         token = token or req.args.get("access_token")
         if not token:
             raise GraphError(190, "An access token is required to request this resource.")
-        if token != self.emu.config.token:
+        if token != self.core.cfg.token:
             raise GraphError(190, "Invalid OAuth access token - Cannot parse access token")
 
     def _route(self, endpoint: str, req: Request, args: dict[str, Any]) -> Result:
-        core = self.emu.core
+        core = self.core
         version = str(args.get("version", ""))
         ctx = Ctx(core, req, version)
         routes: dict[str, Callable[[], Result]] = {
@@ -137,7 +145,7 @@ class Api:
         return account.block_users(ctx, pnid, block=method == "POST")
 
     def _check_waba(self, waba: str) -> None:
-        core = self.emu.core
+        core = self.core
         known = {p.waba_id for p in core.state.phone_numbers.values()} | {core.cfg.waba_id}
         if waba not in known and not core.cfg.accept_any_phone_number_id:
             raise GraphError(100, f"Unsupported request. Object with ID '{waba}' does not "
@@ -167,7 +175,7 @@ class Api:
         return res
 
     def _error(self, err: GraphError) -> Response:
-        return _json(err.status, err.envelope(self.emu.core.ids.fbtrace()),
+        return _json(err.status, err.envelope(self.core.ids.fbtrace()),
                      headers={"WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token"'}
                      if err.code == 190 else None)
 
@@ -183,9 +191,9 @@ class Api:
         out: Any = None
         if resp.mimetype == "application/json":
             out = json.loads(resp.get_data())
-        self.emu.core_record(RequestRecord(
+        self.core.record_request(RequestRecord(
             method=req.method, path=req.path, query=dict(req.args.items()), json=body,
-            status=resp.status_code, response=out, time=self.emu.clock.now()))
+            status=resp.status_code, response=out, time=self.core.clock.now()))
         return resp
 
 

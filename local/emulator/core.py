@@ -31,7 +31,7 @@ from .media import (
     url_signature,
     validate_upload,
 )
-from .models import InboundMessage, Media, PhoneNumber, SentMessage, Template
+from .models import InboundMessage, Media, PhoneNumber, RequestRecord, SentMessage, Template
 from .scheduler import Scheduler
 from .state import State
 from .templates import check_send
@@ -410,6 +410,34 @@ class Core:
     def emit(self, field: str, value: dict[str, Any], *, waba_id: str | None = None) -> None:
         """Queue any webhook change verbatim (for fields the emulator has no helper for)."""
         self._emit(waba_id or self.cfg.waba_id, field, value)
+
+    # ------------------------------------------------------------------ users
+    def set_on_whatsapp(self, wa_id: str, on: bool) -> None:
+        """Whether ``wa_id`` has WhatsApp (a send to a number without it fails 131026)."""
+        with self.state.lock:
+            if on:
+                self.state.not_on_whatsapp.discard(wa_id)
+            else:
+                self.state.not_on_whatsapp.add(wa_id)
+
+    # ------------------------------------------------------------------ inspection
+    def record_request(self, record: RequestRecord) -> None:
+        with self.state.lock:
+            self.state.requests.append(record)
+
+    def requests(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return [r.to_dict() for r in self.state.requests]
+
+    def sent_messages(self, phone_number_id: str | None = None,
+                      to: str | None = None) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return [m.to_dict() for m in self.state.sent
+                    if (phone_number_id is None or m.phone_number_id == phone_number_id)
+                    and (to is None or to in (m.to, m.wa_id))]
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        return [w.to_dict() for w in self.dispatcher.records()]
 
 
 def _version(v: str) -> float:

@@ -1,4 +1,8 @@
-"""The public ``Emulator``: wires the engine, the HTTP server and the background workers."""
+"""The public ``Emulator``: wires the engine, the HTTP server and the background workers.
+
+It builds the WSGI app (``app.Api``) from the engine and the fault plan; the HTTP
+layer knows neither this class nor its module, so the dependency points one way.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +58,8 @@ class Emulator:
             now=self.clock.now)
         self.core = Core(self.config, self.clock, self.scheduler, self.dispatcher, self.ids)
         self.faults = Faults(self.config.seed)
+        self.app = Api(self.core, self.faults)
+        """The WSGI application, for a server other than ``start()``'s (bench)."""
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -62,7 +68,7 @@ class Emulator:
     def start(self) -> Emulator:
         if self._server is not None:
             return self
-        self._server = make_server(self.config.host, self.config.port, Api(self),
+        self._server = make_server(self.config.host, self.config.port, self.app,
                                    threaded=True, request_handler=_QuietHandler)
         port = self._server.server_port
         self.url = f"http://{self.config.host}:{port}"
@@ -155,12 +161,10 @@ class Emulator:
             .display_phone_number
 
     def mark_not_on_whatsapp(self, wa_id: str) -> None:
-        with self.core.state.lock:
-            self.core.state.not_on_whatsapp.add(wa_id)
+        self.core.set_on_whatsapp(wa_id, False)
 
     def mark_on_whatsapp(self, wa_id: str) -> None:
-        with self.core.state.lock:
-            self.core.state.not_on_whatsapp.discard(wa_id)
+        self.core.set_on_whatsapp(wa_id, True)
 
     # ------------------------------------------------------------------ other webhooks
     def emit(self, field: str, value: dict[str, Any], *, waba_id: str | None = None) -> None:
@@ -276,22 +280,17 @@ class Emulator:
 
     # ------------------------------------------------------------------ inspection
     def core_record(self, record: RequestRecord) -> None:
-        with self.core.state.lock:
-            self.core.state.requests.append(record)
+        self.core.record_request(record)
 
     def requests(self) -> list[dict[str, Any]]:
-        with self.core.state.lock:
-            return [r.to_dict() for r in self.core.state.requests]
+        return self.core.requests()
 
     def sent_messages(self, phone_number_id: str | None = None,
                       to: str | None = None) -> list[dict[str, Any]]:
-        with self.core.state.lock:
-            return [m.to_dict() for m in self.core.state.sent
-                    if (phone_number_id is None or m.phone_number_id == phone_number_id)
-                    and (to is None or to in (m.to, m.wa_id))]
+        return self.core.sent_messages(phone_number_id, to)
 
     def webhooks(self) -> list[dict[str, Any]]:
-        return [w.to_dict() for w in self.dispatcher.records()]
+        return self.core.webhooks()
 
     def webhooks_idle(self) -> bool:
         return self.scheduler.pending() == 0 and self.dispatcher.idle()

@@ -20,11 +20,10 @@ from wacloud.inbound.processor import (
     OPT_OUT_CONFIRMATION,
     InboundOptions,
     InboundProcessor,
-    env_flag,
 )
 from wacloud.inbound.responder import EchoResponder, NoReply, Responder
 from wacloud.infra import aws, config
-from wacloud.infra.config import ConfigurationError
+from wacloud.infra.config import ConfigurationError, env_flag
 from wacloud.store import contacts
 from wacloud.store import inbound_log as events
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.unit.indexed_table import indexed_state_table
-from wacloud.infra import retention
+from wacloud.infra import config, retention
 from wacloud.infra.clock import now
 from wacloud.infra.config import ConfigurationError
 from wacloud.infra.dynamo import get
@@ -33,16 +33,24 @@ def days_left(item: dict[str, object] | None) -> float:
 
 
 def test_settings_defaults_and_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The values are Settings fields: settings() is cached, so clear it after each change.
+    monkeypatch.setenv("TABLE_NAME", "state")
+    monkeypatch.setenv("META_SECRET_ID", "meta")
     monkeypatch.delenv("MESSAGE_RETENTION_DAYS", raising=False)
     monkeypatch.delenv("CONTACT_RETENTION_DAYS", raising=False)
+    config.settings.cache_clear()
     assert retention.message_retention_days() == 400
     assert retention.contact_expiry(now()) is None  # kept until erased
     monkeypatch.setenv("MESSAGE_RETENTION_DAYS", "0")
+    config.settings.cache_clear()
     with pytest.raises(ConfigurationError):
         retention.message_retention_days()
+    monkeypatch.delenv("MESSAGE_RETENTION_DAYS")
     monkeypatch.setenv("CONTACT_RETENTION_DAYS", "soon")
+    config.settings.cache_clear()
     with pytest.raises(ConfigurationError):
         retention.contact_retention_days()
+    config.settings.cache_clear()
 
 
 def test_message_records_expire_after_the_retention(table: str) -> None:

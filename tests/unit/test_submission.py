@@ -324,7 +324,7 @@ def test_submission_survives_reserialisation() -> None:
 
 
 def test_a_text_submission_builds_no_template_or_interactive_models() -> None:
-    """Cold start: only the message types in use get their validators built (WaModel's
+    """Cold start: only the message types in use get their validators built (StrictModel's
     defer_build and Submission's per-type variants). Checked in a fresh interpreter,
     since other tests here build every model."""
     code = (

@@ -18,20 +18,19 @@ messages it can only defer:
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import now
+from wacloud.infra.config import settings
 from wacloud.infra.dynamo import get, marshal, table
 from wacloud.store import reach, tenants
 
-CAMPAIGN_SHARE_MPS = 40.0
 RUN_SECONDS = 60  # QueueProcessor rate(1 minute)
 
 
 def campaign_mps(phone_number_id: str) -> float:
-    share = float(os.environ.get("CAMPAIGN_MPS", CAMPAIGN_SHARE_MPS))
+    share = settings().campaign_mps
     return max(1.0, min(share, tenants.load(phone_number_id).throughput_mps / 2))
 
 

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from wacloud.errors import InputError
 from wacloud.infra.aws import s3
 
 CHUNK_BYTES = 256 * 1024
@@ -21,7 +22,7 @@ HEADER_MAX_BYTES = 64 * 1024
 PREFIX = "campaigns/"
 
 
-class RecipientListError(ValueError):
+class RecipientListError(InputError, ValueError):
     """The list cannot be read (no header, a line longer than a chunk, bad format)."""
 
 

@@ -14,6 +14,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from wacloud.errors import InputError
+
 _FIELD = re.compile(r"\{([A-Za-z0-9_.\-]+)(?::([a-z_]+))?\}")
 _FORMATS = {
     "date": "%d %b %Y",
@@ -23,7 +25,7 @@ _FORMATS = {
 }
 
 
-class RenderError(ValueError):
+class RenderError(InputError, ValueError):
     """A mapping refers to data that is not there (or not a time where a format asks)."""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wacloud.errors import InputError
 from wacloud.infra.clock import iso, now
 from wacloud.infra.config import settings
 from wacloud.store import campaigns as store
@@ -16,7 +17,7 @@ from .render import check_against
 CANCEL_AFTER_COMPLETION_SECONDS = 900
 
 
-class CampaignError(ValueError):
+class CampaignError(InputError, ValueError):
     """The campaign cannot be created as asked (templates, list, configuration)."""
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from wacloud.errors import GraphError
 from wacloud.graph.errors import GraphAPIError
 from wacloud.graph.media_hosts import MediaHostPolicy, origin
 
@@ -41,7 +42,7 @@ _MAX_MEDIA_REDIRECTS = 3
 _MAX_ERROR_BODY = 64 * 1024
 
 
-class GraphTransportError(RuntimeError):
+class GraphTransportError(GraphError, RuntimeError):
     """A network failure talking to Graph.
 
     `reached_meta` is False when the request was certainly never sent (no connection
@@ -55,7 +56,7 @@ class GraphTransportError(RuntimeError):
         self.reached_meta = reached_meta
 
 
-class MediaUrlRefusedError(RuntimeError):
+class MediaUrlRefusedError(GraphError, RuntimeError):
     """A media URL (or a redirect) names an origin the token may not go to.
 
     Nothing was sent to it. ``origin`` is ``scheme://host[:port]`` only: safe to log.
@@ -68,7 +69,7 @@ class MediaUrlRefusedError(RuntimeError):
         self.redirect = redirect
 
 
-class MediaTooLargeError(RuntimeError):
+class MediaTooLargeError(GraphError, RuntimeError):
     """The media is larger than the caller's cap; reading stopped at the cap."""
 
     def __init__(self, limit: int, seen: int, *, declared: bool) -> None:

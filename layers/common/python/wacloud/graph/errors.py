@@ -26,6 +26,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from wacloud.errors import GraphError
+
 
 class ErrorClass(enum.StrEnum):
     RETRYABLE = "retryable"
@@ -217,7 +219,7 @@ def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-class GraphAPIError(Exception):
+class GraphAPIError(GraphError):
     """A Graph error envelope (``{"error": {...}}``, §5.1) as an exception.
 
     ``code`` is ``None`` when the response had no usable error object (e.g. an HTML

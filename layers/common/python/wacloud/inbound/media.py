@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 
+from wacloud.errors import TransientError
 from wacloud.graph.client import (
     GraphTransportError,
     MediaInfo,
@@ -32,6 +33,7 @@ from wacloud.graph.client import (
     MediaUrlRefusedError,
 )
 from wacloud.graph.errors import ErrorClass, GraphAPIError
+from wacloud.infra.config import settings
 from wacloud.models.webhook.messages import InboundMessage, Media
 
 if TYPE_CHECKING:
@@ -70,7 +72,7 @@ class MediaSource(Protocol):
         ...
 
 
-class TransientMediaError(RuntimeError):
+class TransientMediaError(TransientError, RuntimeError):
     """The media may well be fetched later: retry the item while the id lives."""
 
 
@@ -242,15 +244,13 @@ def _report_refused_url(exc: MediaUrlRefusedError, pnid: str, source: str) -> No
             "redirect": exc.redirect,
         },
     )
-    import os
-
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
     with single_metric(
         name=URL_REFUSED_METRIC,
         unit=MetricUnit.Count,
         value=1,
-        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "wacloud",
+        namespace=settings().metrics_namespace,
     ):
         pass
 

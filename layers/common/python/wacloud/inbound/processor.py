@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ from wacloud.inbound.media import (
     media_body,
 )
 from wacloud.inbound.responder import IncomingMessage, Reply, Responder
-from wacloud.infra.config import ConfigurationError, settings
+from wacloud.infra.config import settings
 from wacloud.infra.privacy import mask_phone
 from wacloud.models.webhook.messages import InboundMessage
 from wacloud.models.webhook.parse import WebhookFormatError, parse_webhook
@@ -50,31 +49,10 @@ logger = Logger(child=True)
 PARKED_INBOUND_PREFIX = "parked/inbound/"
 """Where items that fail validation are kept (media bucket; see ``_invalid``)."""
 
-DEFAULT_OPT_OUT = "STOP,STOPP,UNSUBSCRIBE,BAJA,PARAR,CANCELAR,ARRET,ARRÊT,ANNULER,SAIR,DESCADASTRAR"
-DEFAULT_OPT_IN = "START,UNSTOP,ALTA,RESUME"
 OPT_OUT_CONFIRMATION = (
     "You will no longer receive marketing messages from us. Reply START to subscribe again."
 )
 OPT_IN_CONFIRMATION = "You are subscribed to our updates again. Reply STOP to opt out."
-
-
-def _keywords(name: str, default: str) -> frozenset[str]:
-    return frozenset(
-        k.strip().upper() for k in os.environ.get(name, default).split(",") if k.strip()
-    )
-
-
-def env_flag(name: str, default: bool) -> bool:
-    """A boolean setting (true/false, 1/0, yes/no, on/off); anything else is a
-    deployment mistake and fails loudly rather than silently picking a side."""
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +68,8 @@ class InboundOptions:
     @classmethod
     def from_env(cls) -> InboundOptions:
         return cls(
-            mark_as_read=env_flag("MARK_AS_READ", True),
-            typing_indicator=env_flag("TYPING_INDICATOR", True),
+            mark_as_read=settings().mark_as_read,
+            typing_indicator=settings().typing_indicator,
         )
 
 
@@ -242,8 +220,8 @@ class InboundProcessor:
         reply_id = _reply_id(message)
         keyword = (text or "").strip().upper()
         replies: list[Reply] = []
-        opt_out = keyword in _keywords("OPT_OUT_KEYWORDS", DEFAULT_OPT_OUT)
-        if opt_out or keyword in _keywords("OPT_IN_KEYWORDS", DEFAULT_OPT_IN):
+        opt_out = keyword in settings().opt_out_keywords
+        if opt_out or keyword in settings().opt_in_keywords:
             # Applied only if newer than the contact's last consent change (a replay
             # or a late delivery changes nothing, and is not confirmed either).
             if contacts.apply_consent(

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from wacloud.errors import InputError
 from wacloud.inbound.signature import SignatureCheck, check_signature
 from wacloud.inbound.split import split_webhook
 from wacloud.inbound.tenancy import Refusal, WebhookApps, piece_refusal
@@ -44,7 +45,7 @@ _TWENTY_DIGITS = b"1" * 20
 _SQS_REFUSED = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
 
 
-class UnreadableWebhookError(Exception):
+class UnreadableWebhookError(InputError):
     """The signed body cannot be queued as webhook items; ``reason`` says why."""
 
     def __init__(self, reason: str) -> None:

@@ -7,11 +7,11 @@ assistant (contextual replies, intent, handoff) plugs in here as another Respond
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from wacloud.infra.config import settings
 from wacloud.models.outbound.basic import TEXT_BODY_MAX
 
 
@@ -102,7 +102,7 @@ _RESPONDERS: dict[str, type[Responder]] = {
 
 def configured_responder() -> Responder:
     """The responder named by RESPONDER (menu, echo, none); menu by default."""
-    name = os.environ.get("RESPONDER", "menu").lower()
+    name = settings().responder
     if name not in _RESPONDERS:
         raise ValueError(f"RESPONDER must be one of {sorted(_RESPONDERS)}, not {name!r}")
     return _RESPONDERS[name]()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 
+from wacloud.errors import InputError
+
 _HUB_PARAMS = ("hub.mode", "hub.verify_token", "hub.challenge")
 
 
-class VerificationRequestError(ValueError):
+class VerificationRequestError(InputError, ValueError):
     """The handshake's query cannot be read; the message names the problem, not values."""
 
 

@@ -1,8 +1,15 @@
 """Deployment settings, read once from the environment the template sets.
 
+Every environment variable wacloud reads is a field of `Settings`, read here and
+nowhere else, so one file lists what a deployer can set (README "Configuration").
 Everything that differs between AWS and the local stack (endpoints, names) arrives
 here as configuration, so runtime code never asks "am I local?". AWS endpoints are
 boto3's own `AWS_ENDPOINT_URL`; Meta's is `GRAPH_API_BASE_URL`.
+
+`settings()` is cached for the life of the process (a Lambda container): a test that
+changes the environment calls ``settings.cache_clear()`` afterwards. A malformed
+value fails `settings()` itself, so a misconfigured function fails at its first use
+rather than on the message that happens to need the value.
 """
 
 from __future__ import annotations
@@ -11,9 +18,12 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
+from wacloud.errors import ConfigurationError
 
-class ConfigurationError(RuntimeError):
-    """A required setting is missing: a deployment fault, never retried away."""
+__all__ = ["ConfigurationError", "Settings", "env_flag", "parse_hosts", "settings"]
+
+DEFAULT_OPT_OUT = "STOP,STOPP,UNSUBSCRIBE,BAJA,PARAR,CANCELAR,ARRET,ARRÊT,ANNULER,SAIR,DESCADASTRAR"
+DEFAULT_OPT_IN = "START,UNSTOP,ALTA,RESUME"
 
 
 def _required(name: str) -> str:
@@ -21,6 +31,49 @@ def _required(name: str) -> str:
     if not value:
         raise ConfigurationError(f"environment variable {name} is not set")
     return value
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """A boolean setting (true/false, 1/0, yes/no, on/off); anything else is a
+    deployment mistake and fails loudly rather than silently picking a side."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
+
+
+def _keywords(name: str, default: str) -> frozenset[str]:
+    """Comma-separated keywords, upper-cased for a case-insensitive exact match."""
+    return frozenset(
+        k.strip().upper() for k in os.environ.get(name, default).split(",") if k.strip()
+    )
+
+
+def _days(name: str, default: int, minimum: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number of days") from None
+    if days < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}")
+    return days
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number") from None
 
 
 def parse_hosts(value: str) -> tuple[str, ...]:
@@ -45,49 +98,112 @@ def _media_hosts(value: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Every environment variable wacloud reads, parsed and checked once."""
+
     table_name: str
+    """TABLE_NAME (required): the state table."""
     meta_secret_id: str
+    """META_SECRET_ID (required): the Secrets Manager secret with Meta's credentials."""
     graph_api_base_url: str
+    """GRAPH_API_BASE_URL: Meta's Graph origin; the local stack points it at the emulator."""
     graph_api_version: str
+    """GRAPH_API_VERSION: the Graph version in every path (v23.0 by default)."""
     idempotency_table_name: str | None
+    """IDEMPOTENCY_TABLE_NAME: Powertools Idempotency's table (InboundProcessor)."""
     inbound_queue_url: str | None
+    """INBOUND_QUEUE_URL: where WebhookReceive queues webhook items."""
     outbound_queue_url: str | None
+    """OUTBOUND_QUEUE_URL: where submissions wait for the Sender."""
     media_bucket: str | None
-    # Seconds a claimed-but-unconfirmed send waits for its status webhook before the
-    # reconcile looks for evidence and may send it again (docs/outbound.md).
+    """MEDIA_BUCKET: media, large queue bodies (s3_pointer) and parked items."""
     send_reconcile_grace_seconds: int
-    # Longest an unconfirmed send is kept waiting for evidence (while our inbound queue
-    # or its DLQ holds anything) before it is recorded failed, reason outcome_unknown.
+    """SEND_RECONCILE_GRACE_SECONDS (300): how long a claimed-but-unconfirmed send
+    waits for its status webhook before the reconcile looks for evidence and may send
+    it again (docs/outbound.md)."""
     send_outcome_max_wait_seconds: int
-    # The inbound DLQ: a status webhook parked there is evidence still to be processed.
+    """SEND_OUTCOME_MAX_WAIT_SECONDS (one day): longest an unconfirmed send is kept
+    waiting for evidence (while our inbound queue or its DLQ holds anything) before it
+    is recorded failed, reason outcome_unknown."""
     inbound_dlq_url: str | None
-    # Attempts for retryable Graph errors before a message is recorded as failed.
+    """INBOUND_DLQ_URL: the inbound DLQ; a status webhook parked there is evidence
+    still to be processed."""
     max_send_attempts: int
-    # Seconds a customer-service window lasts after the customer's last message.
+    """MAX_SEND_ATTEMPTS (8): attempts for retryable Graph errors before a message is
+    recorded as failed."""
     window_seconds: int
-    # HTTPS hosts inbound media may be downloaded from with the token, besides Meta's
-    # own and the Graph base URL's origin (wacloud.graph.media_hosts).
+    """CUSTOMER_WINDOW_SECONDS (one day): how long a customer-service window lasts
+    after the customer's last message."""
     media_download_hosts: tuple[str, ...] = ()
+    """MEDIA_DOWNLOAD_HOSTS: HTTPS hosts inbound media may be downloaded from with the
+    token, besides Meta's own and the Graph base URL's origin (wacloud.graph.media_hosts)."""
+    message_retention_days: int = 400
+    """MESSAGE_RETENTION_DAYS (400, at least 1): life of message-content records
+    (wacloud.infra.retention)."""
+    contact_retention_days: int = 0
+    """CONTACT_RETENTION_DAYS (0: kept until erased): life of a contact after its last
+    activity (wacloud.infra.retention)."""
+    responder: str = "menu"
+    """RESPONDER (menu, echo, none): what answers a customer (wacloud.inbound.responder)."""
+    mark_as_read: bool = True
+    """MARK_AS_READ: send a read receipt (blue ticks) for every customer message."""
+    typing_indicator: bool = True
+    """TYPING_INDICATOR: show "typing..." while a reply is on its way. Meta sends it with
+    the read receipt in one call, so it needs MARK_AS_READ too."""
+    opt_out_keywords: frozenset[str] = frozenset(DEFAULT_OPT_OUT.split(","))
+    """OPT_OUT_KEYWORDS: comma-separated, case-insensitive exact-match keywords that opt
+    a contact out of marketing."""
+    opt_in_keywords: frozenset[str] = frozenset(DEFAULT_OPT_IN.split(","))
+    """OPT_IN_KEYWORDS: keywords that opt a contact back in."""
+    inbound_max_receive_count: int = 5
+    """INBOUND_MAX_RECEIVE_COUNT: the inbound queue's maxReceiveCount (template.yaml);
+    on that delivery a message whose media could not be fetched is recorded instead
+    of retried, so it is kept rather than dead-lettered."""
+    campaign_mps: float = 40.0
+    """CAMPAIGN_MPS: campaigns' share of a number's messages per second (at most half
+    the number's throughput; wacloud.campaigns.pacing)."""
+    queue_processor_period: float = 60.0
+    """QUEUE_PROCESSOR_PERIOD: seconds between scheduled QueueProcessor runs (the
+    rule's rate); pacing budgets one period per run. Only a local stack with sped-up
+    schedules sets it."""
+    service_name: str | None = None
+    """POWERTOOLS_SERVICE_NAME: the function's name in logs and metrics (Powertools
+    reads it too; a function without Powertools Logger reads it here)."""
+    metrics_namespace: str = "wacloud"
+    """POWERTOOLS_METRICS_NAMESPACE: the metrics namespace (Powertools reads it too;
+    single metrics written outside a Metrics instance take it from here)."""
 
     @classmethod
     def from_env(cls) -> Settings:
+        env = os.environ
         return cls(
             table_name=_required("TABLE_NAME"),
             meta_secret_id=_required("META_SECRET_ID"),
-            graph_api_base_url=os.environ.get("GRAPH_API_BASE_URL", "https://graph.facebook.com"),
-            graph_api_version=os.environ.get("GRAPH_API_VERSION", "v23.0"),
-            idempotency_table_name=os.environ.get("IDEMPOTENCY_TABLE_NAME") or None,
-            inbound_queue_url=os.environ.get("INBOUND_QUEUE_URL") or None,
-            outbound_queue_url=os.environ.get("OUTBOUND_QUEUE_URL") or None,
-            media_bucket=os.environ.get("MEDIA_BUCKET") or None,
-            send_reconcile_grace_seconds=int(os.environ.get("SEND_RECONCILE_GRACE_SECONDS", "300")),
+            graph_api_base_url=env.get("GRAPH_API_BASE_URL", "https://graph.facebook.com"),
+            graph_api_version=env.get("GRAPH_API_VERSION", "v23.0"),
+            idempotency_table_name=env.get("IDEMPOTENCY_TABLE_NAME") or None,
+            inbound_queue_url=env.get("INBOUND_QUEUE_URL") or None,
+            outbound_queue_url=env.get("OUTBOUND_QUEUE_URL") or None,
+            media_bucket=env.get("MEDIA_BUCKET") or None,
+            send_reconcile_grace_seconds=int(env.get("SEND_RECONCILE_GRACE_SECONDS", "300")),
             send_outcome_max_wait_seconds=int(
-                os.environ.get("SEND_OUTCOME_MAX_WAIT_SECONDS", str(24 * 3600))
+                env.get("SEND_OUTCOME_MAX_WAIT_SECONDS", str(24 * 3600))
             ),
-            inbound_dlq_url=os.environ.get("INBOUND_DLQ_URL") or None,
-            max_send_attempts=int(os.environ.get("MAX_SEND_ATTEMPTS", "8")),
-            window_seconds=int(os.environ.get("CUSTOMER_WINDOW_SECONDS", str(24 * 3600))),
-            media_download_hosts=_media_hosts(os.environ.get("MEDIA_DOWNLOAD_HOSTS", "")),
+            inbound_dlq_url=env.get("INBOUND_DLQ_URL") or None,
+            max_send_attempts=int(env.get("MAX_SEND_ATTEMPTS", "8")),
+            window_seconds=int(env.get("CUSTOMER_WINDOW_SECONDS", str(24 * 3600))),
+            media_download_hosts=_media_hosts(env.get("MEDIA_DOWNLOAD_HOSTS", "")),
+            message_retention_days=_days("MESSAGE_RETENTION_DAYS", 400, 1),
+            contact_retention_days=_days("CONTACT_RETENTION_DAYS", 0, 0),
+            responder=env.get("RESPONDER", "menu").lower(),
+            mark_as_read=env_flag("MARK_AS_READ", True),
+            typing_indicator=env_flag("TYPING_INDICATOR", True),
+            opt_out_keywords=_keywords("OPT_OUT_KEYWORDS", DEFAULT_OPT_OUT),
+            opt_in_keywords=_keywords("OPT_IN_KEYWORDS", DEFAULT_OPT_IN),
+            inbound_max_receive_count=int(env.get("INBOUND_MAX_RECEIVE_COUNT", "5")),
+            campaign_mps=_number("CAMPAIGN_MPS", 40.0),
+            queue_processor_period=_number("QUEUE_PROCESSOR_PERIOD", 60.0),
+            service_name=env.get("POWERTOOLS_SERVICE_NAME") or None,
+            metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE") or "wacloud",
         )
 
     def require(self, value: str | None, name: str) -> str:

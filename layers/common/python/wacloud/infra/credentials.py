@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from wacloud.errors import ConfigurationError
 from wacloud.infra.config import settings
 
 
-class CredentialsError(RuntimeError):
+class CredentialsError(ConfigurationError):
     """The secret is missing a value the call needs (configuration, not transient)."""
 
 

@@ -22,6 +22,8 @@ from typing import Any, TypedDict
 
 from pydantic import ValidationError
 
+from wacloud.errors import InputError
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 REDACTED_KEY = "<key>"
 REDACTED_VALUE = "<value>"
@@ -124,7 +126,7 @@ def summary(errors: Sequence[ErrorDetail]) -> str:
     return text if len(text) <= MAX_SUMMARY_CHARS else text[: MAX_SUMMARY_CHARS - 1] + "…"
 
 
-class ScrubbedValidationError(ValueError):
+class ScrubbedValidationError(InputError, ValueError):
     """A validation failure that can be logged, stored or raised out of a handler.
 
     ``str()`` names each field and what is wrong; ``errors`` is the list of

@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import cache
 from typing import Any, TypeVar
 
+from wacloud.errors import QueueError
 from wacloud.infra.aws import s3, sqs
 from wacloud.infra.config import settings
 
@@ -47,11 +48,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class EnqueueError(RuntimeError):
+class EnqueueError(QueueError, RuntimeError):
     """Some items could not be queued; the caller must not acknowledge them."""
 
 
-class ForgedPointerError(ValueError):
+class ForgedPointerError(QueueError, ValueError):
     """A queued ``s3_pointer`` this stack did not write (or whose object changed).
 
     The message names the reason only, never the bucket or key it asked for.

@@ -21,35 +21,19 @@ an expired item filter on `expires_at` (scheduling.is_live).
 
 from __future__ import annotations
 
-import os
-
-from wacloud.infra.config import ConfigurationError
+from wacloud.infra.config import settings
 
 DAY = 86_400
-DEFAULT_MESSAGE_RETENTION_DAYS = 400
-DEFAULT_CONTACT_RETENTION_DAYS = 0
-
-
-def _days(name: str, default: int, minimum: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        days = int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number of days") from None
-    if days < minimum:
-        raise ConfigurationError(f"{name} must be at least {minimum}")
-    return days
 
 
 def message_retention_days() -> int:
-    return _days("MESSAGE_RETENTION_DAYS", DEFAULT_MESSAGE_RETENTION_DAYS, 1)
+    """MESSAGE_RETENTION_DAYS (wacloud.infra.config.Settings)."""
+    return settings().message_retention_days
 
 
 def contact_retention_days() -> int:
     """0: contacts are kept until erased."""
-    return _days("CONTACT_RETENTION_DAYS", DEFAULT_CONTACT_RETENTION_DAYS, 0)
+    return settings().contact_retention_days
 
 
 def message_expiry(start: float) -> int:

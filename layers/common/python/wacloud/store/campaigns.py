@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from wacloud.errors import ConflictError
 from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import iso, now
 from wacloud.infra.dynamo import (
@@ -31,7 +32,7 @@ ACTIVE_INDEX_PK = "CMP#ACTIVE"
 LEASE_SECONDS = 90  # longer than a QueueProcessor run (timeout 60 s)
 
 
-class CampaignStateError(RuntimeError):
+class CampaignStateError(ConflictError, RuntimeError):
     """The requested change does not apply to the campaign's current status."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 
+from wacloud.errors import InputError
 from wacloud.graph.client import GraphClient
 from wacloud.infra.aws import dynamodb, s3
 from wacloud.infra.clock import now
@@ -19,7 +20,7 @@ from wacloud.infra.media_keys import outbound_key_problem
 MEDIA_ID_REUSE_SECONDS = 29 * 24 * 3600
 
 
-class MediaError(RuntimeError):
+class MediaError(InputError, RuntimeError):
     """The media cannot be sent (missing object, unknown type): terminal for the message."""
 
 

@@ -26,6 +26,7 @@ from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from wacloud.campaigns.render import RenderError
+from wacloud.errors import InputError
 from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import now
 from wacloud.infra.dynamo import marshal, query, table
@@ -38,7 +39,7 @@ MAX_ERRORS = 20
 MAX_REASON_CHARS = 120
 
 
-class InvalidEventError(ValueError):
+class InvalidEventError(InputError, ValueError):
     """The event cannot be processed at all. Its message names fields, never values."""
 
 

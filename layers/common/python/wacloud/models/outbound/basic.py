@@ -7,17 +7,17 @@ import math
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, PlainValidator, WithJsonSchema
+from pydantic import AfterValidator, ConfigDict, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from wacloud.models.outbound.common import Chars, Items, NonEmptyStr, WaModel
+from wacloud.models.outbound.common import Chars, Items, NonEmptyStr, StrictModel
 
 TEXT_BODY_MAX = 4096  # §2.1 text.body
 # §2.4 CONFLICT: OAS maxItems 5 vs PYWA/Meta "up to 257". We enforce the stricter 5.
 CONTACTS_MAX = 5
 
 
-class TextObject(WaModel):
+class TextObject(StrictModel):
     body: Annotated[str, Chars(min=1, max=TEXT_BODY_MAX)]
     # Always sent (default false) so the request is explicit about link previews.
     preview_url: bool = False
@@ -58,14 +58,14 @@ Longitude = Annotated[
 ]
 
 
-class LocationObject(WaModel):
+class LocationObject(StrictModel):
     latitude: Latitude
     longitude: Longitude
     name: str | None = None
     address: str | None = None
 
 
-class ReactionObject(WaModel):
+class ReactionObject(StrictModel):
     message_id: NonEmptyStr
     # "" removes an earlier reaction (PYWA remove_reaction, §1.3), so no min length.
     emoji: str
@@ -84,7 +84,7 @@ def _check_birthday(value: str) -> str:
     return value
 
 
-class ContactName(WaModel):
+class ContactName(StrictModel):
     formatted_name: NonEmptyStr
     first_name: str | None = None
     last_name: str | None = None
@@ -93,18 +93,18 @@ class ContactName(WaModel):
     prefix: str | None = None
 
 
-class ContactPhone(WaModel):
+class ContactPhone(StrictModel):
     phone: str | None = None
     type: str | None = None
     wa_id: str | None = None
 
 
-class ContactEmail(WaModel):
+class ContactEmail(StrictModel):
     email: str | None = None
     type: str | None = None
 
 
-class ContactAddress(WaModel):
+class ContactAddress(StrictModel):
     street: str | None = None
     city: str | None = None
     state: str | None = None
@@ -114,18 +114,24 @@ class ContactAddress(WaModel):
     type: str | None = None
 
 
-class ContactOrg(WaModel):
+class ContactOrg(StrictModel):
     company: str | None = None
     department: str | None = None
     title: str | None = None
 
 
-class ContactUrl(WaModel):
+class ContactUrl(StrictModel):
     url: str | None = None
     type: str | None = None
 
 
-class Contact(WaModel):
+class ContactCard(StrictModel):
+    # One card of a ``contacts`` message (not the webhook's sender of a message,
+    # models.webhook.common.WebhookContact). No docstring: it would become the card's
+    # description in schema/submission.schema.json, which publishes it under Meta's
+    # name, Contact (the title here; the $defs key in submission._PublishedNames).
+    model_config = ConfigDict(title="Contact")
+
     name: ContactName
     phones: list[ContactPhone] | None = None
     emails: list[ContactEmail] | None = None
@@ -136,14 +142,15 @@ class Contact(WaModel):
 
 
 ContactList = Annotated[
-    list[Contact], Items(min=1, max=CONTACTS_MAX, noun="contacts", why="OAS limit; Meta says 257")
+    list[ContactCard],
+    Items(min=1, max=CONTACTS_MAX, noun="contacts", why="OAS limit; Meta says 257"),
 ]
 
 __all__ = [
     "CONTACTS_MAX",
     "TEXT_BODY_MAX",
-    "Contact",
     "ContactAddress",
+    "ContactCard",
     "ContactEmail",
     "ContactList",
     "ContactName",

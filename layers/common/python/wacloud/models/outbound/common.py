@@ -38,8 +38,8 @@ META = "Meta limit"
 """Default provenance of a limit: Meta's Cloud API reference, as docs/outbound.md states it."""
 
 
-class WaModel(BaseModel):
-    """Base for all wire models.
+class StrictModel(BaseModel):
+    """Base of the strict family (every outbound wire model).
 
     ``extra="forbid"``: Meta rejects unknown or misspelled parameters with error 100,
     so an unknown key is caught here rather than after a paid-for round trip.
@@ -57,12 +57,17 @@ class WaModel(BaseModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        WaModel._registry[cls.__name__] = cls
+        StrictModel._registry[cls.__name__] = cls
+        # A model published under another title (ContactCard as Contact) fails
+        # validation under that title: find it by either name.
+        title = cls.model_config.get("title")
+        if title:
+            StrictModel._registry.setdefault(title, cls)
 
 
 def register_root(title: str, annotation: Any) -> None:
     """Make a non-model root (e.g. the ``OutboundMessage`` union) known to the error formatter."""
-    WaModel._registry[title] = annotation
+    StrictModel._registry[title] = annotation
 
 
 def _limit_error(what: str, got: str) -> PydanticCustomError:
@@ -275,7 +280,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     value (``wacloud.infra.privacy``): keys that are not identifiers become ``<key>`` and
     any input quoted in a message becomes ``<value>``.
     """
-    root = WaModel._registry.get(exc.title)
+    root = StrictModel._registry.get(exc.title)
     lines: list[str] = []
     for err in exc.errors():
         loc = tuple(safe_loc(tuple(err["loc"])))

@@ -18,7 +18,7 @@ from wacloud.models.outbound.common import (
     HttpUrlStr,
     Items,
     NonEmptyStr,
-    WaModel,
+    StrictModel,
     unique_values,
 )
 from wacloud.models.outbound.media import DocumentObject, ImageObject, LinkOnlyMedia, VideoObject
@@ -47,38 +47,38 @@ PRODUCT_ITEMS_TOTAL_MAX = 30  # §2.2: OAS says 30 per section, Meta/PYWA 30 in 
 FLOW_CTA_MAX = 20
 
 
-class Body(WaModel):
+class Body(StrictModel):
     text: Annotated[str, Chars(min=1, max=BODY_MAX)]
 
 
-class ListBody(WaModel):
+class ListBody(StrictModel):
     text: Annotated[str, Chars(min=1, max=LIST_BODY_MAX)]
 
 
-class LocationRequestBody(WaModel):
+class LocationRequestBody(StrictModel):
     text: Annotated[str, Chars(min=1, max=LOCATION_REQUEST_BODY_MAX)]
 
 
-class Footer(WaModel):
+class Footer(StrictModel):
     text: Annotated[str, Chars(min=1, max=FOOTER_MAX)]
 
 
-class TextHeader(WaModel):
+class TextHeader(StrictModel):
     type: Literal["text"]
     text: Annotated[str, Chars(min=1, max=HEADER_TEXT_MAX)]
 
 
-class ImageHeader(WaModel):
+class ImageHeader(StrictModel):
     type: Literal["image"]
     image: ImageObject
 
 
-class VideoHeader(WaModel):
+class VideoHeader(StrictModel):
     type: Literal["video"]
     video: VideoObject
 
 
-class DocumentHeader(WaModel):
+class DocumentHeader(StrictModel):
     type: Literal["document"]
     document: DocumentObject
 
@@ -88,17 +88,17 @@ MediaOrTextHeader = Annotated[
 ]
 
 
-class LinkImageHeader(WaModel):
+class LinkImageHeader(StrictModel):
     type: Literal["image"]
     image: LinkOnlyMedia
 
 
-class LinkVideoHeader(WaModel):
+class LinkVideoHeader(StrictModel):
     type: Literal["video"]
     video: LinkOnlyMedia
 
 
-class LinkDocumentHeader(WaModel):
+class LinkDocumentHeader(StrictModel):
     type: Literal["document"]
     document: LinkOnlyMedia
 
@@ -112,7 +112,7 @@ CtaUrlHeader = Annotated[
 # --------------------------------------------------------------------- reply buttons
 
 
-class Reply(WaModel):
+class Reply(StrictModel):
     # OAS: no leading/trailing spaces in the id.
     id: Annotated[str, Chars(min=1, max=REPLY_ID_MAX)]
     title: Annotated[str, Chars(min=1, max=REPLY_TITLE_MAX)]
@@ -127,12 +127,12 @@ class Reply(WaModel):
         return value
 
 
-class ReplyButton(WaModel):
+class ReplyButton(StrictModel):
     type: Literal["reply"]
     reply: Reply
 
 
-class ButtonAction(WaModel):
+class ButtonAction(StrictModel):
     buttons: Annotated[list[ReplyButton], Items(min=1, max=REPLY_BUTTONS_MAX, noun="reply buttons")]
 
     @field_validator("buttons")
@@ -142,7 +142,7 @@ class ButtonAction(WaModel):
         return value
 
 
-class InteractiveButton(WaModel):
+class InteractiveButton(StrictModel):
     type: Literal["button"]
     header: MediaOrTextHeader | None = None
     body: Body
@@ -153,20 +153,20 @@ class InteractiveButton(WaModel):
 # ---------------------------------------------------------------------------- list
 
 
-class ListRow(WaModel):
+class ListRow(StrictModel):
     id: Annotated[str, Chars(min=1, max=LIST_ROW_ID_MAX)]
     title: Annotated[str, Chars(min=1, max=LIST_ROW_TITLE_MAX)]
     description: Annotated[str, Chars(max=LIST_ROW_DESCRIPTION_MAX)] | None = None
 
 
-class ListSection(WaModel):
+class ListSection(StrictModel):
     # Meta's 2026 page makes the section title required; OAS only when there is more
     # than one section. We take the stricter rule: always required.
     title: Annotated[str, Chars(min=1, max=LIST_SECTION_TITLE_MAX)]
     rows: Annotated[list[ListRow], Items(min=1, noun="rows")]
 
 
-class ListAction(WaModel):
+class ListAction(StrictModel):
     button: Annotated[str, Chars(min=1, max=LIST_BUTTON_MAX)]
     sections: Annotated[list[ListSection], Items(min=1, max=LIST_SECTIONS_MAX, noun="sections")]
 
@@ -183,7 +183,7 @@ class ListAction(WaModel):
         return value
 
 
-class InteractiveList(WaModel):
+class InteractiveList(StrictModel):
     type: Literal["list"]
     header: TextHeader | None = None  # §2.2: list headers are text only
     body: ListBody
@@ -205,17 +205,17 @@ class InteractiveList(WaModel):
 # ------------------------------------------------------------------------- cta_url
 
 
-class CtaUrlParameters(WaModel):
+class CtaUrlParameters(StrictModel):
     display_text: Annotated[str, Chars(min=1, max=CTA_DISPLAY_TEXT_MAX)]
     url: HttpUrlStr
 
 
-class CtaUrlAction(WaModel):
+class CtaUrlAction(StrictModel):
     name: Literal["cta_url"]
     parameters: CtaUrlParameters
 
 
-class InteractiveCtaUrl(WaModel):
+class InteractiveCtaUrl(StrictModel):
     type: Literal["cta_url"]
     header: CtaUrlHeader | None = None
     body: Body | None = None
@@ -226,11 +226,11 @@ class InteractiveCtaUrl(WaModel):
 # ----------------------------------------------------------- location / call request
 
 
-class SendLocationAction(WaModel):
+class SendLocationAction(StrictModel):
     name: Literal["send_location"]
 
 
-class InteractiveLocationRequest(WaModel):
+class InteractiveLocationRequest(StrictModel):
     """Meta documents only ``body`` and ``action`` for this type: header/footer are rejected."""
 
     type: Literal["location_request_message"]
@@ -238,11 +238,11 @@ class InteractiveLocationRequest(WaModel):
     action: SendLocationAction
 
 
-class CallPermissionAction(WaModel):
+class CallPermissionAction(StrictModel):
     name: Literal["call_permission_request"]
 
 
-class InteractiveCallPermissionRequest(WaModel):
+class InteractiveCallPermissionRequest(StrictModel):
     """Header and footer are not supported in free-form (§2.2), so the model has none."""
 
     type: Literal["call_permission_request"]
@@ -253,12 +253,12 @@ class InteractiveCallPermissionRequest(WaModel):
 # ------------------------------------------------------------------------ commerce
 
 
-class ProductAction(WaModel):
+class ProductAction(StrictModel):
     catalog_id: NonEmptyStr
     product_retailer_id: NonEmptyStr
 
 
-class InteractiveProduct(WaModel):
+class InteractiveProduct(StrictModel):
     """No ``header`` field: OAS forbids a header on single-product messages."""
 
     type: Literal["product"]
@@ -267,7 +267,7 @@ class InteractiveProduct(WaModel):
     action: ProductAction
 
 
-class ProductListAction(WaModel):
+class ProductListAction(StrictModel):
     catalog_id: NonEmptyStr
     sections: Annotated[
         list[ProductSection], Items(min=1, max=PRODUCT_SECTIONS_MAX, noun="sections")
@@ -287,7 +287,7 @@ class ProductListAction(WaModel):
         return value
 
 
-class InteractiveProductList(WaModel):
+class InteractiveProductList(StrictModel):
     type: Literal["product_list"]
     header: TextHeader  # §2.2: required, text
     body: Body | None = None
@@ -295,16 +295,16 @@ class InteractiveProductList(WaModel):
     action: ProductListAction
 
 
-class CatalogParameters(WaModel):
+class CatalogParameters(StrictModel):
     thumbnail_product_retailer_id: NonEmptyStr  # OAS marks it required
 
 
-class CatalogMessageAction(WaModel):
+class CatalogMessageAction(StrictModel):
     name: Literal["catalog_message"]
     parameters: CatalogParameters
 
 
-class InteractiveCatalogMessage(WaModel):
+class InteractiveCatalogMessage(StrictModel):
     type: Literal["catalog_message"]
     body: Body  # §2.2: required
     footer: Footer | None = None
@@ -314,7 +314,7 @@ class InteractiveCatalogMessage(WaModel):
 # ---------------------------------------------------------------------------- flow
 
 
-class FlowActionPayload(WaModel):
+class FlowActionPayload(StrictModel):
     screen: NonEmptyStr
     data: dict[str, Any] | None = None
 
@@ -328,7 +328,7 @@ class FlowActionPayload(WaModel):
         return value
 
 
-class FlowParameters(WaModel):
+class FlowParameters(StrictModel):
     flow_message_version: Literal["3"]
     flow_id: NonEmptyStr | None = None
     flow_name: NonEmptyStr | None = None
@@ -349,12 +349,12 @@ class FlowParameters(WaModel):
         return self
 
 
-class FlowAction(WaModel):
+class FlowAction(StrictModel):
     name: Literal["flow"]
     parameters: FlowParameters
 
 
-class InteractiveFlow(WaModel):
+class InteractiveFlow(StrictModel):
     type: Literal["flow"]
     header: MediaOrTextHeader | None = None
     body: Body | None = None
@@ -365,17 +365,17 @@ class InteractiveFlow(WaModel):
 # ------------------------------------------------------------------------ carousel
 
 
-class CardImageHeader(WaModel):
+class CardImageHeader(StrictModel):
     type: Literal["image"]
     image: ImageObject
 
 
-class CardVideoHeader(WaModel):
+class CardVideoHeader(StrictModel):
     type: Literal["video"]
     video: VideoObject
 
 
-class InteractiveCarouselCard(WaModel):
+class InteractiveCarouselCard(StrictModel):
     """Shape only: the fact sheet has no figures for interactive carousels (GAP)."""
 
     card_index: Annotated[int, Field(ge=0)]
@@ -385,7 +385,7 @@ class InteractiveCarouselCard(WaModel):
     action: CtaUrlAction
 
 
-class CarouselAction(WaModel):
+class CarouselAction(StrictModel):
     cards: Annotated[list[InteractiveCarouselCard], Items(min=1, noun="cards")]
 
     @field_validator("cards")
@@ -395,7 +395,7 @@ class CarouselAction(WaModel):
         return value
 
 
-class InteractiveCarousel(WaModel):
+class InteractiveCarousel(StrictModel):
     type: Literal["carousel"]
     body: Body
     action: CarouselAction

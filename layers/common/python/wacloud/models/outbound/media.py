@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from wacloud.infra.media_keys import OUTBOUND_MEDIA_PREFIX, outbound_key_problem
-from wacloud.models.outbound.common import Chars, HttpUrlStr, NonEmptyStr, WaModel
+from wacloud.models.outbound.common import Chars, HttpUrlStr, NonEmptyStr, StrictModel
 
 # §2.1: image/document captions <= 1024 (Meta pages); video caption <= 1024 from OAS only
 # (Meta video page NOT CONFIRMED) -- the same figure, so one constant.
@@ -23,7 +23,7 @@ CAPTION_MAX = 1024
 Caption = Annotated[str, Chars(max=CAPTION_MAX)]
 
 
-class _MediaSource(WaModel):
+class _MediaSource(StrictModel):
     """Exactly one of ``id`` / ``link`` / ``s3_key`` (OAS ``MediaObject`` oneOf + our extension)."""
 
     id: NonEmptyStr | None = None

@@ -20,8 +20,8 @@ from pydantic_core import PydanticCustomError
 from wacloud.models.outbound.basic import (
     CONTACTS_MAX,
     TEXT_BODY_MAX,
-    Contact,
     ContactAddress,
+    ContactCard,
     ContactEmail,
     ContactList,
     ContactName,
@@ -36,7 +36,7 @@ from wacloud.models.outbound.common import (
     Chars,
     Items,
     NonEmptyStr,
-    WaModel,
+    StrictModel,
     describe_validation_error,
     readable_loc,
     register_root,
@@ -67,7 +67,7 @@ from wacloud.models.outbound.media import (
 from wacloud.models.outbound.template import TemplateObject
 
 
-class _Message(WaModel):
+class _Message(StrictModel):
     """Common checks for every message variant."""
 
     @model_validator(mode="after")
@@ -203,7 +203,7 @@ def parse_outbound(data: Any) -> OutboundMessage:
     """Validate a dict such as ``{"type": "text", "text": {...}}`` into a message model.
 
     A known ``type`` goes straight to its model, so only the types in use are ever
-    built (see ``WaModel``); the result and its errors' locations are those of the
+    built (see ``StrictModel``); the result and its errors' locations are those of the
     union, less the union's tag.
     """
     kind = data.get("type") if isinstance(data, dict) else None
@@ -214,9 +214,9 @@ def parse_outbound(data: Any) -> OutboundMessage:
     return outbound_adapter().validate_python(data)
 
 
-def content_of(message: OutboundMessage) -> BaseModel | list[Contact]:
+def content_of(message: OutboundMessage) -> BaseModel | list[ContactCard]:
     """The object under the field named after ``message.type``."""
-    content: BaseModel | list[Contact] = getattr(message, message.type)
+    content: BaseModel | list[ContactCard] = getattr(message, message.type)
     return content
 
 
@@ -294,11 +294,11 @@ def has_unresolved_media(message: OutboundMessage) -> bool:
 # ------------------------------------------------------- read receipts and typing
 
 
-class TypingIndicatorObject(WaModel):
+class TypingIndicatorObject(StrictModel):
     type: Literal["text"] = "text"
 
 
-class MarkRead(WaModel):
+class MarkRead(StrictModel):
     """``POST /{phone-number-id}/messages`` body marking an inbound message read (§1.2).
 
     Marking one message read also marks earlier ones; it must happen within 30
@@ -329,8 +329,8 @@ __all__ = [
     "AudioMessage",
     "AudioObject",
     "Chars",
-    "Contact",
     "ContactAddress",
+    "ContactCard",
     "ContactEmail",
     "ContactName",
     "ContactOrg",

@@ -29,10 +29,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import PydanticCustomError
 
+from wacloud.errors import InputError
 from wacloud.models.outbound.basic import ContactList
-from wacloud.models.outbound.common import Chars, Items, WaModel, describe_validation_error
+from wacloud.models.outbound.common import Chars, Items, StrictModel, describe_validation_error
 from wacloud.models.outbound.interactive import Interactive
 from wacloud.models.outbound.message import (
     MESSAGE_TYPES,
@@ -137,17 +139,17 @@ def _check_callback(value: str) -> str:
     return value
 
 
-class Context(WaModel):
+class Context(StrictModel):
     """Contextual reply: the wamid being replied to."""
 
     message_id: Annotated[str, Chars(min=1, max=CONTEXT_MESSAGE_ID_MAX, why=OURS)]
 
 
-class UnresolvedMediaError(ValueError):
+class UnresolvedMediaError(InputError, ValueError):
     """``graph_payload`` was asked for a message whose ``s3_key`` was never uploaded."""
 
 
-class Submission(WaModel):
+class Submission(StrictModel):
     """One queued send. ``message`` is parsed from the flattened type fields."""
 
     # Meta's envelope fields are accepted so a Meta payload validates as-is; only the
@@ -340,12 +342,23 @@ def _type_requires_content() -> list[dict[str, Any]]:
     ]
 
 
+class _PublishedNames(GenerateJsonSchema):
+    """Names a definition of the published schema after Meta's object where our class
+    name differs (``ContactCard`` is Meta's ``Contact``), so clients' generated types
+    keep their names whatever the classes are called here."""
+
+    PUBLISHED = {"ContactCard": "Contact"}
+
+    def normalize_name(self, name: str) -> str:
+        return super().normalize_name(self.PUBLISHED.get(name, name))
+
+
 def submission_json_schema() -> dict[str, Any]:
     """JSON Schema (2020-12) of a submission, checked in at ``schema/submission.schema.json``."""
     schema: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://github.com/wacloud/wacloud/schema/submission.schema.json",
-        **Submission.model_json_schema(mode="validation"),
+        **Submission.model_json_schema(mode="validation", schema_generator=_PublishedNames),
     }
     schema["allOf"] = _type_requires_content()
     return schema

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema, mode
 from pydantic_core import PydanticCustomError
 
 from wacloud.models.outbound.basic import LocationObject
-from wacloud.models.outbound.common import Chars, Items, NonEmptyStr, WaModel, unique_values
+from wacloud.models.outbound.common import Chars, Items, NonEmptyStr, StrictModel, unique_values
 from wacloud.models.outbound.media import ImageObject, VideoObject, _MediaSource
 
 TEMPLATE_NAME_MAX = 512  # §1.5 name regex ^[a-z0-9_]+$, max 512
@@ -92,7 +92,7 @@ ButtonIndex = Annotated[
 # ----------------------------------------------------------------------- parameters
 
 
-class TextParam(WaModel):
+class TextParam(StrictModel):
     type: Literal["text"]
     # 32768 is the OAS TextParameter maximum; tighter per-component limits are
     # applied by the component, which knows where the parameter sits.
@@ -100,7 +100,7 @@ class TextParam(WaModel):
     parameter_name: ParamName | None = None
 
 
-class CurrencyValue(WaModel):
+class CurrencyValue(StrictModel):
     fallback_value: NonEmptyStr
     code: Annotated[
         str,
@@ -110,18 +110,18 @@ class CurrencyValue(WaModel):
     amount_1000: int
 
 
-class CurrencyParam(WaModel):
+class CurrencyParam(StrictModel):
     type: Literal["currency"]
     currency: CurrencyValue
     parameter_name: ParamName | None = None
 
 
-class DateTimeValue(WaModel):
+class DateTimeValue(StrictModel):
     # The Cloud API always renders fallback_value (§2.5).
     fallback_value: NonEmptyStr
 
 
-class DateTimeParam(WaModel):
+class DateTimeParam(StrictModel):
     type: Literal["date_time"]
     date_time: DateTimeValue
     parameter_name: ParamName | None = None
@@ -133,22 +133,22 @@ class TemplateDocument(_MediaSource):
     filename: NonEmptyStr | None = None
 
 
-class ImageParam(WaModel):
+class ImageParam(StrictModel):
     type: Literal["image"]
     image: ImageObject
 
 
-class VideoParam(WaModel):
+class VideoParam(StrictModel):
     type: Literal["video"]
     video: VideoObject
 
 
-class DocumentParam(WaModel):
+class DocumentParam(StrictModel):
     type: Literal["document"]
     document: TemplateDocument
 
 
-class LocationParam(WaModel):
+class LocationParam(StrictModel):
     type: Literal["location"]
     location: LocationObject
 
@@ -160,7 +160,7 @@ HeaderParam = Annotated[
 BodyParam = Annotated[TextParam | CurrencyParam | DateTimeParam, Field(discriminator="type")]
 
 
-class HeaderComponent(WaModel):
+class HeaderComponent(StrictModel):
     type: Literal["header"]
     # §2.5 creation limits: header has at most 1 variable.
     parameters: Annotated[list[HeaderParam], Items(min=1, max=1, noun="header parameters")]
@@ -177,7 +177,7 @@ class HeaderComponent(WaModel):
         return self
 
 
-class BodyComponent(WaModel):
+class BodyComponent(StrictModel):
     type: Literal["body"]
     parameters: Annotated[list[BodyParam], Items(min=1, noun="body parameters")]
 
@@ -185,56 +185,56 @@ class BodyComponent(WaModel):
 # -------------------------------------------------------------------------- buttons
 
 
-class PayloadParam(WaModel):
+class PayloadParam(StrictModel):
     type: Literal["payload"]
     payload: NonEmptyStr
 
 
-class ButtonTextParam(WaModel):
+class ButtonTextParam(StrictModel):
     type: Literal["text"]
     text: NonEmptyStr
 
 
-class CouponCodeParam(WaModel):
+class CouponCodeParam(StrictModel):
     type: Literal["coupon_code"]
     coupon_code: Annotated[str, Chars(min=1, max=COPY_CODE_MAX)]
 
 
-class FlowButtonAction(WaModel):
+class FlowButtonAction(StrictModel):
     flow_token: NonEmptyStr | None = None
     flow_action_data: dict[str, Any] | None = None
 
 
-class FlowActionParam(WaModel):
+class FlowActionParam(StrictModel):
     type: Literal["action"]
     action: FlowButtonAction
 
 
-class CatalogAction(WaModel):
+class CatalogAction(StrictModel):
     thumbnail_product_retailer_id: NonEmptyStr
 
 
-class CatalogActionParam(WaModel):
+class CatalogActionParam(StrictModel):
     type: Literal["action"]
     action: CatalogAction
 
 
-class ProductItem(WaModel):
+class ProductItem(StrictModel):
     product_retailer_id: NonEmptyStr
 
 
-class ProductSection(WaModel):
+class ProductSection(StrictModel):
     title: NonEmptyStr
     product_items: Annotated[list[ProductItem], Items(min=1, noun="product items")]
 
 
-class MpmAction(WaModel):
+class MpmAction(StrictModel):
     thumbnail_product_retailer_id: NonEmptyStr
     # Counts for MPM template sections are not in the fact sheet: not enforced here.
     sections: Annotated[list[ProductSection], Items(min=1, noun="sections")]
 
 
-class MpmActionParam(WaModel):
+class MpmActionParam(StrictModel):
     type: Literal["action"]
     action: MpmAction
 
@@ -244,7 +244,7 @@ def _one(noun: str) -> Items:
     return Items(min=1, max=1, noun=noun)
 
 
-class _Button(WaModel):
+class _Button(StrictModel):
     type: Literal["button"]
     index: ButtonIndex
 
@@ -287,16 +287,16 @@ ButtonComponent = Annotated[
 ]
 
 
-class LimitedTimeOfferValue(WaModel):
+class LimitedTimeOfferValue(StrictModel):
     expiration_time_ms: int
 
 
-class LimitedTimeOfferParam(WaModel):
+class LimitedTimeOfferParam(StrictModel):
     type: Literal["limited_time_offer"]
     limited_time_offer: LimitedTimeOfferValue
 
 
-class LimitedTimeOfferComponent(WaModel):
+class LimitedTimeOfferComponent(StrictModel):
     type: Literal["limited_time_offer"]
     parameters: Annotated[list[LimitedTimeOfferParam], _one("limited_time_offer parameters")]
 
@@ -306,12 +306,12 @@ CardComponent = Annotated[
 ]
 
 
-class CarouselCard(WaModel):
+class CarouselCard(StrictModel):
     card_index: Annotated[int, Field(ge=0, lt=CAROUSEL_CARDS_MAX)]
     components: Annotated[list[CardComponent], Items(min=1, noun="card components")]
 
 
-class CarouselComponent(WaModel):
+class CarouselComponent(StrictModel):
     type: Literal["carousel"]
     cards: Annotated[
         list[CarouselCard], Items(min=1, max=CAROUSEL_CARDS_MAX, noun="carousel cards")
@@ -328,7 +328,7 @@ TemplateComponent = Annotated[
 ]
 
 
-class Language(WaModel):
+class Language(StrictModel):
     code: NonEmptyStr
     # OAS marks policy required but Meta's examples omit it (§2.5, §9.1): optional.
     policy: Literal["deterministic"] | None = None
@@ -338,7 +338,7 @@ def _named_params(component: HeaderComponent | BodyComponent) -> list[str | None
     return [p.parameter_name for p in component.parameters if hasattr(p, "parameter_name")]
 
 
-class TemplateObject(WaModel):
+class TemplateObject(StrictModel):
     name: Annotated[str, Chars(min=1, max=TEMPLATE_NAME_MAX), AfterValidator(_check_template_name)]
     language: Language
     components: list[TemplateComponent] | None = None

@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict
 _E = TypeVar("_E", bound=StrEnum)
 
 
-class WaModel(BaseModel):
-    """Base of every Meta-shaped model: tolerant, immutable, alias-aware.
+class TolerantModel(BaseModel):
+    """Base of the tolerant family (every webhook model): extra keys kept, immutable,
+    alias-aware.
 
     ``coerce_numbers_to_str`` because ids are strings in Meta's payloads but a
     hand-written test sender (or a future Meta change) may send numbers; we would
@@ -44,13 +45,13 @@ def known(enum: type[_E], raw: str | None) -> _E | None:
         return None
 
 
-class ErrorData(WaModel):
+class ErrorData(TolerantModel):
     """``error_data`` of a webhook error; ``details`` is the useful human text."""
 
     details: str | None = None
 
 
-class WaError(WaModel):
+class WaError(TolerantModel):
     """The error object Meta puts in ``statuses[].errors``, ``messages[].errors``
     and ``value.errors`` (fact sheet §3.5, §3.6; codes in §5.2).
 
@@ -70,7 +71,7 @@ class WaError(WaModel):
         return self.error_data.details if self.error_data else None
 
 
-class Metadata(WaModel):
+class Metadata(TolerantModel):
     """``value.metadata``: which business number the change is about.
 
     Absent on WABA-level fields (template status, account updates, ...), where the
@@ -81,13 +82,13 @@ class Metadata(WaModel):
     phone_number_id: str | None = None
 
 
-class Profile(WaModel):
+class Profile(TolerantModel):
     """``contacts[].profile``; the user's self-chosen WhatsApp name."""
 
     name: str | None = None
 
 
-class Contact(WaModel):
+class WebhookContact(TolerantModel):
     """``value.contacts[]``: the user behind an inbound item.
 
     ``wa_id`` is the phone-based id; ``user_id`` / ``parent_user_id`` are the newer
@@ -108,8 +109,8 @@ class Contact(WaModel):
 
 
 def pick_contact(
-    contacts: list[Contact] | None, ids: set[str], *, single_fallback: bool
-) -> Contact | None:
+    contacts: list[WebhookContact] | None, ids: set[str], *, single_fallback: bool
+) -> WebhookContact | None:
     """Choose the contact that belongs to an item.
 
     Matches on ``wa_id`` or ``user_id``. With ``single_fallback`` a lone contact is

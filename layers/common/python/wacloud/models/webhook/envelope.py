@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from wacloud.models.webhook.common import Contact, Metadata, WaError, WaModel
+from wacloud.models.webhook.common import Metadata, TolerantModel, WaError, WebhookContact
 from wacloud.models.webhook.fields import CallEvent, UserPreference
 from wacloud.models.webhook.keys import to_int
 from wacloud.models.webhook.messages import InboundMessage
@@ -27,7 +27,7 @@ from wacloud.models.webhook.statuses import MessageStatus
 WHATSAPP_OBJECT = "whatsapp_business_account"
 
 
-class ChangeValue(WaModel):
+class ChangeValue(TolerantModel):
     """``changes[].value``: the item lists of the ``messages``/``calls``/
     ``user_preferences`` fields, plus whatever keys a WABA-level field sends.
 
@@ -38,7 +38,7 @@ class ChangeValue(WaModel):
 
     messaging_product: str | None = None
     metadata: Metadata | None = None
-    contacts: list[Contact] | None = None
+    contacts: list[WebhookContact] | None = None
     messages: list[InboundMessage] | None = None
     statuses: list[MessageStatus] | None = None
     errors: list[WaError] | None = None
@@ -56,7 +56,7 @@ class ChangeValue(WaModel):
         return self.metadata.display_phone_number if self.metadata else None
 
 
-class Change(WaModel):
+class Change(TolerantModel):
     """One ``entry[].changes[]`` element.
 
     Keeps the raw ``value`` dict (read-only, shared with the caller's input) because
@@ -83,7 +83,7 @@ class Change(WaModel):
         return self._raw_value
 
 
-class Entry(WaModel):
+class Entry(TolerantModel):
     """One ``entry[]`` element; ``id`` is the WABA id, ``time`` is set on WABA-level
     fields (an int; normalised here in case it arrives as a string)."""
 
@@ -97,7 +97,7 @@ class Entry(WaModel):
         return to_int(raw)
 
 
-class WebhookPayload(WaModel):
+class WebhookPayload(TolerantModel):
     """A whole POST body from Meta."""
 
     object: str

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from wacloud.models.webhook.common import WaModel, known
+from wacloud.models.webhook.common import TolerantModel, known
 from wacloud.models.webhook.keys import to_int
 
 
@@ -54,21 +54,21 @@ class TemplateEvent(StrEnum):
     REJECTED = "REJECTED"
 
 
-class RejectionInfo(WaModel):
+class RejectionInfo(TolerantModel):
     """Why a template was rejected and what to change."""
 
     reason: str | None = None
     recommendation: str | None = None
 
 
-class OtherInfo(WaModel):
+class OtherInfo(TolerantModel):
     """Free-text explanation attached to some template events."""
 
     title: str | None = None
     description: str | None = None
 
 
-class TemplateStatusUpdate(WaModel):
+class TemplateStatusUpdate(TolerantModel):
     """``message_template_status_update``: approval lifecycle of a template.
 
     ``event`` (APPROVED, REJECTED, PAUSED, ...) and ``reason`` stay raw strings;
@@ -91,7 +91,7 @@ class TemplateStatusUpdate(WaModel):
         return known(TemplateEvent, self.event)
 
 
-class TemplateQualityUpdate(WaModel):
+class TemplateQualityUpdate(TolerantModel):
     """``message_template_quality_update``: template quality score moved."""
 
     previous_quality_score: str | None = None
@@ -101,7 +101,7 @@ class TemplateQualityUpdate(WaModel):
     message_template_language: str | None = None
 
 
-class TemplateCategoryUpdate(WaModel):
+class TemplateCategoryUpdate(TolerantModel):
     """``template_category_update``: Meta re-categorised a template (affects price)."""
 
     message_template_id: int | None = None
@@ -110,7 +110,7 @@ class TemplateCategoryUpdate(WaModel):
     new_category: str | None = None
 
 
-class PhoneNumberQualityUpdate(WaModel):
+class PhoneNumberQualityUpdate(TolerantModel):
     """``phone_number_quality_update``: messaging-limit / throughput change.
 
     The ``event`` enum is not confirmed (§3.7); ``current_limit`` was removed in Feb
@@ -124,7 +124,7 @@ class PhoneNumberQualityUpdate(WaModel):
     max_daily_conversations_per_business: str | None = None
 
 
-class PhoneNumberNameUpdate(WaModel):
+class PhoneNumberNameUpdate(TolerantModel):
     """``phone_number_name_update``: display-name review outcome.
 
     Shape from M:webhooks/reference/phone_number_name_update (not in the fact
@@ -137,14 +137,14 @@ class PhoneNumberNameUpdate(WaModel):
     rejection_reason: str | None = None
 
 
-class RestrictionInfo(WaModel):
+class RestrictionInfo(TolerantModel):
     """One restriction of an ``ACCOUNT_RESTRICTION`` event."""
 
     restriction_type: str | None = None
     expiration: int | None = None
 
 
-class VolumeTierInfo(WaModel):
+class VolumeTierInfo(TolerantModel):
     """``VOLUME_BASED_PRICING_TIER_UPDATE`` payload (since 2025-10-01, §6)."""
 
     tier_update_time: int | None = None
@@ -154,7 +154,7 @@ class VolumeTierInfo(WaModel):
     region: str | None = None
 
 
-class AccountUpdate(WaModel):
+class AccountUpdate(TolerantModel):
     """``account_update``: WABA lifecycle (deleted, restricted, violation, pricing tier...).
 
     Event-specific payloads not modelled here (``waba_info``, ``ban_info`` ...) stay
@@ -167,7 +167,7 @@ class AccountUpdate(WaModel):
     volume_tier_info: VolumeTierInfo | None = None
 
 
-class BusinessCapabilityUpdate(WaModel):
+class BusinessCapabilityUpdate(TolerantModel):
     """``business_capability_update``: portfolio limits changed (-1 means unlimited).
 
     ``max_daily_conversation_per_phone`` is the <=v23 key (removed Feb 2026);
@@ -180,7 +180,7 @@ class BusinessCapabilityUpdate(WaModel):
     max_phone_numbers_per_waba: int | str | None = None
 
 
-class FlowsUpdate(WaModel):
+class FlowsUpdate(TolerantModel):
     """``flows``: Flow status change / endpoint health.
 
     Event names are NOT CONFIRMED (§3.7); the keys below are the ones a third-party
@@ -195,7 +195,7 @@ class FlowsUpdate(WaModel):
 # --- per-number list items ---------------------------------------------------------
 
 
-class UserPreference(WaModel):
+class UserPreference(TolerantModel):
     """One ``value.user_preferences[]`` item: marketing stop/resume (§3.7).
 
     ``timestamp`` is an integer here, unlike message timestamps.
@@ -218,14 +218,14 @@ class UserPreference(WaModel):
         return self.category == "marketing_messages" and self.value == "resume"
 
 
-class CallSession(WaModel):
+class CallSession(TolerantModel):
     """WebRTC SDP of a call ``connect`` event."""
 
     sdp: str | None = None
     sdp_type: str | None = None  # "offer" | "answer"
 
 
-class CallEvent(WaModel):
+class CallEvent(TolerantModel):
     """One ``value.calls[]`` item: ``connect`` or ``terminate`` (§8).
 
     Timestamps are strings; ``duration`` is an integer (seconds).
@@ -261,7 +261,7 @@ class CallEvent(WaModel):
 
 
 #: Model of each WABA-level field whose whole ``value`` is one update.
-FIELD_VALUE_MODELS: dict[str, type[WaModel]] = {
+FIELD_VALUE_MODELS: dict[str, type[TolerantModel]] = {
     WebhookField.MESSAGE_TEMPLATE_STATUS_UPDATE: TemplateStatusUpdate,
     WebhookField.MESSAGE_TEMPLATE_QUALITY_UPDATE: TemplateQualityUpdate,
     WebhookField.TEMPLATE_CATEGORY_UPDATE: TemplateCategoryUpdate,

@@ -21,14 +21,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from wacloud.errors import InputError
 from wacloud.infra.privacy import ErrorDetail, scrub_errors, summary
 from wacloud.models.webhook.common import (
-    Contact,
     ErrorData,
     Metadata,
     Profile,
+    TolerantModel,
     WaError,
-    WaModel,
+    WebhookContact,
 )
 from wacloud.models.webhook.envelope import (
     WHATSAPP_OBJECT,
@@ -111,7 +112,7 @@ from wacloud.models.webhook.updates import (
 )
 
 
-class WebhookFormatError(ValueError):
+class WebhookFormatError(InputError, ValueError):
     """The body is not a WhatsApp Business Account webhook (or is malformed beyond
     what the tolerant models accept).
 
@@ -175,7 +176,6 @@ __all__ = [
     "CallStatusValue",
     "Change",
     "ChangeValue",
-    "Contact",
     "Conversation",
     "ConversationOrigin",
     "Document",
@@ -220,12 +220,13 @@ __all__ = [
     "TemplateQualityUpdate",
     "TemplateStatusUpdate",
     "Text",
+    "TolerantModel",
     "Unsupported",
     "Update",
     "UserPreference",
     "VolumeTierInfo",
     "WaError",
-    "WaModel",
+    "WebhookContact",
     "WebhookField",
     "WebhookFormatError",
     "WebhookPayload",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from types import MappingProxyType
 
-from wacloud.models.webhook.common import WaError, WaModel, known
+from wacloud.models.webhook.common import TolerantModel, WaError, known
 from wacloud.models.webhook.keys import to_int
 
 
@@ -64,13 +64,13 @@ def status_advances(current: str | None, new: str) -> bool:
     return status_rank(new) > status_rank(current)
 
 
-class ConversationOrigin(WaModel):
+class ConversationOrigin(TolerantModel):
     """``conversation.origin``; ``type`` is e.g. service, marketing, referral_conversion."""
 
     type: str | None = None
 
 
-class Conversation(WaModel):
+class Conversation(TolerantModel):
     """``statuses[].conversation`` (present up to v23; from v24 only in a free entry point).
 
     ``expiration_timestamp`` is a string and only on ``sent``.
@@ -81,7 +81,7 @@ class Conversation(WaModel):
     origin: ConversationOrigin | None = None
 
 
-class Pricing(WaModel):
+class Pricing(TolerantModel):
     """``statuses[].pricing``, on ``sent`` and on one of ``delivered``/``read`` (§3.5, §6).
 
     ``pricing_model`` is ``CBP`` (before 2025-07-01) or ``PMP``; ``type`` is
@@ -95,7 +95,7 @@ class Pricing(WaModel):
     category: str | None = None
 
 
-class MessageStatus(WaModel):
+class MessageStatus(TolerantModel):
     """One element of ``value.statuses[]``.
 
     ``id`` is a wamid for messages or a wacid for calls (``type == "call"``).

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from wacloud.models.webhook.common import Contact, WaError, WaModel, pick_contact
+from wacloud.models.webhook.common import TolerantModel, WaError, WebhookContact, pick_contact
 from wacloud.models.webhook.envelope import Change, Entry, WebhookPayload
 from wacloud.models.webhook.fields import (
     FIELD_VALUE_MODELS,
@@ -57,7 +57,7 @@ class MessageUpdate(_UpdateBase):
 
     kind: Literal["message"] = "message"
     display_phone_number: str | None = None
-    contact: Contact | None = None
+    contact: WebhookContact | None = None
     message: InboundMessage
 
     @property
@@ -92,13 +92,13 @@ class FieldUpdate(_UpdateBase):
     field: str
     value: dict[str, Any] | FieldValue
     time: int | None = None
-    contact: Contact | None = None
+    contact: WebhookContact | None = None
 
     @property
     def is_unknown(self) -> bool:
         """True for a field we do not know, a known one whose value did not fit its
         model, or a template status event outside the documented list."""
-        if not isinstance(self.value, WaModel) or self.field not in set(WebhookField):
+        if not isinstance(self.value, TolerantModel) or self.field not in set(WebhookField):
             return True
         if isinstance(self.value, TemplateStatusUpdate):
             return self.value.known_event is None
