@@ -170,7 +170,20 @@ def run_demo() -> int:
             == ["sending", "sent", "delivered", "read"],
             " -> ".join(states),
         )
-        history = events.status_history(PNID, record["wamid"])
+
+        # The record can reach `read` before the `sent` webhook is recorded: `sent` is
+        # also set by the Sender when Graph accepts the message, and the inbound queue
+        # is processed by concurrent batches, so the `sent` webhook may still be in
+        # another batch when `delivered` and `read` are done. Wait for the three.
+        def all_statuses() -> list[dict[str, Any]] | None:
+            found = events.status_history(PNID, record["wamid"])
+            seen = {s["status"] for s in found}
+            return found if {"sent", "delivered", "read"} <= seen else None
+
+        try:
+            history = wait_for("the three status webhooks recorded", all_statuses, timeout=30)
+        except TimeoutError:  # the check below reports what was recorded
+            history = events.status_history(PNID, record["wamid"])
         checks.expect(
             "each status webhook recorded exactly once with its timestamp",
             sorted(s["status"] for s in history) == ["delivered", "read", "sent"]
