@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.unit.function_apps import inbound_features
 from wacloud.graph.client import GraphTransportError, MediaInfo
 from wacloud.inbound.media import TransientMediaError
 from wacloud.inbound.processor import (
@@ -20,11 +21,10 @@ from wacloud.inbound.processor import (
     OPT_OUT_CONFIRMATION,
     InboundOptions,
     InboundProcessor,
-    env_flag,
 )
 from wacloud.inbound.responder import EchoResponder, NoReply, Responder
 from wacloud.infra import aws, config
-from wacloud.infra.config import ConfigurationError
+from wacloud.infra.config import ConfigurationError, env_flag
 from wacloud.store import contacts
 from wacloud.store import inbound_log as events
 
@@ -125,8 +125,9 @@ def make(
     responder: Responder | None = None,
     options: InboundOptions | None = None,
     media: FakeMedia | None = None,
+    numbers_of_waba: Callable[[str], list[str]] | None = None,
 ) -> InboundProcessor:
-    return InboundProcessor(
+    processor = InboundProcessor(
         responder=responder or EchoResponder(),
         submit=recorder.submit,
         mark_read=recorder.mark_read,
@@ -135,6 +136,8 @@ def make(
         media_store=aws.s3(),
         media_bucket=BUCKET,
     )
+    features = inbound_features()
+    return features(processor, numbers_of_waba) if numbers_of_waba else features(processor)
 
 
 def inbound_record(wamid: str) -> dict[str, Any] | None:
@@ -324,9 +327,9 @@ def test_announced_messaging_limit_paces_every_number_of_the_waba(
     unlimited); a number of another WABA keeps its own."""
     from wacloud.store import tenants
 
-    processor = make(Recorder())
-    processor.numbers_of_waba = lambda waba: {"200000000000001": [PNID, "100000000000009"]}.get(
-        waba, []
+    processor = make(
+        Recorder(),
+        numbers_of_waba=lambda waba: {"200000000000001": [PNID, "100000000000009"]}.get(waba, []),
     )
     effects = processor.process(payload(name))
     assert effects[0].notes == [f"messaging_limit:{2000 if stored else -1}"]

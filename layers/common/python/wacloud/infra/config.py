@@ -36,6 +36,35 @@ def parse_hosts(value: str) -> tuple[str, ...]:
     return hosts
 
 
+def env_flag(name: str, default: bool) -> bool:
+    """A boolean setting (true/false, 1/0, yes/no, on/off); anything else is a
+    deployment mistake and fails loudly rather than silently picking a side."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
+
+
+def parse_keywords(value: str) -> frozenset[str]:
+    """Upper-cased keywords from a comma-separated setting (OPT_OUT_KEYWORDS)."""
+    return frozenset(k.strip().upper() for k in value.split(",") if k.strip())
+
+
+DEFAULT_OPT_OUT = parse_keywords(
+    "STOP,STOPP,UNSUBSCRIBE,BAJA,PARAR,CANCELAR,ARRET,ARRÊT,ANNULER,SAIR,DESCADASTRAR"
+)
+DEFAULT_OPT_IN = parse_keywords("START,UNSTOP,ALTA,RESUME")
+
+
+def keywords(name: str, default: frozenset[str]) -> frozenset[str]:
+    raw = os.environ.get(name)
+    return default if raw is None else parse_keywords(raw)
+
+
 def _media_hosts(value: str) -> tuple[str, ...]:
     try:
         return parse_hosts(value)
@@ -68,6 +97,16 @@ class Settings:
     # HTTPS hosts inbound media may be downloaded from with the token, besides Meta's
     # own and the Graph base URL's origin (wacloud.graph.media_hosts).
     media_download_hosts: tuple[str, ...] = ()
+    # Inbound (docs/inbound.md): read receipts, typing indicator, consent keywords.
+    mark_as_read: bool = True
+    typing_indicator: bool = True
+    opt_out_keywords: frozenset[str] = DEFAULT_OPT_OUT
+    opt_in_keywords: frozenset[str] = DEFAULT_OPT_IN
+    # The inbound queue's maxReceiveCount (template.yaml): the last delivery records a
+    # message whose media could not be fetched rather than let it reach the DLQ.
+    inbound_max_receive_count: int = 5
+    # Seconds before a message recorded with its media pending fetches it again.
+    media_retry_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -88,6 +127,12 @@ class Settings:
             max_send_attempts=int(os.environ.get("MAX_SEND_ATTEMPTS", "8")),
             window_seconds=int(os.environ.get("CUSTOMER_WINDOW_SECONDS", str(24 * 3600))),
             media_download_hosts=_media_hosts(os.environ.get("MEDIA_DOWNLOAD_HOSTS", "")),
+            mark_as_read=env_flag("MARK_AS_READ", True),
+            typing_indicator=env_flag("TYPING_INDICATOR", True),
+            opt_out_keywords=keywords("OPT_OUT_KEYWORDS", DEFAULT_OPT_OUT),
+            opt_in_keywords=keywords("OPT_IN_KEYWORDS", DEFAULT_OPT_IN),
+            inbound_max_receive_count=int(os.environ.get("INBOUND_MAX_RECEIVE_COUNT", "5")),
+            media_retry_seconds=int(os.environ.get("INBOUND_MEDIA_RETRY_SECONDS", "60")),
         )
 
     def require(self, value: str | None, name: str) -> str:
