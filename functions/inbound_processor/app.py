@@ -198,10 +198,15 @@ def _process_item() -> Callable[..., list[dict[str, Any]]]:
         idempotent_function,
     )
 
+    from wacloud.infra.aws import dynamodb
+
     decorated: Callable[..., list[dict[str, Any]]] = idempotent_function(
         data_keyword_argument="item",
         config=_idempotency_config(),
-        persistence_store=DynamoDBPersistenceLayer(table_name=IDEMPOTENCY_TABLE),
+        # Our DynamoDB client: one client (and connection pool) for the function, not two.
+        persistence_store=DynamoDBPersistenceLayer(
+            table_name=IDEMPOTENCY_TABLE, boto3_client=dynamodb()
+        ),
     )(process_item)
     return decorated
 
