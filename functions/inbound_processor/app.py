@@ -26,7 +26,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from wacloud.inbound.split import item_key
 from wacloud.infra.config import settings
-from wacloud.infra.privacy import scrub_exception
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -258,6 +257,8 @@ def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
     except Exception as exc:
         # Left on the queue: retried after the visibility timeout, then the DLQ.
         metrics.add_metric(name="InboundItemFailed", unit=MetricUnit.Count, value=1)
+        from wacloud.infra.privacy import scrub_exception  # imports pydantic: not at cold start
+
         safe = scrub_exception(exc)  # a validation error quotes the customer's input
         if safe is exc:
             logger.exception("inbound item failed", extra={"sqs_message_id": record.message_id})
