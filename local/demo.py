@@ -18,6 +18,9 @@ from local.template import REPO_ROOT
 from local.waiting import wait_for
 
 CUSTOMER = "15551234567"
+# A handler's first call imports it (a cold start); on a loaded machine that can take
+# longer than httpx's default 5 s, which is not what the demo checks.
+HTTP_TIMEOUT = 30.0
 
 
 class Checks:
@@ -55,6 +58,7 @@ def run_demo() -> int:
         base = stack.webhook_url
         good = httpx.get(
             base,
+            timeout=HTTP_TIMEOUT,
             params={
                 "hub.mode": "subscribe",
                 "hub.challenge": "1158201444",
@@ -68,6 +72,7 @@ def run_demo() -> int:
         )
         bad = httpx.get(
             base,
+            timeout=HTTP_TIMEOUT,
             params={"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "wrong"},
         )
         checks.expect("wrong token -> 403", bad.status_code == 403, str(bad.status_code))
@@ -75,6 +80,7 @@ def run_demo() -> int:
         print("\n2. Webhook signature (POST /webhook)")
         missing = httpx.post(
             base,
+            timeout=HTTP_TIMEOUT,
             content=b'{"object":"whatsapp_business_account","entry":[]}',
             headers={"content-type": "application/json"},
         )
@@ -83,6 +89,7 @@ def run_demo() -> int:
         )
         wrong = httpx.post(
             base,
+            timeout=HTTP_TIMEOUT,
             content=b'{"entry":[]}',
             headers={
                 "content-type": "application/json",
@@ -95,6 +102,7 @@ def run_demo() -> int:
         body = b'{"entry": [oops'
         malformed = httpx.post(
             base,
+            timeout=HTTP_TIMEOUT,
             content=body,
             headers={
                 "content-type": "application/json",
