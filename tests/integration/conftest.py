@@ -30,8 +30,11 @@ _numbers = itertools.count(1)
 
 
 def stack_config(tmp_path: Path, **overrides: Any) -> LocalStackConfig:
-    config = LocalStackConfig(run_schedules=False, log_dir=tmp_path / "lambda-logs",
-                              environment={k: dict(v) for k, v in TEST_ENVIRONMENT.items()})
+    config = LocalStackConfig(
+        run_schedules=False,
+        log_dir=tmp_path / "lambda-logs",
+        environment={k: dict(v) for k, v in TEST_ENVIRONMENT.items()},
+    )
     for key, value in overrides.items():
         setattr(config, key, value)
     return config
