@@ -1,10 +1,18 @@
-"""InboundProcessor: records every webhook item once and answers customers (SQS)."""
+"""InboundProcessor: records every webhook item once and answers customers (SQS).
+
+The inbound core (wacloud.inbound) records and answers; the features that follow
+inbound updates subscribe here (`register_features`): campaign reply and status
+counting, the template mirror, the messaging limit shared among a WABA's numbers.
+
+Cold start: the processor, the webhook models, the Graph client and Powertools
+Idempotency are built on the first record, not at import (`_inbound`, `_process_item`).
+"""
 
 from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,43 +23,40 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wacloud.graph.client import GraphClient
-from wacloud.inbound.processor import InboundOptions, InboundProcessor
-from wacloud.inbound.responder import configured_responder
 from wacloud.inbound.split import item_key
-from wacloud.infra.aws import s3
 from wacloud.infra.config import settings
-from wacloud.infra.credentials import load_credentials
-from wacloud.infra.privacy import scrub_exception
-from wacloud.infra.queues import ForgedPointerError, resolve_body, submit_many
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from wacloud.graph.client import GraphClient
+    from wacloud.inbound.processor import (
+        CustomerMessage,
+        FieldChange,
+        InboundProcessor,
+        StatusChange,
+    )
 
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
-# Meta retries a webhook for up to 7 days (fact sheet §3.8): remember finished items
+# Meta retries a webhook for up to 7 days (docs/inbound.md): remember finished items
 # a day longer than that.
-idempotency_config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=8 * 86400)
-persistence = DynamoDBPersistenceLayer(
-    table_name=settings().require(settings().idempotency_table_name, "IDEMPOTENCY_TABLE_NAME")
-)
-
-
-# The inbound queue's maxReceiveCount (template.yaml, InboundQueue RedrivePolicy): on
-# that delivery a transient media failure is recorded instead of retried, so the
-# message is kept rather than dead-lettered.
-MAX_RECEIVE_COUNT = settings().inbound_max_receive_count
+IDEMPOTENCY_SECONDS = 8 * 86400
+# Fail at import, not on the first item, when the function is misconfigured.
+IDEMPOTENCY_TABLE = settings().require(settings().idempotency_table_name, "IDEMPOTENCY_TABLE_NAME")
 
 
 @cache
 def _graph() -> GraphClient:
+    from wacloud.graph.client import GraphClient
+    from wacloud.infra.credentials import load_credentials
+
     cfg = settings()
     return GraphClient(
         cfg.graph_api_base_url,
@@ -65,25 +70,148 @@ def _mark_read(phone_number_id: str, wamid: str, typing: bool) -> None:
     _graph().mark_read(phone_number_id, wamid, typing_indicator=typing)
 
 
-inbound = InboundProcessor(
-    responder=configured_responder(),
-    submit=submit_many,
-    mark_read=_mark_read,
-    options=InboundOptions.from_env(),
-    media_source=_graph(),
-    media_store=s3,  # made on the first media message
-    media_bucket=settings().media_bucket,
-    numbers_of_waba=lambda waba: [
-        pnid for pnid, owner in load_credentials().waba_ids().items() if owner == waba
-    ],
-)
+def _numbers_of_waba(waba_id: str) -> list[str]:
+    from wacloud.infra.credentials import load_credentials
+
+    return [pnid for pnid, owner in load_credentials().waba_ids().items() if owner == waba_id]
 
 
-@idempotent_function(
-    data_keyword_argument="item", config=idempotency_config, persistence_store=persistence
-)
+def _retry_media(body: dict[str, Any], delay: int) -> None:
+    """A media retry item on our own inbound queue, delayed (inbound/messages.py)."""
+    from wacloud.infra.queues import send_bodies
+
+    cfg = settings()
+    send_bodies(
+        cfg.require(cfg.inbound_queue_url, "INBOUND_QUEUE_URL"),
+        [json.dumps(body, separators=(",", ":"))],
+        delay_seconds=delay,
+        bucket=cfg.media_bucket,
+    )
+
+
+def register_features(
+    inbound: InboundProcessor, numbers_of_waba: Callable[[str], list[str]] = _numbers_of_waba
+) -> InboundProcessor:
+    """Subscribe the features that follow inbound updates. Each is idempotent: it runs on
+    every delivery of an item (see wacloud.inbound.dispatch)."""
+    from wacloud.outbound.messaging_limit import LIMIT_FIELDS
+    from wacloud.templates.sync import TEMPLATE_FIELDS
+
+    subscribers = inbound.subscribers
+
+    @subscribers.on_message
+    def count_campaign_reply(message: CustomerMessage) -> str | None:
+        if message.opens_window:
+            from wacloud import campaigns
+
+            campaigns.count_reply(
+                message.phone_number_id,
+                message.wa_id,
+                message.at,
+                context_wamid=message.context_wamid,
+            )
+        return None
+
+    @subscribers.on_status
+    def count_campaign_status(change: StatusChange) -> str | None:
+        if change.message_id is not None:
+            from wacloud import campaigns
+
+            campaigns.count_status(change.phone_number_id, change.message_id, change.status)
+        return None
+
+    @subscribers.on_field(*TEMPLATE_FIELDS)
+    def mirror_template(change: FieldChange) -> str | None:
+        from wacloud.templates.sync import apply_template_webhook
+
+        changed = apply_template_webhook(change.waba_id, change.field, change.value, at=change.at)
+        return "template_mirror_updated" if changed else None
+
+    @subscribers.on_field(*LIMIT_FIELDS)
+    def share_messaging_limit(change: FieldChange) -> str | None:
+        """Store the portfolio's new messaging limit, shared among the WABA's numbers.
+
+        Meta counts the limit per business portfolio; the sender counts per number
+        (store/reach.py), so each number gets an equal share and together they never
+        exceed it. (Numbers of the portfolio's other WABAs are not known here.)"""
+        from wacloud.campaigns.pacing import set_messaging_limit
+        from wacloud.outbound.messaging_limit import UNLIMITED, announced_limit
+
+        limit = announced_limit(change.value)
+        if limit is None:
+            return None
+        numbers = [change.phone_number_id] if change.phone_number_id else []
+        if not numbers and change.waba_id:
+            numbers = numbers_of_waba(change.waba_id)
+        if not numbers:
+            logger.warning(
+                "messaging limit announced for a WABA with no configured number",
+                extra={"waba_id": change.waba_id, "limit": limit},
+            )
+            return None
+        share = None if limit == UNLIMITED else max(1, limit // len(numbers))
+        for pnid in numbers:
+            set_messaging_limit(pnid, share)
+        logger.info(
+            "messaging limit updated", extra={"numbers": numbers, "limit": limit, "each": share}
+        )
+        return f"messaging_limit:{limit}"
+
+    return inbound
+
+
+@cache
+def _inbound() -> InboundProcessor:
+    from wacloud.inbound.processor import InboundOptions, InboundProcessor
+    from wacloud.inbound.responder import configured_responder
+    from wacloud.infra.aws import s3
+    from wacloud.infra.queues import submit_many
+
+    cfg = settings()
+    return register_features(
+        InboundProcessor(
+            responder=configured_responder(),
+            submit=submit_many,
+            mark_read=_mark_read,
+            options=InboundOptions.from_settings(cfg),
+            media_source=_graph(),
+            media_store=s3,  # made on the first media message
+            media_bucket=cfg.media_bucket,
+            retry_media=_retry_media if cfg.inbound_queue_url else None,
+        )
+    )
+
+
+@cache
+def _idempotency_config() -> IdempotencyConfig:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=IDEMPOTENCY_SECONDS)
+
+
+@cache
+def _process_item() -> Callable[..., list[dict[str, Any]]]:
+    """`process_item` made idempotent (Powertools) on first use."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        idempotent_function,
+    )
+
+    from wacloud.infra.aws import dynamodb
+
+    decorated: Callable[..., list[dict[str, Any]]] = idempotent_function(
+        data_keyword_argument="item",
+        config=_idempotency_config(),
+        # Our DynamoDB client: one client (and connection pool) for the function, not two.
+        persistence_store=DynamoDBPersistenceLayer(
+            table_name=IDEMPOTENCY_TABLE, boto3_client=dynamodb()
+        ),
+    )(process_item)
+    return decorated
+
+
 def process_item(item: dict[str, Any]) -> list[dict[str, Any]]:
-    effects = inbound.process(item["envelope"], final_attempt=item.get("final_attempt", False))
+    effects = _inbound().process(item["envelope"], final_attempt=item.get("final_attempt", False))
     return [e.as_dict() for e in effects]
 
 
@@ -91,6 +219,8 @@ def _queued_body(record: SQSRecord) -> str:
     """The item's body, fetched from S3 when it was spilled. A pointer this stack did
     not write is refused, never followed: the item fails every delivery and ends in
     the inbound DLQ, kept for inspection and processed by nothing."""
+    from wacloud.infra.queues import ForgedPointerError, resolve_body
+
     try:
         return resolve_body(record.body)
     except ForgedPointerError as refused:
@@ -103,17 +233,32 @@ def _queued_body(record: SQSRecord) -> str:
 
 
 def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
+    from wacloud.inbound.processor import MEDIA_RETRY_KEY
+
     try:
         envelope = json.loads(_queued_body(record))
-        final = int(record.attributes.approximate_receive_count or 1) >= MAX_RECEIVE_COUNT
-        results: list[dict[str, Any]] = process_item(
-            # Only "key" identifies the item (event_key_jmespath): a redelivery with
-            # final_attempt set is still the same item.
-            item={"key": item_key(envelope), "envelope": envelope, "final_attempt": final}
+        # The final SQS delivery (maxReceiveCount, template.yaml): media that still
+        # cannot be fetched is then recorded as failed, so the message is kept.
+        final = (
+            int(record.attributes.approximate_receive_count or 1)
+            >= settings().inbound_max_receive_count
         )
+        results: list[dict[str, Any]]
+        if MEDIA_RETRY_KEY in envelope:
+            # Only attaches media to a record, conditionally: safe to repeat, so no
+            # idempotency record is needed (two calls fewer).
+            results = process_item({"envelope": envelope, "final_attempt": final})
+        else:
+            results = _process_item()(
+                # Only "key" identifies the item (event_key_jmespath): a redelivery with
+                # final_attempt set is still the same item.
+                item={"key": item_key(envelope), "envelope": envelope, "final_attempt": final}
+            )
     except Exception as exc:
         # Left on the queue: retried after the visibility timeout, then the DLQ.
         metrics.add_metric(name="InboundItemFailed", unit=MetricUnit.Count, value=1)
+        from wacloud.infra.privacy import scrub_exception  # imports pydantic: not at cold start
+
         safe = scrub_exception(exc)  # a validation error quotes the customer's input
         if safe is exc:
             logger.exception("inbound item failed", extra={"sqs_message_id": record.message_id})
@@ -132,7 +277,7 @@ def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    idempotency_config.register_lambda_context(context)
+    _idempotency_config().register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -21,13 +21,20 @@ from local.stack import LocalStack, LocalStackConfig, use_stack_in_this_process
 # Test configuration, set the way a deployer would (environment variables):
 # a short reconcile grace (8 s, above a busy machine's claim-to-send gap) so
 # crash-recovery tests finish in seconds.
-TEST_ENVIRONMENT = {"*": {"SEND_RECONCILE_GRACE_SECONDS": "8"}}
+# Media that cannot be fetched at once is retried after 2 s (then 4, 8...), not 60.
+TEST_ENVIRONMENT = {
+    "*": {"SEND_RECONCILE_GRACE_SECONDS": "8"},
+    "InboundProcessorFunction": {"INBOUND_MEDIA_RETRY_SECONDS": "2"},
+}
 _numbers = itertools.count(1)
 
 
 def stack_config(tmp_path: Path, **overrides: Any) -> LocalStackConfig:
-    config = LocalStackConfig(run_schedules=False, log_dir=tmp_path / "lambda-logs",
-                              environment={k: dict(v) for k, v in TEST_ENVIRONMENT.items()})
+    config = LocalStackConfig(
+        run_schedules=False,
+        log_dir=tmp_path / "lambda-logs",
+        environment={k: dict(v) for k, v in TEST_ENVIRONMENT.items()},
+    )
     for key, value in overrides.items():
         setattr(config, key, value)
     return config

@@ -194,6 +194,41 @@ def test_expired_media_url_is_refreshed(stack: LocalStack, customer: str) -> Non
     assert len(downloads) >= 2
 
 
+def test_media_unavailable_now_is_recorded_answered_and_attached_later(
+    stack: LocalStack, customer: str
+) -> None:
+    """Meta cannot deliver the media for now (HTTP 500s): the message is recorded at
+    once with its media pending and answered; a later retry attaches the media. One
+    record, one answer."""
+    assert stack.emulator is not None
+    data = JPEG + b"later" + customer.encode()  # unique content: not in the bucket yet
+    stack.emulator.faults.force_error(
+        131000, times=100_000, path_contains="/whatsapp_business/attachments", http_status=500
+    )
+    try:
+        wamid = stack.emulator.customer_sends(
+            customer, {"type": "image", "image": {"data": data, "mime_type": "image/jpeg"}}
+        )
+        record = wait_for("message recorded", lambda: inbound(customer, wamid), timeout=60)
+        assert record["media_status"] == "pending", record.get("media_error")
+        assert "media" not in record and "media_error" not in record
+        wait_for("the answer", lambda: stack.emulator.sent_messages(to=customer), timeout=60)
+        assert (inbound(customer, wamid) or {}).get("media_status") == "pending"
+    finally:
+        stack.emulator.faults.clear()
+
+    def attached() -> dict[str, Any] | None:
+        found = inbound(customer, wamid) or {}
+        return found if found.get("media_status") != "pending" else None
+
+    record = wait_for("media attached by a retry", attached, timeout=90)
+    assert record["media_status"] == "stored", record.get("media_error")
+    assert record["media"]["sha256"] == hashlib.sha256(data).hexdigest()
+    settle(stack)
+    assert len(stack.emulator.sent_messages(to=customer)) == 1
+    assert [r["wamid"] for r in inbound_records(customer)] == [wamid]
+
+
 def test_unfetchable_media_keeps_the_message(stack: LocalStack, customer: str) -> None:
     doc = corpus("message_image.json", customer)  # its media id is unknown to Meta
     wamid = messages_in(doc)[0]["id"]

@@ -7,8 +7,12 @@ return the first; loading by path under a unique name gives each test its own co
 from __future__ import annotations
 
 import importlib.util
+import os
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,3 +26,18 @@ def load_app(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def inbound_features() -> Callable[..., Any]:
+    """The InboundProcessor function's `register_features`: the features it subscribes
+    to inbound updates (campaign counters, template mirror, messaging limits), for tests
+    that build their own `InboundProcessor`."""
+    from wacloud.infra import config
+
+    table = os.environ.get("IDEMPOTENCY_TABLE_NAME") or "idempotency"
+    with mock.patch.dict(os.environ, {"IDEMPOTENCY_TABLE_NAME": table}):
+        config.settings.cache_clear()
+        module = load_app("inbound_processor")
+    config.settings.cache_clear()
+    register: Callable[..., Any] = module.register_features
+    return register

@@ -605,7 +605,7 @@ def test_inbound_handler_error_from_a_validation_failure_is_scrubbed(
         _Doc.model_validate({"to": message.text, "note": message.wa_id})
         return []
 
-    monkeypatch.setattr(app.inbound.responder, "respond", responder_fails)
+    monkeypatch.setattr(app._inbound().responder, "respond", responder_fails)
     with pytest.raises(BatchProcessingError) as info:  # the whole batch failed: retried
         app.lambda_handler(sqs_event([json.dumps(envelope(lambda d: None))]), _Context())
     assert "to: Input should be a valid integer" in str(info.value)

@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.unit.function_apps import inbound_features
 from tests.unit.indexed_table import indexed_state_table
 from wacloud.campaigns import count_reply, count_status, stats
 from wacloud.inbound.processor import InboundOptions, InboundProcessor
@@ -350,14 +351,16 @@ class NoGraph:
 
 def processor() -> InboundProcessor:
     graph = NoGraph()
-    return InboundProcessor(
-        responder=EchoResponder(),
-        submit=graph.submit,
-        mark_read=graph.mark_read,
-        options=InboundOptions(mark_as_read=False, typing_indicator=False),
-        media_source=graph,
-        media_store=aws.s3(),
-        media_bucket="media",
+    return inbound_features()(
+        InboundProcessor(
+            responder=EchoResponder(),
+            submit=graph.submit,
+            mark_read=graph.mark_read,
+            options=InboundOptions(mark_as_read=False, typing_indicator=False),
+            media_source=graph,
+            media_store=aws.s3(),
+            media_bucket="media",
+        )
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.unit.function_apps import inbound_features
 from wacloud.graph.client import GraphTransportError, MediaInfo
 from wacloud.inbound.media import TransientMediaError
 from wacloud.inbound.processor import (
@@ -124,8 +125,9 @@ def make(
     responder: Responder | None = None,
     options: InboundOptions | None = None,
     media: FakeMedia | None = None,
+    numbers_of_waba: Callable[[str], list[str]] | None = None,
 ) -> InboundProcessor:
-    return InboundProcessor(
+    processor = InboundProcessor(
         responder=responder or EchoResponder(),
         submit=recorder.submit,
         mark_read=recorder.mark_read,
@@ -134,6 +136,8 @@ def make(
         media_store=aws.s3(),
         media_bucket=BUCKET,
     )
+    features = inbound_features()
+    return features(processor, numbers_of_waba) if numbers_of_waba else features(processor)
 
 
 def inbound_record(wamid: str) -> dict[str, Any] | None:
@@ -323,9 +327,9 @@ def test_announced_messaging_limit_paces_every_number_of_the_waba(
     unlimited); a number of another WABA keeps its own."""
     from wacloud.store import tenants
 
-    processor = make(Recorder())
-    processor.numbers_of_waba = lambda waba: {"200000000000001": [PNID, "100000000000009"]}.get(
-        waba, []
+    processor = make(
+        Recorder(),
+        numbers_of_waba=lambda waba: {"200000000000001": [PNID, "100000000000009"]}.get(waba, []),
     )
     effects = processor.process(payload(name))
     assert effects[0].notes == [f"messaging_limit:{2000 if stored else -1}"]
@@ -372,3 +376,62 @@ def test_a_status_recorded_by_a_delivery_that_died_is_still_counted(aws_state: N
         assert not effects.recorded
     figures = get(campaign_pk(PNID, "c1"), "M#m1") or {}
     assert figures.get("figures") == {"delivered", "sent"}
+
+
+# ------------------------------------------------------------------ media pending
+class Retries:
+    """The inbound queue as far as media retries go: items and their delays."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[dict[str, Any], int]] = []
+
+    def __call__(self, body: dict[str, Any], delay: int) -> None:
+        self.items.append((body, delay))
+
+
+def test_media_unavailable_now_is_recorded_answered_then_attached(aws_state: None) -> None:
+    rec, retries = Recorder(), Retries()
+    media = FakeMedia(JPEG, failures=[GraphTransportError("timeout")])
+    processor = make(rec, media=media)
+    processor.retry_media = retries
+    doc = payload("message_image.json")
+    image = doc["entry"][0]["changes"][0]["value"]["messages"][0]["image"]
+    image["sha256"] = hashlib.sha256(JPEG).hexdigest()
+    wamid = "wamid.HBgLMTU1NTEyMzQ1NjcVAgASGBQzIMAGE0001"
+    (effects,) = processor.process(doc)
+    assert effects.recorded and "media_pending" in effects.notes
+    record = inbound_record(wamid)
+    assert record is not None and record["media_status"] == "pending"
+    assert "media" not in record and "media_error" not in record
+    assert len(rec.submitted) == 1 and contacts.load(PNID, CUSTOMER) is not None
+    ((retry, delay),) = retries.items
+    assert delay == 60
+    (attached,) = processor.process(json.loads(json.dumps(retry)))
+    assert attached.recorded and attached.notes == ["media_stored"]
+    record = inbound_record(wamid)
+    assert record is not None and record["media_status"] == "stored"
+    assert record["media"]["s3_key"] == f"media/{image['sha256']}"
+    # A duplicate retry changes nothing, and nothing was answered twice.
+    (again,) = processor.process(retry)
+    assert not again.recorded
+    assert len(rec.submitted) == 1 and len(retries.items) == 1
+
+
+def test_media_that_never_arrives_is_marked_failed_on_the_last_retry(aws_state: None) -> None:
+    rec, retries = Recorder(), Retries()
+    media = FakeMedia(JPEG, failures=[GraphTransportError("timeout")] * 10)
+    processor = make(rec, media=media)
+    processor.retry_media = retries
+    processor.process(payload("message_image.json"))
+    for attempt in range(1, 5):
+        body, _delay = retries.items[-1]
+        assert body["media_retry"]["attempt"] == attempt
+        (effects,) = processor.process(body)
+        assert effects.notes == ["media_pending"]
+        assert retries.items[-1][1] == min(900, 60 * 2**attempt)
+    (effects,) = processor.process(retries.items[-1][0])  # the 5th and last try
+    assert effects.notes == ["media_error"]
+    record = inbound_record("wamid.HBgLMTU1NTEyMzQ1NjcVAgASGBQzIMAGE0001")
+    assert record is not None and record["media_status"] == "failed"
+    assert record["media_error"]["code"] == "unavailable"
+    assert len(retries.items) == 5 and len(rec.submitted) == 1

@@ -33,7 +33,7 @@ from wacloud.graph.client import (
     MediaUrlRefusedError,
 )
 from wacloud.graph.errors import ErrorClass, GraphAPIError
-from wacloud.infra.config import settings
+from wacloud.infra.config import metrics_namespace
 from wacloud.models.webhook.messages import InboundMessage, Media
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ def _report_refused_url(exc: MediaUrlRefusedError, pnid: str, source: str) -> No
         name=URL_REFUSED_METRIC,
         unit=MetricUnit.Count,
         value=1,
-        namespace=settings().metrics_namespace,
+        namespace=metrics_namespace(),
     ):
         pass
 

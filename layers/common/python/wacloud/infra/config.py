@@ -22,10 +22,6 @@ from wacloud.errors import ConfigurationError
 
 __all__ = ["ConfigurationError", "Settings", "env_flag", "parse_hosts", "settings"]
 
-DEFAULT_OPT_OUT = "STOP,STOPP,UNSUBSCRIBE,BAJA,PARAR,CANCELAR,ARRET,ARRÊT,ANNULER,SAIR,DESCADASTRAR"
-DEFAULT_OPT_IN = "START,UNSTOP,ALTA,RESUME"
-
-
 def _required(name: str) -> str:
     value = os.environ.get(name, "")
     if not value:
@@ -44,13 +40,6 @@ def env_flag(name: str, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
-
-
-def _keywords(name: str, default: str) -> frozenset[str]:
-    """Comma-separated keywords, upper-cased for a case-insensitive exact match."""
-    return frozenset(
-        k.strip().upper() for k in os.environ.get(name, default).split(",") if k.strip()
-    )
 
 
 def _days(name: str, default: int, minimum: int) -> int:
@@ -87,6 +76,28 @@ def parse_hosts(value: str) -> tuple[str, ...]:
         if not all(c.isalnum() or c in "-." for c in host) or host.startswith("."):
             raise ValueError(f"MEDIA_DOWNLOAD_HOSTS: {host!r} is not a bare host name")
     return hosts
+
+
+def parse_keywords(value: str) -> frozenset[str]:
+    """Upper-cased keywords from a comma-separated setting (OPT_OUT_KEYWORDS)."""
+    return frozenset(k.strip().upper() for k in value.split(",") if k.strip())
+
+
+DEFAULT_OPT_OUT = parse_keywords(
+    "STOP,STOPP,UNSUBSCRIBE,BAJA,PARAR,CANCELAR,ARRET,ARRÊT,ANNULER,SAIR,DESCADASTRAR"
+)
+DEFAULT_OPT_IN = parse_keywords("START,UNSTOP,ALTA,RESUME")
+
+
+def keywords(name: str, default: frozenset[str]) -> frozenset[str]:
+    raw = os.environ.get(name)
+    return default if raw is None else parse_keywords(raw)
+
+
+def metrics_namespace() -> str:
+    """POWERTOOLS_METRICS_NAMESPACE, for single metrics written outside a Metrics
+    instance: readable on its own, so a metric never fails for want of the table name."""
+    return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "wacloud"
 
 
 def _media_hosts(value: str) -> tuple[str, ...]:
@@ -149,10 +160,10 @@ class Settings:
     typing_indicator: bool = True
     """TYPING_INDICATOR: show "typing..." while a reply is on its way. Meta sends it with
     the read receipt in one call, so it needs MARK_AS_READ too."""
-    opt_out_keywords: frozenset[str] = frozenset(DEFAULT_OPT_OUT.split(","))
+    opt_out_keywords: frozenset[str] = DEFAULT_OPT_OUT
     """OPT_OUT_KEYWORDS: comma-separated, case-insensitive exact-match keywords that opt
     a contact out of marketing."""
-    opt_in_keywords: frozenset[str] = frozenset(DEFAULT_OPT_IN.split(","))
+    opt_in_keywords: frozenset[str] = DEFAULT_OPT_IN
     """OPT_IN_KEYWORDS: keywords that opt a contact back in."""
     inbound_max_receive_count: int = 5
     """INBOUND_MAX_RECEIVE_COUNT: the inbound queue's maxReceiveCount (template.yaml);
@@ -171,6 +182,9 @@ class Settings:
     metrics_namespace: str = "wacloud"
     """POWERTOOLS_METRICS_NAMESPACE: the metrics namespace (Powertools reads it too;
     single metrics written outside a Metrics instance take it from here)."""
+    media_retry_seconds: int = 60
+    """INBOUND_MEDIA_RETRY_SECONDS (60): seconds before a message recorded with its media
+    pending fetches it again (doubled per try, at most 900; docs/inbound.md)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -197,13 +211,14 @@ class Settings:
             responder=env.get("RESPONDER", "menu").lower(),
             mark_as_read=env_flag("MARK_AS_READ", True),
             typing_indicator=env_flag("TYPING_INDICATOR", True),
-            opt_out_keywords=_keywords("OPT_OUT_KEYWORDS", DEFAULT_OPT_OUT),
-            opt_in_keywords=_keywords("OPT_IN_KEYWORDS", DEFAULT_OPT_IN),
+            opt_out_keywords=keywords("OPT_OUT_KEYWORDS", DEFAULT_OPT_OUT),
+            opt_in_keywords=keywords("OPT_IN_KEYWORDS", DEFAULT_OPT_IN),
             inbound_max_receive_count=int(env.get("INBOUND_MAX_RECEIVE_COUNT", "5")),
             campaign_mps=_number("CAMPAIGN_MPS", 40.0),
             queue_processor_period=_number("QUEUE_PROCESSOR_PERIOD", 60.0),
             service_name=env.get("POWERTOOLS_SERVICE_NAME") or None,
-            metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE") or "wacloud",
+            metrics_namespace=metrics_namespace(),
+            media_retry_seconds=int(env.get("INBOUND_MEDIA_RETRY_SECONDS", "60")),
         )
 
     def require(self, value: str | None, name: str) -> str:

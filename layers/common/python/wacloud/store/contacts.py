@@ -120,7 +120,10 @@ def _record_customer_message(
             )
             return
         # An older message arriving late keeps the newer window; it may be the first.
-        # (No message counter here: reprocessing an item must change nothing.)
+        # (No message counter here: reprocessing an item must change nothing.) The
+        # refused update returned the contact: no call when first_seen is older already.
+        if "first_seen" in old and float(old["first_seen"]) <= at:
+            return
         try:
             dynamodb().update_item(
                 TableName=table(),

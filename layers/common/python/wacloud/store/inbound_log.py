@@ -11,12 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import iso, now
-from wacloud.infra.dynamo import put_if_absent, query
+from wacloud.infra.dynamo import is_conditional_failure, marshal, put_if_absent, query, table
 from wacloud.infra.retention import message_expiry
 from wacloud.store.contacts import contact_pk
 
 LATE_AFTER_SECONDS = 300
+
+# `media_status` of a media message's record: its media is in the bucket (`media`),
+# will never be (`media_error` says why), or is still being fetched (attached later
+# by `attach_media`; docs/inbound.md).
+MEDIA_STORED = "stored"
+MEDIA_FAILED = "failed"
+MEDIA_PENDING = "pending"
 
 
 def inbound_pk(phone_number_id: str, wamid: str) -> str:
@@ -54,6 +62,40 @@ def record_inbound_message(
             **fields,
         }
     )
+
+
+def attach_media(
+    phone_number_id: str,
+    wamid: str,
+    *,
+    media: dict[str, Any] | None,
+    error: dict[str, Any] | None,
+) -> bool:
+    """Attach the media (or why it failed) to a message recorded with it pending.
+
+    Conditional on ``media_status = pending``: a second retry, or one for a message
+    since erased, changes nothing. True if this call attached it.
+    """
+    values: dict[str, Any] = {":pending": MEDIA_PENDING}
+    if media:
+        values |= {":status": MEDIA_STORED, ":media": media}
+        update = "SET media_status = :status, media = :media"
+    else:
+        values |= {":status": MEDIA_FAILED, ":media": error or {"code": "unavailable"}}
+        update = "SET media_status = :status, media_error = :media"
+    try:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": inbound_pk(phone_number_id, wamid), "sk": "#"}),
+            UpdateExpression=update,
+            ConditionExpression="media_status = :pending",
+            ExpressionAttributeValues=marshal(values),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
 
 
 def record_status(

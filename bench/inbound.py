@@ -1,0 +1,242 @@
+"""InboundProcessor: AWS API calls per inbound text message, per operation.
+
+What one customer text costs the InboundProcessor Lambda in AWS calls: Powertools
+Idempotency (its in-progress record and the result), the contact (window, profile),
+the record, campaign reply attribution, and the reply's submission to the outbound
+queue. Driven through the function's own ``lambda_handler`` with one SQS record per
+invocation, on ``moto.mock_aws`` in this process (the figure is a count, not a time).
+
+Counting: a ``before-call`` handler on boto3's default session (one per API call,
+whatever botocore retries), installed before the function creates its clients (a
+client copies the session's handlers when it is created); the idempotency layer is
+given the function's own DynamoDB client, so its calls are counted too. MARK_AS_READ
+is off: the read receipt is a Graph call, not an AWS one. The first message of a
+customer and a later one are counted separately (the contact is new only once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from bench._common import FUNCTIONS_DIR, REPO_ROOT, Context, Row, Table, ensure_import_paths
+
+TITLE = "InboundProcessor AWS calls"
+ORDER = 25
+
+PNID = "100000000000001"
+REGION = "us-east-1"
+ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "TABLE_NAME": "bench-state",
+    "IDEMPOTENCY_TABLE_NAME": "bench-idempotency",
+    "META_SECRET_ID": "bench-secret",
+    "MEDIA_BUCKET": "bench-media",
+    "RESPONDER": "echo",
+    "MARK_AS_READ": "false",
+    "POWERTOOLS_METRICS_NAMESPACE": "bench",
+    "POWERTOOLS_SERVICE_NAME": "inbound-processor",
+}
+
+
+class CallCounter:
+    """AWS API calls by operation, counted on boto3's event system (``before-call``)."""
+
+    def __init__(self) -> None:
+        import boto3
+
+        boto3.setup_default_session()
+        assert boto3.DEFAULT_SESSION is not None
+        self._events = boto3.DEFAULT_SESSION.events
+        self.calls: Counter[str] = Counter()
+        self.on = False
+        self._events.register("before-call", self._on_call, unique_id="bench-inbound-call")
+
+    def _on_call(self, event_name: str, **_: Any) -> None:
+        if self.on:
+            _event, service, operation = event_name.split(".", 2)
+            self.calls[f"{service}.{operation}"] += 1
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[Counter[str]]:
+        self.calls = Counter()
+        self.on = True
+        try:
+            yield self.calls
+        finally:
+            self.on = False
+
+    def close(self) -> None:
+        self._events.unregister("before-call", unique_id="bench-inbound-call")
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _reset_wacloud() -> None:
+    from wacloud.infra import aws, config
+
+    config.settings.cache_clear()
+    for client in (aws.dynamodb, aws.sqs, aws.s3):
+        client.cache_clear()
+
+
+def _create_resources() -> dict[str, str]:
+    import boto3
+
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    keys = ("pk", "sk", "gsi1pk", "gsi1sk")
+    ddb.create_table(
+        TableName=ENVIRONMENT["TABLE_NAME"],
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in keys],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi1",
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    ddb.create_table(
+        TableName=ENVIRONMENT["IDEMPOTENCY_TABLE_NAME"],
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=ENVIRONMENT["MEDIA_BUCKET"])
+    sqs = boto3.client("sqs", region_name=REGION)
+    return {
+        "OUTBOUND_QUEUE_URL": sqs.create_queue(QueueName="bench-outbound")["QueueUrl"],
+        "INBOUND_QUEUE_URL": sqs.create_queue(QueueName="bench-inbound")["QueueUrl"],
+    }
+
+
+def _load_app() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "bench_fn_inbound_processor", FUNCTIONS_DIR / "inbound_processor" / "app.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _text_item(customer: str, wamid: str, text: str) -> dict[str, Any]:
+    from wacloud.inbound.split import split_webhook
+
+    doc = json.loads((REPO_ROOT / "tests" / "payloads" / "message_text.json").read_text())
+    value = doc["entry"][0]["changes"][0]["value"]
+    value["contacts"][0]["wa_id"] = customer
+    message = value["messages"][0]
+    message.update({"from": customer, "id": wamid, "timestamp": str(int(time.time()))})
+    message["text"]["body"] = text
+    (item,) = split_webhook(doc)
+    return item
+
+
+def _sqs_event(item: dict[str, Any], n: int) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"bench-{n}",
+                "receiptHandle": "x",
+                "body": json.dumps(item),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:bench-inbound",
+                "awsRegion": REGION,
+            }
+        ]
+    }
+
+
+class _Context:
+    function_name = "bench-inbound"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench-inbound"
+    aws_request_id = "bench"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+def count_calls(messages: int) -> tuple[Counter[str], Counter[str], int]:
+    """(calls of a customer's first text, calls per later text, later texts counted)."""
+    ensure_import_paths()
+    import logging
+
+    from moto import mock_aws
+
+    logging.getLogger("aws_lambda_powertools").setLevel(logging.ERROR)
+    with _environment(ENVIRONMENT), mock_aws():
+        os.environ.update(_create_resources())
+        _reset_wacloud()
+        counter = CallCounter()
+        try:
+            with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+                app = _load_app()
+                handler = app.lambda_handler
+                customer = "15550001111"
+                with counter.counting() as first:
+                    handler(_sqs_event(_text_item(customer, "wamid.B0", "hi"), 0), _Context())
+                later: Counter[str] = Counter()
+                for n in range(1, messages + 1):
+                    item = _text_item(customer, f"wamid.B{n}", f"hello {n}")
+                    with counter.counting() as calls:
+                        result = handler(_sqs_event(item, n), _Context())
+                    assert not result.get("batchItemFailures"), result
+                    later.update(calls)
+        finally:
+            counter.close()
+            _reset_wacloud()
+    return first, later, messages
+
+
+def run(ctx: Context) -> list[Table]:
+    n = ctx.n(full=20, quick=3)
+    first, later, count = count_calls(n)
+    table = Table("InboundProcessor: AWS API calls per inbound text message (by operation)")
+    for op in sorted(set(first) | set(later)):
+        table.add(Row(f"{op}, a returning customer's text", later[op] / count, None))
+    table.add(Row("total, a returning customer's text", sum(later.values()) / count, None))
+    table.add(Row("total, a customer's first text", float(sum(first.values())), None))
+    table.notes += [
+        "Counted with a `before-call` handler on boto3's default session, through the "
+        "function's lambda_handler on moto.mock_aws; one SQS record per invocation; "
+        f"mean of {count} texts from one customer (echo responder, read receipts off).",
+        "first text: " + ", ".join(f"{op} {c}" for op, c in sorted(first.items())),
+    ]
+    return [table]
