@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wacloud.workflows.model import Step, recipients, step_time
-from wacloud.workflows.store import shipped
+from wacloud.workflows.catalog import shipped
 
 
 def test_shipped_definitions_load() -> None:
