@@ -7,10 +7,11 @@ timeout". What runs is the real code, end to end:
 - `functions/queue_processor/app.py`'s `lambda_handler`, imported as Lambda would, with
   template.yaml's environment for QueueProcessorFunction and a Lambda context carrying
   its `Timeout` (so the handler computes its own deadline as in AWS). The campaign is
-  created through the handler's control action (`{"campaign": {"action": "create"}}`),
-  then the scheduled event is invoked back to back, as the `rate(1 minute)` rule would
-  invoke it, until the campaign is `completed`. Each invocation also runs the
-  scheduled-message release and housekeeping steps it always runs; their calls count.
+  created through `functions/campaign_control/app.py` (`{"action": "create"}`), as an
+  operator would, then the scheduled event is invoked back to back, as the
+  `rate(1 minute)` rule would invoke it, until the campaign is `completed`. Each
+  invocation also runs the scheduled-message release and housekeeping steps it always
+  runs; their calls count.
 - The list is a CSV object in the media bucket (`recipients_s3_key`): at 100,000 rows
   an inline list is the unrealistic path (the create event would be several MB, near
   Lambda's 6 MB invoke payload limit). Inline creation is still timed, on its own
@@ -101,6 +102,7 @@ TITLE = "Campaigns fan-out"
 ORDER = 40
 
 FUNCTION = "QueueProcessorFunction"
+CONTROL_FUNCTION = "CampaignControlFunction"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 STACK = "bench"
@@ -404,10 +406,10 @@ def _create_resources(moto: MotoProcess) -> dict[str, str]:
     }
 
 
-def _load_handler() -> ModuleType:
-    """functions/queue_processor/app.py under its own module name, as Lambda imports it."""
+def _load_handler(folder: str = "queue_processor") -> ModuleType:
+    """functions/<folder>/app.py under its own module name, as Lambda imports it."""
     spec_ = importlib.util.spec_from_file_location(
-        "bench_fn_queue_processor", FUNCTIONS_DIR / "queue_processor" / "app.py"
+        f"bench_fn_{folder}", FUNCTIONS_DIR / folder / "app.py"
     )
     assert spec_ is not None and spec_.loader is not None
     module = importlib.util.module_from_spec(spec_)
@@ -534,11 +536,18 @@ def _drive(
         raise RuntimeError(f"campaigns bench: API calls not counted for all clients: {probed}")
 
     app = _load_handler()
+    control = _load_handler("campaign_control")
 
     def invoke(event: dict[str, Any]) -> Any:
         context = context_type(FUNCTION, memory_mb, timeout_s, REGION, ACCOUNT)
         with stdout_to_devnull():
             return app.lambda_handler(event, context)
+
+    def steer(request: dict[str, Any]) -> Any:
+        """CampaignControl, in the same environment (it needs a subset of it)."""
+        context = context_type(CONTROL_FUNCTION, memory_mb, timeout_s, REGION, ACCOUNT)
+        with stdout_to_devnull():
+            return control.lambda_handler(request, context)
 
     fates = _seed(n)
     out = Outcome(
@@ -552,30 +561,26 @@ def _drive(
     out.csv_bytes = len(data)
     key = f"campaigns/lists/bench-{n}.csv"
     aws.s3().put_object(Bucket=names["MEDIA_BUCKET"], Key=key, Body=data, ContentType="text/csv")
-    create = {
-        "campaign": {"action": "create", "spec": spec(n, PHONE_NUMBER_ID, recipients_s3_key=key)}
-    }
+    create = {"action": "create", "spec": spec(n, PHONE_NUMBER_ID, recipients_s3_key=key)}
     with counts.counting("create-csv"), measured() as m:
-        campaign_id = invoke(create)["campaign_id"]
+        campaign_id = steer(create)["campaign_id"]
     out.create_csv = (m[0], m[1])
 
     inline = {
-        "campaign": {
-            "action": "create",
-            "spec": spec(
-                n,
-                INLINE_PHONE_NUMBER_ID,
-                start_at="2099-01-01T00:00:00+00:00",
-                recipients=[
-                    {"wa_id": wa_id(i), "first_name": f"Name{i}", "city": CITIES[i % len(CITIES)]}
-                    for i in range(n)
-                ],
-            ),
-        }
+        "action": "create",
+        "spec": spec(
+            n,
+            INLINE_PHONE_NUMBER_ID,
+            start_at="2099-01-01T00:00:00+00:00",
+            recipients=[
+                {"wa_id": wa_id(i), "first_name": f"Name{i}", "city": CITIES[i % len(CITIES)]}
+                for i in range(n)
+            ],
+        ),
     }
     out.inline_event_bytes = len(json.dumps(inline, separators=(",", ":")))
     with counts.counting("create-inline"), measured() as m:
-        invoke(inline)
+        steer(inline)
     out.create_inline = (m[0], m[1])
 
     expected = fates.get("queued", 0)
@@ -738,8 +743,9 @@ def _table(out: Outcome) -> Table:
     slowest = max(range(len(runs)), key=lambda i: runs[i].wall_s)
     table.notes += [
         "pywa has no campaign fan-out: n/a throughout.",
-        "Real code: functions/queue_processor/app.py lambda_handler (create via its control "
-        "action, then the scheduled event back to back until completed); DynamoDB and S3 on "
+        "Real code: functions/campaign_control/app.py creates, then "
+        "functions/queue_processor/app.py runs the scheduled event back to back until "
+        "completed; DynamoDB and S3 on "
         "moto server, SQS SendMessageBatch on a checking sink (child processes, CPU not "
         "counted); module docstring for why.",
         f"Pacing: CAMPAIGN_MPS {out.campaign_mps_env} (template), tenant "

@@ -4,11 +4,11 @@
 2. Housekeeping: lift temporary blocks that are over, delete expired state.
 3. Fan out campaigns, a paced and bounded slice each.
 Each step stops at its share of a deadline well inside the timeout, so a backlog is
-worked off over several runs instead of timing one out.
+worked off over several runs instead of timing one out. Campaigns are steered by
+their own function, CampaignControl.
 
-Invoked directly (not by the schedule) it also steers campaigns:
-`{"campaign": {"action": "create" | "pause" | "resume" | "cancel" | "stats", ...}}`,
-and erases a customer (a data-protection request; README, "Operating"):
+Invoked directly (not by the schedule) it also erases a customer (a data-protection
+request; README, "Operating"):
 `{"erase_customer": {"phone_number_id": "...", "wa_id": "..."}}` -> what was deleted;
 `"complete": false` means it stopped at the timeout: invoke it again.
 """
@@ -52,18 +52,6 @@ def _enqueue_delayed(bodies: list[str], delay: int) -> None:
     send_bodies(_queue_url(), bodies, delay_seconds=delay, bucket=settings().media_bucket)
 
 
-def _control(request: dict[str, Any]) -> dict[str, Any]:
-    action = request.get("action")
-    if action == "create":
-        return {"campaign_id": campaigns.create_campaign(request["spec"])}
-    pnid, campaign_id = str(request["phone_number_id"]), str(request["campaign_id"])
-    if action in ("pause", "resume", "cancel"):
-        getattr(campaigns, action)(pnid, campaign_id)
-    elif action != "stats":
-        raise ValueError(f"unknown campaign action {action!r}")
-    return campaigns.stats(pnid, campaign_id)
-
-
 def _erase(request: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from wacloud.erasure import erase_customer
     from wacloud.infra.aws import s3
@@ -86,8 +74,6 @@ def _erase(request: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if "campaign" in event:
-        return _control(event["campaign"])
     if "erase_customer" in event:
         return _erase(event["erase_customer"], context)
     started = time.time()

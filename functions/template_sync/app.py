@@ -1,47 +1,53 @@
 """TemplateSync: every 6 hours (EventBridge), and on demand, mirrors templates.
 
 On demand: invoke with `{"waba_id": "...", "phone_number_id": "..."}` to sync one WABA
-now (e.g. after creating templates), or with `{}` for all configured WABAs. One WABA
-failing (token, rate limit 80007) does not stop the others; it is reported.
+now (e.g. after creating templates), or with `{}` for all configured WABAs: every
+number whose WABA is known (`wacloud.store.tenants.waba_numbers`: the tenant item's
+`waba_id`, else the Meta secret's). One WABA failing (token, rate limit 80007) does
+not stop the others; it is reported.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wacloud.graph.client import GraphClient, GraphTransportError
+from wacloud.graph.client import GraphTransportError
 from wacloud.graph.errors import GraphAPIError
-from wacloud.infra.config import settings
+from wacloud.graph.factory import configured_graph_client
 from wacloud.infra.credentials import load_credentials
+from wacloud.store.tenants import waba_numbers
 from wacloud.templates.sync import sync_templates
 
 logger = Logger()
 metrics = Metrics()
 
 
-def _targets(event: dict[str, Any], configured: dict[str, str]) -> dict[str, str]:
-    """WABA id -> a phone number id whose token may read it."""
-    by_waba = {waba: pnid for pnid, waba in configured.items()}
-    waba = event.get("waba_id")
-    if waba:
-        pnid = event.get("phone_number_id") or by_waba.get(str(waba)) or next(iter(configured), "")
+def _targets(event: dict[str, Any], configured: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """WABA id -> a phone number id whose token may read it. `configured` (number ->
+    WABA) is read only when the event does not name both."""
+    waba, pnid = event.get("waba_id"), event.get("phone_number_id")
+    if waba and pnid:
         return {str(waba): str(pnid)}
+    numbers = configured()
+    by_waba = {w: p for p, w in numbers.items()}
+    if waba:
+        return {str(waba): by_waba.get(str(waba)) or next(iter(numbers), "")}
     return by_waba
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    cfg = settings()
-    credentials = load_credentials()
-    graph = GraphClient(cfg.graph_api_base_url, cfg.graph_api_version, credentials.token_for)
+    graph = configured_graph_client()
     synced: dict[str, dict[str, int]] = {}
     failed: dict[str, str] = {}
-    for waba_id, phone_number_id in _targets(event, credentials.waba_ids()).items():
+    targets = _targets(event, lambda: waba_numbers(load_credentials()))
+    for waba_id, phone_number_id in targets.items():
         try:
             synced[waba_id] = sync_templates(graph, waba_id, phone_number_id)
         except (GraphAPIError, GraphTransportError) as exc:

@@ -145,8 +145,8 @@ def stats(pnid: str, campaign_id: str) -> dict[str, Any]:
 
 
 def control(stack: LocalStack, **request: Any) -> dict[str, Any]:
-    """Steer a campaign the way an operator does: invoking the QueueProcessor."""
-    result = stack.invoke("QueueProcessorFunction", {"campaign": request})
+    """Steer a campaign the way an operator does: invoking CampaignControl."""
+    result = stack.invoke("CampaignControlFunction", request)
     assert result.ok, result.error
     return dict(result.payload)
 

@@ -223,7 +223,7 @@ def test_booking_confirmed_sends_now_and_schedules_the_offsets(
 
 
 def test_booking_cancelled_withdraws_pending_steps(stack: LocalStack, bookings: Bookings) -> None:
-    from wacloud.workflows.store import load_run
+    from wacloud.store.workflows import load_run
 
     b = bookings
     assert sorted(b.cancelled["cancelled"]) == [

@@ -317,7 +317,7 @@ def test_a_record_that_cannot_fit_is_rejected_not_retried(
 def test_sender_refuses_to_read_outside_outbound_even_if_validation_was_bypassed(
     sender_env: FakeGraph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wacloud.store import media
+    from wacloud.outbound import media
 
     monkeypatch.setenv("MEDIA_BUCKET", BUCKET)
     config.settings.cache_clear()

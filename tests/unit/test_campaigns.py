@@ -7,7 +7,7 @@ import pytest
 from wacloud.campaigns.model import CampaignSpec, in_segment, pick_variant, recipient_wa_id, subject
 from wacloud.campaigns.pacing import delay_for
 from wacloud.campaigns.recipients import ListInfo, parse_line
-from wacloud.campaigns.render import RenderError, check_against, render, template_message
+from wacloud.templates.render import RenderError, check_against, render, template_message
 
 
 def test_ab_split_follows_weights_within_tolerance() -> None:

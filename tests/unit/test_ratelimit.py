@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from tests.unit.conftest import mocked_state_table
-from wacloud.infra import aws, config
+from wacloud.infra import aws, config, dynamo
 from wacloud.infra.dynamo import marshal
 from wacloud.outbound import ratelimit
 from wacloud.outbound.ratelimit import PAIR_RATE, Rate, ThroughputBudget, acquire, plan, refund
@@ -81,7 +81,7 @@ def test_acquire_shares_one_bucket_across_processes(table: str) -> None:
 def test_refused_from_cache_without_a_call(table: str, monkeypatch: pytest.MonkeyPatch) -> None:
     rate = Rate(per_second=0.5, burst=1)
     assert acquire("b2", 1, rate).granted == 1
-    monkeypatch.setattr(ratelimit, "dynamodb", lambda: pytest.fail("no DynamoDB call expected"))
+    monkeypatch.setattr(dynamo, "dynamodb", lambda: pytest.fail("no DynamoDB call expected"))
     assert acquire("b2", 1, rate).granted == 0
 
 

@@ -122,6 +122,7 @@ USED_ACTIONS = {
     "dynamodb:Query",
     "dynamodb:BatchGetItem",
     "dynamodb:DeleteItem",
+    "dynamodb:Scan",  # TemplateSync only: tenant items that name a WABA
     "sqs:SendMessage",
     "sqs:GetQueueAttributes",
     "s3:GetObject",
@@ -139,7 +140,8 @@ MAY_DELETE = {
 S3_WRITES = {
     "WebhookReceiveFunctionRole": {"webhooks/"},
     "InboundProcessorFunctionRole": {"webhooks/", "media/", "parked/"},
-    "QueueProcessorFunctionRole": {"webhooks/", "campaigns/"},
+    "QueueProcessorFunctionRole": {"webhooks/"},
+    "CampaignControlFunctionRole": {"campaigns/"},
     "WorkflowTriggerFunctionRole": {"webhooks/"},
 }
 
@@ -248,6 +250,18 @@ def test_no_secret_travels_as_a_template_parameter(sam: dict[str, Any]) -> None:
     assert "SecretString" not in secret["Properties"], "secrets must not be written in the template"
 
 
+# Functions an operator or a tool invokes (`aws lambda invoke`): no event source.
+INVOKED_DIRECTLY = {"CampaignControlFunction"}
+
+
+def test_only_scan_is_template_syncs(cfn: dict[str, Any]) -> None:
+    """A Scan reads the whole table: only TemplateSync's 6-hourly tenant listing may."""
+    for name, role in _of_type(cfn, "AWS::IAM::Role").items():
+        for statement in _statements(role):
+            if "dynamodb:Scan" in _actions(statement):
+                assert name == "TemplateSyncFunctionRole", name
+
+
 def test_every_function_is_wired_and_has_code_and_a_sample_event(sam: dict[str, Any]) -> None:
     functions = _of_type(sam, "AWS::Serverless::Function")
     expected = {
@@ -257,12 +271,14 @@ def test_every_function_is_wired_and_has_code_and_a_sample_event(sam: dict[str, 
         "SenderFunction",
         "QueueProcessorFunction",
         "TemplateSyncFunction",
+        "CampaignControlFunction",
     }
     assert expected <= set(functions)
     for name, function in functions.items():
         code = REPO_ROOT / function["Properties"]["CodeUri"]
         assert (code / "app.py").is_file(), name
-        assert function["Properties"].get("Events"), f"{name} is not triggered by anything"
+        if name not in INVOKED_DIRECTLY:
+            assert function["Properties"].get("Events"), f"{name} is not triggered by anything"
         assert (REPO_ROOT / "events" / f"{Path(code).name}.json").is_file(), name
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from wacloud.workflows.catalog import shipped
 from wacloud.workflows.model import Step, recipients, step_time
-from wacloud.workflows.store import shipped
 
 
 def test_shipped_definitions_load() -> None:

@@ -27,16 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import now
-from wacloud.infra.dynamo import marshal, query, table
 from wacloud.infra.privacy import mask_phone
-from wacloud.outbound.ratelimit import bucket_pk
+from wacloud.store import customer_data as held
 from wacloud.store import media_refs
-from wacloud.store.contacts import contact_pk
-from wacloud.store.inbound_log import status_pk
-from wacloud.store.messages import wamid_pk
-from wacloud.store.reach import marker_pk
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -90,10 +84,7 @@ class _Run:
 
     def delete(self, pk: str, sk: str) -> bool:
         """Delete one item; True if it existed (so a second run counts nothing)."""
-        response = dynamodb().delete_item(
-            TableName=table(), Key=marshal({"pk": pk, "sk": sk}), ReturnValues="ALL_OLD"
-        )
-        return bool(response.get("Attributes"))
+        return held.delete(pk, sk)
 
 
 def erase_customer(
@@ -110,15 +101,15 @@ def erase_customer(
     wa_id = wa_id.lstrip("+")
     run = _Run(phone_number_id, wa_id, media_store, media_bucket, deadline, ErasureReport())
     try:
-        for item in query(contact_pk(phone_number_id, wa_id), index="gsi1", key_attr="gsi1pk"):
+        for item in held.conversation(phone_number_id, wa_id):
             run.check_time()
             _erase_message(run, item)
         for field in CUSTOMER_FIELDS:
             _erase_events(run, field)
-        for pk in (marker_pk(phone_number_id, wa_id), bucket_pk("PAIR", phone_number_id, wa_id)):
+        for pk in held.limit_markers(phone_number_id, wa_id):
             run.report.limits += run.delete(pk, "#")
         run.check_time()
-        run.report.contact += run.delete(contact_pk(phone_number_id, wa_id), "#")
+        run.report.contact += run.delete(held.contact_pk(phone_number_id, wa_id), "#")
     except _DeadlineReachedError:
         run.report.complete = False
     logger.info(
@@ -136,9 +127,9 @@ def _erase_message(run: _Run, item: dict[str, Any]) -> None:
     pnid = run.phone_number_id
     wamid = item.get("wamid")
     if "#OUT#" in str(item["pk"]) and wamid:
-        for status in query(status_pk(pnid, str(wamid))):
+        for status in held.statuses(pnid, str(wamid)):
             run.report.statuses += run.delete(str(status["pk"]), str(status["sk"]))
-        run.report.wamid_lookups += run.delete(wamid_pk(pnid, str(wamid)), "#")
+        run.report.wamid_lookups += run.delete(held.wamid_pk(pnid, str(wamid)), "#")
     media = item.get("media")
     if isinstance(media, dict) and media.get("sha256"):
         _erase_media(run, str(media["sha256"]), str(media.get("bucket") or run.bucket or ""))
@@ -166,7 +157,7 @@ def _erase_media(run: _Run, sha256: str, bucket: str) -> None:
 
 def _erase_events(run: _Run, field: str) -> None:
     """Webhook records of `field` that name the customer (one partition per field)."""
-    for item in query(f"{run.phone_number_id}#EV#{field}"):
+    for item in held.field_events(run.phone_number_id, field):
         run.check_time()
         if _names(item.get("value"), run.wa_id):
             run.report.events += run.delete(str(item["pk"]), str(item["sk"]))

@@ -14,7 +14,7 @@ retrying and parking without knowing each module's classes::
     │   ├── UnresolvedMediaError      models.outbound.submission (ValueError)
     │   ├── UnreadableWebhookError    inbound.receive
     │   ├── VerificationRequestError  inbound.verification (ValueError)
-    │   ├── MediaError                store.media: media that cannot be sent (RuntimeError)
+    │   ├── MediaError                outbound.media: media that cannot be sent (RuntimeError)
     │   ├── InvalidEventError         workflows.failures (ValueError)
     │   ├── CampaignError             campaigns.service (ValueError)
     │   ├── RenderError               campaigns.render (ValueError)

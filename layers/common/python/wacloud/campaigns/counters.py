@@ -42,9 +42,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from wacloud.infra.aws import dynamodb
-from wacloud.infra.dynamo import marshal, table, unmarshal
-from wacloud.store.campaigns import campaign_pk, counter_items, figures_items
+from wacloud.infra.clock import iso
+from wacloud.store import messages
+from wacloud.store.campaigns import (
+    add_figures,
+    counter_items,
+    figures_items,
+    latest_campaign_message,
+)
 from wacloud.store.campaigns import load as load_campaign
 
 # Replies within this long after a campaign message count for it. Our choice, not a
@@ -64,24 +69,11 @@ FIGURES = ("queued", "sent", "delivered", "read", "failed", "replied")
 def _record(
     phone_number_id: str, campaign_id: str, variant: str, message_id: str, status: str
 ) -> bool:
-    """Add what `status` implies to the message's figures; True if any was new.
-
-    One request: DynamoDB applies it whole or not at all, and applying it again (a
-    redelivery, or a retry after an unknown outcome) leaves the set as it was.
-    """
+    """Add what `status` implies to the message's figures; True if any was new."""
     wanted = IMPLIED.get(status)
     if not wanted:
         return False
-    response = dynamodb().update_item(
-        TableName=table(),
-        Key=marshal({"pk": campaign_pk(phone_number_id, campaign_id), "sk": f"M#{message_id}"}),
-        UpdateExpression="ADD figures :wanted SET variant = :variant REMOVE expires_at",
-        ExpressionAttributeValues={":wanted": {"SS": list(wanted)}, ":variant": {"S": variant}},
-        ReturnValues="ALL_OLD",
-    )
-    old = unmarshal(response.get("Attributes") or {})
-    had = set(old.get("figures") or ()) | set(old.get("levels") or ())
-    return not set(wanted) <= had
+    return add_figures(phone_number_id, campaign_id, message_id, variant, wanted)
 
 
 def count_status(
@@ -100,8 +92,6 @@ def count_status(
     outside campaigns return False after that one read.
     """
     if campaign_id is None:
-        from wacloud.store import messages
-
         record = messages.load(phone_number_id, message_id) or {}
         campaign_id, variant = record.get("campaign_id"), record.get("variant")
         if not campaign_id:
@@ -119,8 +109,6 @@ def count_reply(
     a context, the latest campaign message to this customer in the attribution window
     gets the reply. Each campaign message counts one reply at most.
     """
-    from wacloud.store import messages
-
     record: dict[str, Any] | None = None
     if context_wamid:
         message_id = messages.message_id_for_wamid(phone_number_id, context_wamid)
@@ -139,28 +127,9 @@ def count_reply(
 
 
 def _latest_campaign_message(phone_number_id: str, wa_id: str, at: float) -> dict[str, Any] | None:
-    from wacloud.infra.clock import iso
-    from wacloud.store.contacts import contact_pk
-
-    response = dynamodb().query(
-        TableName=table(),
-        IndexName="gsi1",
-        KeyConditionExpression="gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi",
-        ExpressionAttributeValues=marshal(
-            {
-                ":pk": contact_pk(phone_number_id, wa_id),
-                ":lo": iso(at - REPLY_ATTRIBUTION_SECONDS),
-                ":hi": iso(at) + "~",
-            }
-        ),
-        ScanIndexForward=False,
-        Limit=25,
+    return latest_campaign_message(
+        phone_number_id, wa_id, iso(at - REPLY_ATTRIBUTION_SECONDS), iso(at) + "~"
     )
-    for raw in response.get("Items", []):
-        item = unmarshal(raw)
-        if item.get("direction") == "out" and item.get("campaign_id"):
-            return item
-    return None
 
 
 def stats(phone_number_id: str, campaign_id: str) -> dict[str, Any]:

@@ -20,20 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import now
-from wacloud.infra.dynamo import marshal, table, unmarshal
 from wacloud.store import campaigns as store
-from wacloud.store.contacts import contact_pk
+from wacloud.templates import RenderError, template_message
 
 from . import pacing, recipients
 from .model import in_segment, pick_variant, recipient_wa_id, subject
-from .render import RenderError, template_message
 
 # (bodies, delay_seconds) -> None; raises if anything could not be queued.
 Enqueue = Callable[[list[str], int], None]
-LOOKUP_BATCH = 100  # BatchGetItem maximum
-CONTACT_FIELDS = "pk, blocked, blocked_until, opted_out_marketing, tags, attributes"
+LOOKUP_BATCH = store.LOOKUP_BATCH
 
 
 @dataclass
@@ -151,7 +147,7 @@ def _build(
     for end, text in batch:
         row = recipients.parse_line(info, text)
         rows.append((end, row, recipient_wa_id(row) if row else None))
-    contacts = _contacts(pnid, [w for _, _, w in rows if w])
+    contacts = store.recipient_contacts(pnid, [w for _, _, w in rows if w])
     bodies: list[str] = []
     tags = ["campaign", *(["marketing"] if item.get("marketing") else [])]
     for end, row, wa_id in rows:
@@ -196,29 +192,6 @@ def _build(
         bodies.append(json.dumps(document, separators=(",", ":")))
         result.counts[f"queued#{variant['name']}"] += 1
     return bodies
-
-
-def _contacts(phone_number_id: str, wa_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Contact records for up to 100 numbers (one BatchGetItem, plus retries)."""
-    found: dict[str, dict[str, Any]] = {}
-    keys = [
-        marshal({"pk": contact_pk(phone_number_id, w), "sk": "#"}) for w in dict.fromkeys(wa_ids)
-    ]
-    request: dict[str, Any] = (
-        {table(): {"Keys": keys, "ProjectionExpression": CONTACT_FIELDS}} if keys else {}
-    )
-    prefix = f"{phone_number_id}#C#"
-    for _ in range(6):
-        if not request:
-            break
-        response = dynamodb().batch_get_item(RequestItems=request)
-        for raw in response.get("Responses", {}).get(table(), []):
-            contact = unmarshal(raw)
-            found[str(contact["pk"]).removeprefix(prefix)] = contact
-        request = response.get("UnprocessedKeys") or {}
-    if request:
-        raise RuntimeError("contacts lookup left unprocessed keys after retries")
-    return found
 
 
 class _Spread:

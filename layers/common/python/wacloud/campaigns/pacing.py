@@ -20,10 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wacloud.infra.aws import dynamodb
-from wacloud.infra.clock import now
 from wacloud.infra.config import settings
-from wacloud.infra.dynamo import get, marshal, table
 from wacloud.store import reach, tenants
 
 RUN_SECONDS = 60  # QueueProcessor rate(1 minute)
@@ -35,17 +32,9 @@ def campaign_mps(phone_number_id: str) -> float:
 
 
 def set_messaging_limit(phone_number_id: str, limit: int | None) -> None:
-    """Record a number's messaging limit (None or -1: unlimited) in its tenant config.
-
-    For operators, and for the inbound owner on `business_capability_update`
-    (`max_daily_conversations_per_business`; `..._per_phone` up to v23, §3.7).
-    """
-    dynamodb().update_item(
-        TableName=table(),
-        Key=marshal({"pk": tenants.tenant_pk(phone_number_id), "sk": "#"}),
-        UpdateExpression="SET messaging_limit = :limit, messaging_limit_at = :at",
-        ExpressionAttributeValues=marshal({":limit": -1 if limit is None else limit, ":at": now()}),
-    )
+    """Record a number's messaging limit (None or -1: unlimited); see
+    `wacloud.store.tenants.set_messaging_limit`, which callers should use."""
+    tenants.set_messaging_limit(phone_number_id, limit)
 
 
 def reach_room(phone_number_id: str, at: float) -> int | None:
@@ -53,8 +42,7 @@ def reach_room(phone_number_id: str, at: float) -> int | None:
     limit = tenants.load(phone_number_id).messaging_limit
     if limit is None:
         return None
-    tally = get(reach.tally_pk(phone_number_id), consistent=False) or {}
-    used = reach.used(tally, at)
+    used = reach.used(reach.load_tally(phone_number_id), at)
     return max(0, limit - used)
 
 

@@ -8,10 +8,10 @@ from wacloud.errors import InputError
 from wacloud.infra.clock import iso, now
 from wacloud.infra.config import settings
 from wacloud.store import campaigns as store
+from wacloud.templates import check_against, load_template, sendable
 
 from . import recipients
 from .model import ACTIVE, CampaignSpec, start_time
-from .render import check_against
 
 # A run spreads its messages with SQS delays of at most 899 s (pacing.delay_for).
 CANCEL_AFTER_COMPLETION_SECONDS = 900
@@ -29,8 +29,6 @@ def _check_templates(spec: CampaignSpec) -> bool | None:
     """
     if not spec.waba_id:
         return None
-    from wacloud.templates.sync import load_template, sendable
-
     marketing: bool | None = None
     for variant in spec.variants:
         template = load_template(spec.waba_id, variant.template, variant.language)

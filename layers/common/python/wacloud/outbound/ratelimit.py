@@ -15,6 +15,8 @@ Two buckets exist:
   against future quota (§4, error 131056).
 
 Over a limit is never a failure: the caller defers the message by the returned wait.
+The bucket items and their updates are `wacloud.store.throughput`'s; this module keeps
+the arithmetic and the per-process knowledge of each bucket.
 """
 
 from __future__ import annotations
@@ -24,12 +26,11 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import now
-from wacloud.infra.dynamo import is_conditional_failure, marshal, table, unmarshal
+from wacloud.store import throughput
+from wacloud.store.tenants import DEFAULT_THROUGHPUT_MPS, MAX_THROUGHPUT_MPS
+from wacloud.store.throughput import bucket_pk
 
-DEFAULT_THROUGHPUT_MPS = 80  # §4: default per business phone number
-MAX_THROUGHPUT_MPS = 1000  # §4: after the automatic upgrade
 PAIR_INTERVAL_SECONDS = 6.0  # §4: 1 message / 6 s to the same user
 PAIR_BURST = 45  # §4: bursts of up to 45 in 6 s
 MAX_DEFER_SECONDS = 900  # SQS DelaySeconds maximum
@@ -89,10 +90,6 @@ _seen: dict[str, float] = {}
 _seen_lock = threading.Lock()
 
 
-def bucket_pk(kind: str, phone_number_id: str, wa_id: str | None = None) -> str:
-    return f"{phone_number_id}#RATE#{kind}" + (f"#{wa_id}" if wa_id else "")
-
-
 def acquire(pk: str, want: int, rate: Rate, *, ttl_seconds: int | None = None) -> Grant:
     """Take up to `want` tokens from the bucket at `pk` (one conditional update, usually)."""
     if want <= 0:
@@ -105,39 +102,21 @@ def acquire(pk: str, want: int, rate: Rate, *, ttl_seconds: int | None = None) -
         if granted == 0:
             return Grant(0, wait)
         busy = belief is not None and belief >= at
-        values: dict[str, object] = {":at": at}
+        expires_at = int(at + ttl_seconds) if ttl_seconds is not None else None
         if busy:
             # Someone used the bucket recently: add our cost to whatever is there now,
             # provided there is still room for it.
-            update = "SET tat = tat + :cost"
-            condition = "tat >= :at AND tat <= :limit"
-            values[":cost"] = round(granted * rate.cost, 6)
-            values[":limit"] = round(at + rate.window - granted * rate.cost, 6)
-        else:
-            update = "SET tat = :new"
-            condition = "attribute_not_exists(tat) OR tat < :at"
-            values[":new"] = round(new_tat, 6)
-        if ttl_seconds is not None:
-            update += ", expires_at = :exp"
-            values[":exp"] = int(at + ttl_seconds)
-        try:
-            response = dynamodb().update_item(
-                TableName=table(),
-                Key=marshal({"pk": pk, "sk": "#"}),
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeValues=marshal(values),
-                ReturnValues="UPDATED_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            cost = granted * rate.cost
+            take = throughput.take_busy(
+                pk, cost, at, at + rate.window - cost, expires_at=expires_at
             )
-        except Exception as exc:
-            if not is_conditional_failure(exc):
-                raise
-            old = unmarshal(getattr(exc, "response", {}).get("Item") or {})
-            belief = float(old["tat"]) if "tat" in old else None
+        else:
+            take = throughput.take_idle(pk, new_tat, at, expires_at=expires_at)
+        if not take.taken:
+            belief = take.tat
             continue
-        tat = float(unmarshal(response["Attributes"])["tat"])
-        _remember(pk, tat)
+        assert take.tat is not None
+        _remember(pk, take.tat)
         return Grant(granted, wait)
     # Heavy contention: report "not now" rather than spin; the message is deferred.
     return Grant(0, rate.cost)
@@ -147,17 +126,7 @@ def refund(pk: str, tokens: int, rate: Rate) -> None:
     """Give back tokens taken but not used (e.g. a batch item that was a duplicate)."""
     if tokens <= 0:
         return
-    try:
-        dynamodb().update_item(
-            TableName=table(),
-            Key=marshal({"pk": pk, "sk": "#"}),
-            UpdateExpression="SET tat = tat - :cost",
-            ConditionExpression="attribute_exists(tat)",
-            ExpressionAttributeValues=marshal({":cost": round(tokens * rate.cost, 6)}),
-        )
-    except Exception as exc:
-        if not is_conditional_failure(exc):
-            raise
+    throughput.give_back(pk, tokens * rate.cost)
     with _seen_lock:
         _seen.pop(pk, None)
 

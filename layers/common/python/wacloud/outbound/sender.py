@@ -47,11 +47,11 @@ from wacloud.infra.privacy import mask_phone
 from wacloud.models.outbound.common import describe_validation_error
 from wacloud.models.outbound.message import is_template, media_s3_key, with_media_id
 from wacloud.models.outbound.submission import SUBMISSION_MAX_BYTES, Submission
+from wacloud.outbound import media, ratelimit
 from wacloud.outbound import policy as send_policy
-from wacloud.outbound import ratelimit
 from wacloud.outbound import reconcile as send_reconcile
 from wacloud.scheduling.release import schedule_fields
-from wacloud.store import contacts, media, messages, reach, template_mirror, tenants
+from wacloud.store import contacts, messages, reach, template_mirror, tenants
 from wacloud.store.contacts import contact_pk
 from wacloud.store.messages import ClaimOutcome, State
 

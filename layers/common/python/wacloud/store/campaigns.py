@@ -19,17 +19,26 @@ from wacloud.errors import ConflictError
 from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import iso, now
 from wacloud.infra.dynamo import (
+    Expr,
+    conditional_update,
     get,
-    is_conditional_failure,
+    items,
     marshal,
+    pages,
     put_if_absent,
     query,
     table,
     unmarshal,
+    update,
 )
+from wacloud.store.contacts import contact_pk
 
 ACTIVE_INDEX_PK = "CMP#ACTIVE"
 LEASE_SECONDS = 90  # longer than a QueueProcessor run (timeout 60 s)
+LOOKUP_BATCH = 100  # BatchGetItem maximum
+CONTACT_FIELDS = ("pk", "blocked", "blocked_until", "opted_out_marketing", "tags", "attributes")
+# How many of a customer's latest messages `latest_campaign_message` looks through.
+LATEST_MESSAGES = 25
 
 
 class CampaignStateError(ConflictError, RuntimeError):
@@ -38,6 +47,10 @@ class CampaignStateError(ConflictError, RuntimeError):
 
 def campaign_pk(phone_number_id: str, campaign_id: str) -> str:
     return f"{phone_number_id}#CMP#{campaign_id}"
+
+
+def figures_sk(message_id: str) -> str:
+    return f"M#{message_id}"
 
 
 def new_campaign_id() -> str:
@@ -55,19 +68,10 @@ def load(phone_number_id: str, campaign_id: str) -> dict[str, Any] | None:
 
 def active(until: float) -> list[dict[str, Any]]:
     """Campaigns not finished whose start time has come (oldest start first)."""
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "TableName": table(),
-        "IndexName": "gsi1",
-        "KeyConditionExpression": "gsi1pk = :p AND gsi1sk <= :until",
-        "ExpressionAttributeValues": marshal({":p": ACTIVE_INDEX_PK, ":until": f"{iso(until)}#~"}),
-    }
-    while True:
-        response = dynamodb().query(**kwargs)
-        items.extend(unmarshal(i) for i in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return items
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    expr = Expr()
+    expr.key_condition(f"gsi1pk = {expr.value(ACTIVE_INDEX_PK)}")
+    expr.key_condition(f"gsi1sk <= {expr.value(f'{iso(until)}#~')}")
+    return list(items({"IndexName": "gsi1", **expr.params()}))
 
 
 def set_status(
@@ -84,33 +88,21 @@ def set_status(
     at or after that time.
     """
     at = now()
-    values: dict[str, Any] = {":to": to, ":at": at}
-    values.update({f":f{i}": s for i, s in enumerate(allowed_from)})
-    allowed = [f":f{i}" for i in range(len(allowed_from))]
-    condition = f"#status IN ({', '.join(allowed)})"
+    expr = Expr().set("status", to).set("updated_at", at).set(f"{to}_at", at)
+    status = expr.name("status")
+    condition = f"{status} IN ({expr.one_of(allowed_from)})"
     if completed_since is not None:
-        condition += " OR (#status = :completed AND completed_at >= :since)"
-        values.update({":completed": "completed", ":since": completed_since})
-    update = "SET #status = :to, updated_at = :at, #stamp = :at"
-    if to == "cancelled":
-        update += " REMOVE gsi1pk, gsi1sk"
-    try:
-        dynamodb().update_item(
-            TableName=table(),
-            Key=marshal({"pk": campaign_pk(phone_number_id, campaign_id), "sk": "#"}),
-            UpdateExpression=update,
-            ConditionExpression=condition,
-            ExpressionAttributeNames={"#status": "status", "#stamp": f"{to}_at"},
-            ExpressionAttributeValues=marshal(values),
+        condition += (
+            f" OR ({status} = {expr.value('completed')}"
+            f" AND completed_at >= {expr.value(completed_since)})"
         )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            current = load(phone_number_id, campaign_id)
-            state = current.get("status") if current else "missing"
-            raise CampaignStateError(
-                f"campaign {campaign_id} is {state}; cannot become {to}"
-            ) from None
-        raise
+    expr.when(condition)
+    if to == "cancelled":
+        expr.remove("gsi1pk", "gsi1sk")
+    if not conditional_update(campaign_pk(phone_number_id, campaign_id), "#", expr):
+        current = load(phone_number_id, campaign_id)
+        state = current.get("status") if current else "missing"
+        raise CampaignStateError(f"campaign {campaign_id} is {state}; cannot become {to}")
 
 
 def lease(item: dict[str, Any], at: float) -> tuple[str, dict[str, Any]] | None:
@@ -122,30 +114,26 @@ def lease(item: dict[str, Any], at: float) -> tuple[str, dict[str, Any]] | None:
     a slice and then fail to commit.
     """
     token = uuid.uuid4().hex
-    try:
-        response = dynamodb().update_item(
-            TableName=table(),
-            Key=marshal({"pk": item["pk"], "sk": "#"}),
-            UpdateExpression="SET lease_until = :until, lease_token = :token",
-            ConditionExpression="#status IN (:scheduled, :running) "
-            "AND (attribute_not_exists(lease_until) OR lease_until < :at)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=marshal(
-                {
-                    ":until": at + LEASE_SECONDS,
-                    ":token": token,
-                    ":at": at,
-                    ":scheduled": "scheduled",
-                    ":running": "running",
-                }
-            ),
-            ReturnValues="ALL_NEW",
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return None
-        raise
-    return token, unmarshal(response["Attributes"])
+    expr = Expr().set("lease_until", at + LEASE_SECONDS).set("lease_token", token)
+    expr.when(f"{expr.name('status')} IN ({expr.one_of(('scheduled', 'running'))})")
+    expr.when(f"attribute_not_exists(lease_until) OR lease_until < {expr.value(at)}")
+    written = update(str(item["pk"]), "#", expr, returns="ALL_NEW")
+    return (token, written.attributes) if written else None
+
+
+def _progress(
+    item: dict[str, Any], token: str, cursor: int, counts: dict[str, int], at: float
+) -> Expr:
+    """The part of a commit that applies whatever the status: cursor, counters, lease."""
+    expr = Expr()
+    expr.set("list_cursor", cursor).set("updated_at", at).add("runs", 1)
+    for name, value in counts.items():
+        if value:
+            expr.add(name, value)
+    expr.remove("lease_until", "lease_token")
+    expr.when(f"lease_token = {expr.value(token)}")
+    expr.when(f"list_cursor = {expr.value(int(item.get('list_cursor', 0)))}")
+    return expr
 
 
 def commit(
@@ -160,83 +148,84 @@ def commit(
     only for the lease holder whose view of the cursor is still current, so a slice
     is counted once even when it was enqueued twice (the sender dedupes the sends)."""
     at = now()
-    names: dict[str, str] = {"#status": "status"}
-    values: dict[str, Any] = {
-        ":cursor": new_cursor,
-        ":old": int(item.get("list_cursor", 0)),
-        ":token": token,
-        ":at": at,
-        ":one": 1,
-        ":running": "running",
-        ":scheduled": "scheduled",
-    }
-    sets = ["list_cursor = :cursor", "updated_at = :at", "last_run_at = :at"]
-    adds = ["runs :one"]
-    for i, (name, value) in enumerate(counts.items()):
-        if value:
-            names[f"#c{i}"] = name
-            values[f":c{i}"] = value
-            adds.append(f"#c{i} :c{i}")
+    expr = _progress(item, token, new_cursor, counts, at)
+    expr.set("last_run_at", at)
+    expr.when(f"{expr.name('status')} IN ({expr.one_of(('scheduled', 'running'))})")
     # A pause that arrived during the run stays a pause.
     if done:
-        values[":done"] = "completed"
-        sets += ["#status = :done", "completed_at = :at"]
-        removes = " REMOVE gsi1pk, gsi1sk, lease_until, lease_token"
+        expr.set("status", "completed").set("completed_at", at).remove("gsi1pk", "gsi1sk")
     else:
-        sets.append("#status = :running")
-        removes = " REMOVE lease_until, lease_token"
-    update = "SET " + ", ".join(sets) + " ADD " + ", ".join(adds) + removes
-    try:
-        dynamodb().update_item(
-            TableName=table(),
-            Key=marshal({"pk": item["pk"], "sk": "#"}),
-            UpdateExpression=update,
-            ConditionExpression="lease_token = :token AND list_cursor = :old "
-            "AND #status IN (:scheduled, :running)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=marshal(values),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return _commit_paused(item, token, new_cursor, counts, values)
-        raise
-    return True
+        expr.set("status", "running")
+    if conditional_update(str(item["pk"]), "#", expr):
+        return True
+    # Paused (or cancelled) mid-run: keep the progress, leave the status alone.
+    return conditional_update(str(item["pk"]), "#", _progress(item, token, new_cursor, counts, at))
 
 
-def _commit_paused(
-    item: dict[str, Any],
-    token: str,
-    new_cursor: int,
-    counts: dict[str, int],
-    values: dict[str, Any],
+def add_figures(
+    phone_number_id: str, campaign_id: str, message_id: str, variant: str, wanted: tuple[str, ...]
 ) -> bool:
-    """Paused (or cancelled) mid-run: keep the progress, leave the status alone."""
-    names: dict[str, str] = {}
-    adds = ["runs :one"]
-    vals = {k: values[k] for k in (":cursor", ":old", ":token", ":at", ":one")}
-    for i, (name, value) in enumerate(counts.items()):
-        if value:
-            names[f"#c{i}"] = name
-            vals[f":c{i}"] = value
-            adds.append(f"#c{i} :c{i}")
-    kwargs: dict[str, Any] = {
-        "TableName": table(),
-        "Key": marshal({"pk": item["pk"], "sk": "#"}),
-        "UpdateExpression": "SET list_cursor = :cursor, updated_at = :at ADD "
-        + ", ".join(adds)
-        + " REMOVE lease_until, lease_token",
-        "ConditionExpression": "lease_token = :token AND list_cursor = :old",
-        "ExpressionAttributeValues": marshal(vals),
-    }
-    if names:
-        kwargs["ExpressionAttributeNames"] = names
-    try:
-        dynamodb().update_item(**kwargs)
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    """Add figures to a message's figures item; True if any was new.
+
+    One request (`ADD figures`, a set union): DynamoDB applies it whole or not at all,
+    and applying it again (a redelivery, a retry after an unknown outcome) leaves the
+    set as it was. A legacy marker's `levels` count as reached already.
+    """
+    expr = Expr().add("figures", set(wanted)).set("variant", variant).remove("expires_at")
+    old = update(
+        campaign_pk(phone_number_id, campaign_id), figures_sk(message_id), expr, returns="ALL_OLD"
+    ).attributes
+    had = set(old.get("figures") or ()) | set(old.get("levels") or ())
+    return not set(wanted) <= had
+
+
+def latest_campaign_message(
+    phone_number_id: str, wa_id: str, since: str, until: str
+) -> dict[str, Any] | None:
+    """The latest outbound campaign message to a customer between two ISO times (among
+    their LATEST_MESSAGES latest messages in that span), from index gsi1."""
+    expr = Expr()
+    expr.key_condition(f"gsi1pk = {expr.value(contact_pk(phone_number_id, wa_id))}")
+    expr.key_condition(f"gsi1sk BETWEEN {expr.value(since)} AND {expr.value(until)}")
+    request = {"IndexName": "gsi1", "ScanIndexForward": False, **expr.params()}
+    for item in next(pages(request, limit=LATEST_MESSAGES), []):
+        if item.get("direction") == "out" and item.get("campaign_id"):
+            return item
+    return None
+
+
+def recipient_contacts(phone_number_id: str, wa_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Contact fields a campaign filters on, for up to LOOKUP_BATCH numbers (one
+    BatchGetItem, plus retries of unprocessed keys); keyed by wa_id."""
+    found: dict[str, dict[str, Any]] = {}
+    keys = [
+        marshal({"pk": contact_pk(phone_number_id, w), "sk": "#"}) for w in dict.fromkeys(wa_ids)
+    ]
+    expr = Expr()
+    projection = ", ".join(expr.name(f) for f in CONTACT_FIELDS)
+    request: dict[str, Any] = (
+        {
+            table(): {
+                "Keys": keys,
+                "ProjectionExpression": projection,
+                "ExpressionAttributeNames": expr.names,
+            }
+        }
+        if keys
+        else {}
+    )
+    prefix = f"{phone_number_id}#C#"
+    for _ in range(6):
+        if not request:
+            break
+        response = dynamodb().batch_get_item(RequestItems=request)
+        for raw in response.get("Responses", {}).get(table(), []):
+            contact = unmarshal(raw)
+            found[str(contact["pk"]).removeprefix(prefix)] = contact
+        request = response.get("UnprocessedKeys") or {}
+    if request:
+        raise RuntimeError("contacts lookup left unprocessed keys after retries")
+    return found
 
 
 def counter_items(phone_number_id: str, campaign_id: str) -> list[dict[str, Any]]:
@@ -249,23 +238,8 @@ def figures_items(phone_number_id: str, campaign_id: str) -> Iterator[dict[str, 
     Eventually consistent, at half the read cost: a figure counted a moment ago may
     show on the next read.
     """
-    kwargs: dict[str, Any] = {
-        "TableName": table(),
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-        "ProjectionExpression": "#figures, #levels, #variant",
-        "ExpressionAttributeNames": {
-            "#figures": "figures",
-            "#levels": "levels",
-            "#variant": "variant",
-        },
-        "ExpressionAttributeValues": marshal(
-            {":pk": campaign_pk(phone_number_id, campaign_id), ":prefix": "M#"}
-        ),
-    }
-    while True:
-        response = dynamodb().query(**kwargs)
-        for raw in response.get("Items", []):
-            yield unmarshal(raw)
-        if "LastEvaluatedKey" not in response:
-            return
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    expr = Expr()
+    expr.key_condition(f"pk = {expr.value(campaign_pk(phone_number_id, campaign_id))}")
+    expr.key_condition(f"begins_with(sk, {expr.value('M#')})")
+    projection = ", ".join(expr.name(a) for a in ("figures", "levels", "variant"))
+    return items({"ProjectionExpression": projection, **expr.params()})

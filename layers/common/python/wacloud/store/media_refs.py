@@ -10,9 +10,8 @@ the messages (MESSAGE_RETENTION_DAYS).
 
 from __future__ import annotations
 
-from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import now
-from wacloud.infra.dynamo import marshal, query, table
+from wacloud.infra.dynamo import put, query
 from wacloud.infra.retention import message_expiry
 
 
@@ -26,15 +25,12 @@ def ref_sk(phone_number_id: str, wa_id: str) -> str:
 
 def add(sha256: str, phone_number_id: str, wa_id: str) -> None:
     """Note that this customer sent this content (idempotent; refreshes the expiry)."""
-    dynamodb().put_item(
-        TableName=table(),
-        Item=marshal(
-            {
-                "pk": ref_pk(sha256),
-                "sk": ref_sk(phone_number_id, wa_id),
-                "expires_at": message_expiry(now()),
-            }
-        ),
+    put(
+        {
+            "pk": ref_pk(sha256),
+            "sk": ref_sk(phone_number_id, wa_id),
+            "expires_at": message_expiry(now()),
+        }
     )
 
 

@@ -29,9 +29,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import now
-from wacloud.infra.dynamo import get, is_conditional_failure, marshal, table, unmarshal
+from wacloud.infra.dynamo import Expr, get, put, update
 
 DAY = 86_400
 SLOT = 3_600
@@ -52,6 +51,11 @@ def marker_pk(phone_number_id: str, wa_id: str) -> str:
 
 def tally_pk(phone_number_id: str) -> str:
     return f"{phone_number_id}#REACH"
+
+
+def load_tally(phone_number_id: str) -> dict[str, Any]:
+    """The number's tally item (eventually consistent; empty when none)."""
+    return get(tally_pk(phone_number_id), consistent=False) or {}
 
 
 def live_slots(slots: dict[str, Any], at: float) -> dict[str, int]:
@@ -105,38 +109,20 @@ _SLOT = "slot_"
 
 def _add(phone_number_id: str, slot: str, delta: int) -> dict[str, Any]:
     """Add `delta` to one hour slot; the whole tally after the change."""
-    response = dynamodb().update_item(
-        TableName=table(),
-        Key=marshal({"pk": tally_pk(phone_number_id), "sk": "#"}),
-        UpdateExpression="ADD #slot :delta",
-        ExpressionAttributeNames={"#slot": _SLOT + slot},
-        ExpressionAttributeValues=marshal({":delta": delta}),
-        ReturnValues="ALL_NEW",
-    )
-    return unmarshal(response.get("Attributes", {}))
+    expr = Expr().add(_SLOT + slot, delta)
+    return update(tally_pk(phone_number_id), "#", expr, returns="ALL_NEW").attributes
 
 
 def _mark(phone_number_id: str, wa_id: str, at: float) -> bool:
     """Record `wa_id` as reached at `at`, unless it already is (within the window)."""
-    try:
-        dynamodb().put_item(
-            TableName=table(),
-            Item=marshal(
-                {
-                    "pk": marker_pk(phone_number_id, wa_id),
-                    "sk": "#",
-                    "reached_at": at,
-                    "expires_at": int(at + DAY + SLOT),
-                }
-            ),
-            ConditionExpression="attribute_not_exists(pk) OR reached_at < :cut",
-            ExpressionAttributeValues=marshal({":cut": at - DAY}),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
-    return True
+    item = {
+        "pk": marker_pk(phone_number_id, wa_id),
+        "sk": "#",
+        "reached_at": at,
+        "expires_at": int(at + DAY + SLOT),
+    }
+    expr = Expr()
+    return put(item, expr.when(f"attribute_not_exists(pk) OR reached_at < {expr.value(at - DAY)}"))
 
 
 def _forget_stale(phone_number_id: str, tally: dict[str, Any], at: float) -> None:
@@ -145,13 +131,7 @@ def _forget_stale(phone_number_id: str, tally: dict[str, Any], at: float) -> Non
     stale = [_SLOT + k for k in slots_of(tally) if k not in live]
     if not stale:
         return
-    names = {f"#s{i}": name for i, name in enumerate(stale)}
     try:
-        dynamodb().update_item(
-            TableName=table(),
-            Key=marshal({"pk": tally_pk(phone_number_id), "sk": "#"}),
-            UpdateExpression="REMOVE " + ", ".join(names),
-            ExpressionAttributeNames=names,
-        )
+        update(tally_pk(phone_number_id), "#", Expr().remove(*stale))
     except Exception:  # a later admission tries again
         logger.warning("could not drop stale reach slots", exc_info=True)

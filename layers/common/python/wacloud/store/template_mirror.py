@@ -1,4 +1,7 @@
-"""Read side of the template mirror (`{waba}#TPL`, written by `wacloud.templates.sync`).
+"""The template mirror's items: `{waba}#TPL` / `{name}#{language}` (README, "State").
+
+Written by `wacloud.templates.sync` (the full sync and the webhooks) through `upsert`
+and `apply_if_newer`; read by the sender and campaigns. The store owns the keys.
 
 The sender looks a template up for every template send, so hits are cached for a
 minute per warm Lambda. Misses are not cached: a template synced a moment ago must be
@@ -12,10 +15,43 @@ from dataclasses import dataclass
 from typing import Any
 
 from wacloud.infra.clock import now
-from wacloud.infra.dynamo import get, query
-from wacloud.templates.sync import template_pk
+from wacloud.infra.dynamo import Expr, conditional_update, get, query
 
 CACHE_SECONDS = 60.0
+
+
+def template_pk(waba_id: str) -> str:
+    return f"{waba_id}#TPL"
+
+
+def template_sk(name: str, language: str) -> str:
+    return f"{name}#{language}"
+
+
+def mirror_items(waba_id: str) -> list[dict[str, Any]]:
+    """Every mirrored template of a WABA (deleted ones included)."""
+    return query(template_pk(waba_id))
+
+
+def load(waba_id: str, name: str, language: str) -> dict[str, Any] | None:
+    """One mirrored template, uncached (eventually consistent)."""
+    return get(template_pk(waba_id), template_sk(name, language), consistent=False)
+
+
+def upsert(waba_id: str, sk: str, fields: dict[str, Any]) -> None:
+    """Set the given fields (None ones left alone) on one template item."""
+    conditional_update(template_pk(waba_id), sk, Expr().set_fields(fields))
+
+
+def apply_if_newer(
+    waba_id: str, name: str, language: str, fields: dict[str, Any], stamp: str, when: float
+) -> bool:
+    """Set `fields` and the time attribute `stamp` = `when`, unless the item holds a
+    newer `stamp` already (webhooks arrive out of order). True when applied."""
+    expr = Expr().set_fields({**fields, stamp: when})
+    attr = expr.name(stamp)
+    expr.when(f"attribute_not_exists({attr}) OR {attr} <= {expr.value(when)}")
+    return conditional_update(template_pk(waba_id), template_sk(name, language), expr)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,19 +9,28 @@ Fields the sender reads, all optional:
 
 Read at most once a minute per warm Lambda: limits change rarely, and a stale value
 for a minute only shifts pacing, never correctness.
+
+"Which WABA owns this number" has one answer, `waba_for` (the table's `waba_id`, then
+the secret's), and "which numbers have a WABA" one list, `waba_numbers`, which the
+template sync works from: a WABA set only in the table is synced too.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wacloud.infra.clock import now
-from wacloud.infra.dynamo import get
-from wacloud.outbound.ratelimit import DEFAULT_THROUGHPUT_MPS, MAX_THROUGHPUT_MPS
+from wacloud.infra.dynamo import Expr, conditional_update, get, items
 
+if TYPE_CHECKING:
+    from wacloud.infra.credentials import MetaCredentials
+
+DEFAULT_THROUGHPUT_MPS = 80  # §4: default per business phone number
+MAX_THROUGHPUT_MPS = 1000  # §4: after the automatic upgrade
 DEFAULT_MESSAGING_LIMIT = 250  # §4: a new business portfolio starts at 250
+TENANT_PREFIX = "TENANT#"
 CACHE_SECONDS = 60.0
 
 
@@ -61,7 +70,7 @@ def _limit(value: Any) -> int | None:
 
 
 def tenant_pk(phone_number_id: str) -> str:
-    return f"TENANT#{phone_number_id}"
+    return f"{TENANT_PREFIX}{phone_number_id}"
 
 
 _cache: dict[str, tuple[float, TenantConfig]] = {}
@@ -82,3 +91,51 @@ def load(phone_number_id: str) -> TenantConfig:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+
+
+def set_messaging_limit(phone_number_id: str, limit: int | None) -> None:
+    """Record a number's messaging limit (None or -1: unlimited) in its tenant config.
+
+    For operators, and for the inbound owner on `business_capability_update`
+    (`max_daily_conversations_per_business`; `..._per_phone` up to v23, §3.7).
+    """
+    expr = Expr().set("messaging_limit", -1 if limit is None else limit)
+    conditional_update(tenant_pk(phone_number_id), "#", expr.set("messaging_limit_at", now()))
+
+
+def waba_for(phone_number_id: str, credentials: MetaCredentials | None = None) -> str | None:
+    """The WABA whose templates this number sends: the tenant item's `waba_id`, else
+    the Meta secret's `tenants.<pnid>.waba_id` (loaded when not given), else None."""
+    waba = load(phone_number_id).waba_id
+    if waba is None:
+        if credentials is None:
+            from wacloud.infra.credentials import load_credentials
+
+            credentials = load_credentials()
+        waba = credentials.waba_ids().get(phone_number_id)
+    return waba
+
+
+def table_wabas() -> dict[str, str]:
+    """Phone number id -> WABA id for every tenant item that sets `waba_id`.
+
+    Tenant items are written by operators under a key of their own (no index lists
+    them), so this is a Scan of the table, filtered and projected to two attributes: a
+    background read (TemplateSync, every 6 hours), never on a message's path. It
+    reads the whole table each time (about 1 RCU per 8 KB eventually consistent).
+    """
+    expr = Expr()
+    expr.filter(f"begins_with(pk, {expr.value(TENANT_PREFIX)})")
+    expr.filter(f"attribute_exists({expr.name('waba_id')})")
+    request = {"ProjectionExpression": f"pk, {expr.name('waba_id')}", **expr.params()}
+    return {
+        str(item["pk"]).removeprefix(TENANT_PREFIX): str(item["waba_id"])
+        for item in items(request, scan=True)
+        if item.get("waba_id")
+    }
+
+
+def waba_numbers(credentials: MetaCredentials) -> dict[str, str]:
+    """Phone number id -> WABA id for every number whose WABA is known, answered as
+    `waba_for` would (the table's `waba_id` over the secret's)."""
+    return {**credentials.waba_ids(), **table_wabas()}

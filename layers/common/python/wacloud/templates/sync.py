@@ -15,12 +15,14 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wacloud.graph.client import GraphClient
-from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import now
-from wacloud.infra.dynamo import get, is_conditional_failure, marshal, query, table
+from wacloud.store import template_mirror as mirror
+from wacloud.store.template_mirror import template_pk, template_sk
+
+if TYPE_CHECKING:
+    from wacloud.graph.client import GraphClient
 
 # {{1}} (positional) or {{first_name}} (named) placeholders in template text (§2.5).
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
@@ -33,19 +35,31 @@ SENDABLE_STATUSES = frozenset({"APPROVED"})
 # Webhook events after which a template is gone for good (§3.7 event enum).
 GONE_EVENTS = frozenset({"DELETED", "PENDING_DELETION"})
 
+# The mirror's keys are the store's; `template_pk` is named here for existing callers.
+__all__ = [
+    "GONE_EVENTS",
+    "SENDABLE_STATUSES",
+    "TEMPLATE_FIELDS",
+    "apply_template_webhook",
+    "component_parameters",
+    "digest",
+    "iter_pages",
+    "known_templates",
+    "load_template",
+    "mirror_fields",
+    "placeholders",
+    "sendable",
+    "sync_templates",
+    "template_pk",
+    "template_sk",
+    "webhook_changes",
+]
+
 TEMPLATE_FIELDS = (
     "message_template_status_update",
     "message_template_quality_update",
     "template_category_update",
 )
-
-
-def template_pk(waba_id: str) -> str:
-    return f"{waba_id}#TPL"
-
-
-def template_sk(name: str, language: str) -> str:
-    return f"{name}#{language}"
 
 
 # ------------------------------------------------------------------ pure helpers
@@ -137,7 +151,7 @@ def sync_templates(graph: GraphClient, waba_id: str, phone_number_id: str) -> di
     (an exception here) never deletes templates that were simply not reached.
     """
     at = now()
-    existing = {item["sk"]: item for item in query(template_pk(waba_id))}
+    existing = {item["sk"]: item for item in mirror.mirror_items(waba_id)}
     listed: dict[str, dict[str, Any]] = {}
     for template in iter_pages(graph, waba_id, phone_number_id):
         fields = mirror_fields(template)
@@ -148,27 +162,16 @@ def sync_templates(graph: GraphClient, waba_id: str, phone_number_id: str) -> di
         fingerprint = digest(fields)
         if old and old.get("digest") == fingerprint and not old.get("deleted"):
             continue
-        _upsert(waba_id, sk, {**fields, "digest": fingerprint, "synced_at": at, "deleted": False})
+        mirror.upsert(
+            waba_id, sk, {**fields, "digest": fingerprint, "synced_at": at, "deleted": False}
+        )
         written += 1
     deleted = 0
     for sk, item in existing.items():
         if sk not in listed and not item.get("deleted"):
-            _upsert(waba_id, sk, {"deleted": True, "deleted_at": at, "status": "DELETED"})
+            mirror.upsert(waba_id, sk, {"deleted": True, "deleted_at": at, "status": "DELETED"})
             deleted += 1
     return {"total": len(listed), "written": written, "deleted": deleted}
-
-
-def _upsert(waba_id: str, sk: str, fields: dict[str, Any]) -> None:
-    present = {k: v for k, v in fields.items() if v is not None}
-    names = {f"#a{i}": k for i, k in enumerate(present)}
-    values = {f":a{i}": v for i, v in enumerate(present.values())}
-    dynamodb().update_item(
-        TableName=table(),
-        Key=marshal({"pk": template_pk(waba_id), "sk": sk}),
-        UpdateExpression="SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(present))),
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=marshal(values),
-    )
 
 
 # ------------------------------------------------------------------ webhooks
@@ -212,42 +215,20 @@ def apply_template_webhook(
     if changes is None or not name or not language:
         return False
     when = now() if at is None else at
-    stamp = f"{field}_at"
-    present = {
-        **{k: v for k, v in changes.items() if v is not None},
-        "name": name,
-        "language": language,
-        stamp: when,
-    }
+    fields = {k: v for k, v in changes.items() if v is not None}
+    fields.update(name=name, language=language)
     if value.get("message_template_id") is not None:
-        present["template_id"] = str(value["message_template_id"])
-    names = {f"#a{i}": k for i, k in enumerate(present)}
-    values = {f":a{i}": v for i, v in enumerate(present.values())}
-    names["#stamp"] = stamp
-    values[":when"] = when
-    try:
-        dynamodb().update_item(
-            TableName=table(),
-            Key=marshal({"pk": template_pk(waba_id), "sk": template_sk(name, language)}),
-            UpdateExpression="SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(present))),
-            ConditionExpression="attribute_not_exists(#stamp) OR #stamp <= :when",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=marshal(values),
-        )
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
-    return True
+        fields["template_id"] = str(value["message_template_id"])
+    return mirror.apply_if_newer(waba_id, name, language, fields, f"{field}_at", when)
 
 
 # ------------------------------------------------------------------ reads
 def known_templates(waba_id: str) -> list[dict[str, Any]]:
-    return query(template_pk(waba_id))
+    return mirror.mirror_items(waba_id)
 
 
 def load_template(waba_id: str, name: str, language: str) -> dict[str, Any] | None:
-    return get(template_pk(waba_id), template_sk(name, language), consistent=False)
+    return mirror.load(waba_id, name, language)
 
 
 def sendable(template: dict[str, Any] | None) -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from wacloud.workflows.store import install, install_shipped, shipped, tenant_workflows
+from wacloud.models.workflow import Step, Workflow
+from wacloud.store.workflow_failures import failures_for
+from wacloud.store.workflows import load_run
 
+from .catalog import install, install_shipped, shipped, tenant_workflows
 from .engine import EventReport, handle_event
-from .failures import InvalidEventError, failures_for
-from .model import Step, Workflow
+from .failures import InvalidEventError
 
 __all__ = [
     "EventReport",
@@ -17,6 +19,7 @@ __all__ = [
     "handle_event",
     "install",
     "install_shipped",
+    "load_run",
     "shipped",
     "tenant_workflows",
 ]

@@ -26,15 +26,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from wacloud.campaigns.render import RenderError, lookup, template_message
 from wacloud.infra.clock import iso, now
 from wacloud.models.outbound.submission import Submission
 from wacloud.outbound.sender import SCHEDULE_AHEAD_SECONDS, message_id_for
 from wacloud.scheduling.release import cancel_scheduled, schedule_fields
 from wacloud.store import messages
+from wacloud.store import workflows as store
 from wacloud.store.contacts import contact_pk
 from wacloud.store.messages import State
-from wacloud.workflows import store
+from wacloud.templates import RenderError, lookup, template_message
 
 from . import failures
 from .failures import InvalidEventError

@@ -25,26 +25,20 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
-from wacloud.campaigns.render import RenderError
 from wacloud.errors import InputError
-from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import now
-from wacloud.infra.dynamo import marshal, query, table
 from wacloud.infra.privacy import mask_phone
+from wacloud.store import workflow_failures as kept
+from wacloud.templates import RenderError
 
 logger = Logger(child=True)
 
-FAILURE_TTL_SECONDS = 90 * 24 * 3600
 MAX_ERRORS = 20
 MAX_REASON_CHARS = 120
 
 
 class InvalidEventError(InputError, ValueError):
     """The event cannot be processed at all. Its message names fields, never values."""
-
-
-def failures_pk(phone_number_id: str) -> str:
-    return f"{phone_number_id}#WFFAIL"
 
 
 def describe(exc: Exception) -> dict[str, Any]:
@@ -87,23 +81,19 @@ def record(
 ) -> None:
     """Keep one failure (overwriting the same failure of a redelivered event)."""
     event_id = str(event.get("id") or "-")
-    at = now()
-    item: dict[str, Any] = {
-        "pk": failures_pk(phone_number_id),
-        "sk": f"{workflow_id}#{event_id}#{step_id}#{message_id}",
+    fields: dict[str, Any] = {
         "workflow_id": workflow_id,
         "step_id": step_id,
         "event_id": event_id,
         "detail_type": str(event.get("detail-type", ""))[:MAX_REASON_CHARS],
         "source": str(event.get("source", ""))[:MAX_REASON_CHARS],
         "message_id": message_id,
-        "at": at,
-        "expires_at": int(at + FAILURE_TTL_SECONDS),
+        "at": now(),
         **description,
     }
     if wa_id:
-        item["recipient"] = mask_phone(wa_id)
-    dynamodb().put_item(TableName=table(), Item=marshal(item))
+        fields["recipient"] = mask_phone(wa_id)
+    item = kept.keep(phone_number_id, fields)
     logger.warning(
         "workflow step failed" if step_id != "-" else "workflow could not run for event",
         extra={
@@ -116,8 +106,3 @@ def record(
             **description,
         },
     )
-
-
-def failures_for(phone_number_id: str) -> list[dict[str, Any]]:
-    """A tenant's kept failures (what an operator or a test reads)."""
-    return query(failures_pk(phone_number_id))

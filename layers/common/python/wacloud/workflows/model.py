@@ -3,7 +3,7 @@
 A definition (JSON, one per workflow per tenant) says which EventBridge `detail-type`
 starts it, where the correlation key and the recipient(s) are in the event's detail,
 which detail-types cancel its pending steps, and its steps: a template with a
-variables mapping (`{path}` into the detail, see campaigns/render.py) sent `now` or at
+variables mapping (`{path}` into the detail, see templates/render.py) sent `now` or at
 an offset from a time in the detail (`-7d`, `-1d`, `0d` with `at_time`, `+3d`).
 """
 
@@ -11,49 +11,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from wacloud.models.workflow import At, Step, Workflow
+from wacloud.templates import RenderError, lookup, parse_time
 
-from wacloud.campaigns.render import RenderError, lookup, parse_time
+__all__ = ["At", "Step", "Workflow", "parse_offset", "recipients", "step_time"]
 
 _OFFSET = re.compile(r"^([+-]?)(\d+)([dhm])$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
-
-
-class At(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    # Path of an ISO-8601 time (with offset) in the event detail.
-    from_: Annotated[str, Field(alias="from")]
-    offset: Annotated[str, Field(pattern=r"^[+-]?\d+[dhm]$")] = "0d"
-    # Local time of day (in the detail time's own UTC offset) after the day offset,
-    # e.g. "09:00" for "on the morning of the day".
-    at_time: Annotated[str, Field(pattern=r"^\d{2}:\d{2}$")] | None = None
-
-
-class Step(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$")]
-    template: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
-    language: str = "en_US"
-    at: Literal["now"] | At = "now"
-    variables: dict[str, Any] | None = None
-    priority: Annotated[int, Field(ge=0, le=9)] = 5
-
-
-class Workflow(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$")]
-    description: str = ""
-    on: str  # EventBridge detail-type that starts it
-    cancel_on: list[str] = Field(default_factory=list)
-    key: str  # path of the correlation id in the detail (booking id, invoice id...)
-    recipient: str = "customer"  # path: a wa_id, {"wa_id": ...}, or a list of those
-    steps: Annotated[list[Step], Field(min_length=1, max_length=20)]
-    enabled: bool = True
 
 
 def parse_offset(text: str) -> timedelta:

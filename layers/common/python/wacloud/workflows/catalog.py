@@ -1,0 +1,43 @@
+"""Which workflows a tenant runs: the shipped, ready-made definitions and installing
+them (or the tenant's own). Storage is `wacloud.store.workflows`'s."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from wacloud.models.workflow import Workflow
+from wacloud.store import workflows as store
+
+
+def shipped() -> dict[str, Workflow]:
+    """The ready-made definitions in `definitions/*.json`."""
+    folder = resources.files("wacloud.workflows") / "definitions"
+    out: dict[str, Workflow] = {}
+    for entry in folder.iterdir():
+        if entry.name.endswith(".json"):
+            workflow = Workflow.model_validate(json.loads(entry.read_text()))
+            out[workflow.id] = workflow
+    return out
+
+
+def install(phone_number_id: str, definition: Workflow | dict[str, Any]) -> Workflow:
+    """Add or replace one of a tenant's workflows (validated first)."""
+    workflow = (
+        definition if isinstance(definition, Workflow) else Workflow.model_validate(definition)
+    )
+    store.put_definition(phone_number_id, workflow)
+    return workflow
+
+
+def install_shipped(phone_number_id: str, names: list[str] | None = None) -> list[str]:
+    """Give a tenant the shipped definitions (all, or the named ones)."""
+    chosen = [w for w in shipped().values() if names is None or w.id in names]
+    for workflow in chosen:
+        install(phone_number_id, workflow)
+    return [w.id for w in chosen]
+
+
+def tenant_workflows(phone_number_id: str) -> list[Workflow]:
+    return store.tenant_workflows(phone_number_id)
