@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,6 +24,21 @@ def _no_local_stack_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     environment, which would send their calls to that stack instead. Restored after."""
     for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
         monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _no_closed_log_streams() -> None:
+    """Powertools binds a service logger's handler to the sys.stdout of the test that
+    first built it; pytest closes that capture afterwards. Logging to a closed stream
+    prints "--- Logging error ---" with the exception being handled (and its input) to
+    stderr, which a later privacy test rightly counts as a leak. Point such handlers at
+    this test's stdout (assigning: ``setStream`` would flush the closed one)."""
+    loggers = [logging.getLogger(n) for n in list(logging.Logger.manager.loggerDict)]
+    for logger in [logging.getLogger(), *loggers]:
+        for handler in getattr(logger, "handlers", ()):
+            stream = getattr(handler, "stream", None)
+            if isinstance(handler, logging.StreamHandler) and getattr(stream, "closed", False):
+                handler.stream = sys.stdout
 
 
 @contextmanager
