@@ -5,7 +5,7 @@ submissions (``webhooks/``) and campaign lists (``campaigns/``). A submission's
 ``s3_key`` is uploaded to Meta and sent to whoever the submission names, so a key
 elsewhere in the bucket would let any producer forward one customer's photo to
 another. The rule is checked when a submission is validated and again where the
-Sender reads the object (store/media.py), and the Sender's IAM policy allows reads
+Sender reads the object (outbound/media.py), and the Sender's IAM policy allows reads
 only under this prefix (template.yaml).
 """
 
