@@ -54,16 +54,9 @@ IDEMPOTENCY_TABLE = settings().require(settings().idempotency_table_name, "IDEMP
 
 @cache
 def _graph() -> GraphClient:
-    from wacloud.graph.client import GraphClient
-    from wacloud.infra.credentials import load_credentials
+    from wacloud.graph.factory import configured_graph_client
 
-    cfg = settings()
-    return GraphClient(
-        cfg.graph_api_base_url,
-        cfg.graph_api_version,
-        lambda pnid: load_credentials().token_for(pnid),
-        media_hosts=cfg.media_download_hosts,
-    )
+    return configured_graph_client()
 
 
 def _mark_read(phone_number_id: str, wamid: str, typing: bool) -> None:
