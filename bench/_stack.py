@@ -33,6 +33,8 @@ def function_environment(
         value = raw
         if isinstance(raw, dict) and set(raw) == {"Ref"} and raw["Ref"] in params:
             value = params[raw["Ref"]]
-        env[key] = value if isinstance(value, str) else f"bench-{key.lower()}"
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            value = f"bench-{key.lower()}"  # a reference only the deployed stack resolves
+        env[key] = str(value)  # a Number parameter's default is an int in the template
     env.update(overrides or {})
     return env
