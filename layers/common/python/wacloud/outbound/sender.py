@@ -41,7 +41,7 @@ from pydantic import ValidationError
 
 from wacloud.graph.client import GraphClient, GraphTransportError
 from wacloud.graph.errors import ErrorClass, GraphAPIError, pair_rate_retry_seconds
-from wacloud.infra.clock import iso, now
+from wacloud.infra.clock import now
 from wacloud.infra.config import settings
 from wacloud.infra.privacy import mask_phone
 from wacloud.models.outbound.common import describe_validation_error
@@ -50,10 +50,8 @@ from wacloud.models.outbound.submission import SUBMISSION_MAX_BYTES, Submission
 from wacloud.outbound import policy as send_policy
 from wacloud.outbound import ratelimit
 from wacloud.outbound import reconcile as send_reconcile
-from wacloud.scheduling.release import schedule_fields
 from wacloud.store import contacts, media, messages, reach, template_mirror, tenants
-from wacloud.store.contacts import contact_pk
-from wacloud.store.messages import ClaimOutcome, State
+from wacloud.store.messages import SCHEDULE_AHEAD_SECONDS, ClaimOutcome, State, message_id_for
 
 logger = Logger(child=True)
 
@@ -61,7 +59,6 @@ MAX_BACKOFF_SECONDS = 900
 # How stale a campaign's cancelled flag may be when the sender checks it.
 CAMPAIGN_STATE_TTL = 10.0
 AUTH_HOLD_SECONDS = 900
-SCHEDULE_AHEAD_SECONDS = 60
 # 131056: Meta says retry after 4^X seconds (X = 0, 1, 2...; fact sheet §4). X stops
 # growing at 4 (256 s) so a recipient is never parked for long after a burst.
 PAIR_RETRY_MAX_EXPONENT = 4
@@ -92,10 +89,6 @@ class SendResult:
     # Seconds until the message should be tried again (None: it is finished here).
     retry_in: int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
-
-
-def message_id_for(phone_number_id: str, idempotency_key: str) -> str:
-    return "m" + hashlib.sha256(f"{phone_number_id}|{idempotency_key}".encode()).hexdigest()[:32]
 
 
 def backoff_seconds(attempt: int, base: float = 2.0, cap: int = MAX_BACKOFF_SECONDS) -> int:
@@ -210,7 +203,7 @@ class Sender:
         message_id = message_id_for(
             submission.phone_number_id, submission.effective_idempotency_key()
         )
-        fields = self._record_fields(submission, body)
+        fields = messages.outbound_fields(submission, body)
         try:
             if (
                 submission.send_at
@@ -256,33 +249,16 @@ class Sender:
         logger.warning("submission rejected", extra={"message_id": message_id, "reason": reason})
         return SendResult(Outcome.REJECTED, message_id, detail={"reason": reason})
 
-    def _record_fields(self, submission: Submission, body: str) -> dict[str, Any]:
-        at = now()
-        return {
-            "to": submission.wa_id,
-            "type": submission.type,
-            "submission": body,
-            "priority": submission.priority,
-            "campaign_id": submission.campaign_id,
-            "variant": submission.variant,
-            "tags": submission.tags,
-            "idempotency_key": submission.effective_idempotency_key(),
-            "gsi1pk": contact_pk(submission.phone_number_id, submission.wa_id),
-            "gsi1sk": f"{iso(at)}#OUT",
-            "direction": "out",
-        }
-
     def _schedule(
         self, submission: Submission, message_id: str, fields: dict[str, Any]
     ) -> SendResult:
         assert submission.send_at is not None
-        due = submission.send_at.timestamp()
-        fields = {
-            **fields,
-            **schedule_fields(submission.phone_number_id, message_id, due, submission.priority),
-        }
-        created = messages.record_new(
-            submission.phone_number_id, message_id, State.SCHEDULED, fields
+        created = messages.schedule(
+            submission.phone_number_id,
+            message_id,
+            fields,
+            submission.send_at.timestamp(),
+            submission.priority,
         )
         return SendResult(Outcome.SCHEDULED if created else Outcome.DUPLICATE, message_id)
 
