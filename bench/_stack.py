@@ -23,8 +23,9 @@ def function_environment(
     """Globals + the function's own variables; a Ref to a parameter becomes its default,
     any other reference a placeholder, then ``overrides`` apply."""
     merged: dict[str, Any] = {}
-    merged.update(sam.get("Globals", {}).get("Function", {}).get("Environment", {})
-                  .get("Variables", {}))
+    merged.update(
+        sam.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    )
     resource = sam["Resources"].get(logical_id, {})
     merged.update(resource.get("Properties", {}).get("Environment", {}).get("Variables", {}))
     params = {k: v.get("Default") for k, v in sam.get("Parameters", {}).items()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -55,7 +56,7 @@ def _states(message_id: str) -> list[str]:
 
 def _forward_only(states: list[str]) -> bool:
     ranks = [RANK[s] for s in states]
-    return all(a < b for a, b in zip(ranks, ranks[1:], strict=False))
+    return all(a < b for a, b in pairwise(ranks))
 
 
 def test_a_claim_before_the_release_finishes_is_never_moved_back(table: str) -> None:

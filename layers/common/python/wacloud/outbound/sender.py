@@ -31,6 +31,7 @@ import json
 import math
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -163,6 +164,54 @@ def _seconds(value: float) -> int:
     return max(1, math.ceil(value))
 
 
+@dataclass
+class Prefetched:
+    """What one SQS batch reads once for all of its messages (outbound/batch.py).
+
+    Every body is validated once, and every recipient's contact is read with one
+    BatchGetItem before the sends instead of one GetItem each. The contact is read
+    a moment earlier than a per-message read would (before the claim rather than just
+    after it); what the sender itself changes on a contact (an opt-out Meta reported)
+    is dropped from here, so a later message of the same batch reads it again.
+    """
+
+    submissions: dict[str, Submission | ValueError | ValidationError] = field(default_factory=dict)
+    contacts: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def contact(self, phone_number_id: str, wa_id: str) -> dict[str, Any] | None:
+        key = (phone_number_id, wa_id)
+        with self._lock:
+            if key in self.contacts:
+                return self.contacts[key]
+        return contacts.load(phone_number_id, wa_id)
+
+    def forget_contact(self, phone_number_id: str, wa_id: str) -> None:
+        with self._lock:
+            self.contacts.pop((phone_number_id, wa_id), None)
+
+
+def prefetch(bodies: Iterable[str]) -> Prefetched:
+    """Validate a batch's bodies and read its recipients' contacts at once."""
+    out = Prefetched()
+    for body in bodies:
+        if body in out.submissions:
+            continue
+        try:
+            out.submissions[body] = parse_submission(body)
+        except (ValueError, ValidationError) as exc:
+            out.submissions[body] = exc
+    later = now() + SCHEDULE_AHEAD_SECONDS
+    keys = {
+        (s.phone_number_id, s.wa_id)
+        for s in out.submissions.values()
+        if isinstance(s, Submission) and not (s.send_at and s.send_at.timestamp() > later)
+    }
+    if keys:
+        out.contacts = contacts.load_many(keys)
+    return out
+
+
 @dataclass(frozen=True)
 class _Checked:
     """What policy learned about a claimed message that the limits need."""
@@ -195,22 +244,34 @@ class Sender:
         return ratelimit.ThroughputBudget(lambda pnid: tenants.load(pnid).throughput_mps)
 
     # ------------------------------------------------------------------ entry
-    def handle(self, body: str, budget: ratelimit.ThroughputBudget | None = None) -> SendResult:
-        try:
-            submission = parse_submission(body)
-        except (ValueError, ValidationError) as exc:
-            return self._reject_invalid(body, exc)
+    def handle(
+        self,
+        body: str,
+        budget: ratelimit.ThroughputBudget | None = None,
+        prefetched: Prefetched | None = None,
+    ) -> SendResult:
+        parsed = prefetched.submissions.get(body) if prefetched is not None else None
+        if parsed is None:
+            try:
+                parsed = parse_submission(body)
+            except (ValueError, ValidationError) as exc:
+                parsed = exc
+        if not isinstance(parsed, Submission):
+            return self._reject_invalid(body, parsed)
+        submission = parsed
         message_id = message_id_for(
             submission.phone_number_id, submission.effective_idempotency_key()
         )
-        fields = messages.outbound_fields(submission, body)
+        fields = self._record_fields(submission, body)
         try:
             if (
                 submission.send_at
                 and submission.send_at.timestamp() > now() + SCHEDULE_AHEAD_SECONDS
             ):
                 return self._schedule(submission, message_id, fields)
-            return self._send(submission, message_id, fields, budget or self.budget())
+            return self._send(
+                submission, message_id, fields, budget or self.budget(), prefetched or Prefetched()
+            )
         except Exception as exc:
             if not messages.is_item_too_large(exc):
                 raise
@@ -249,6 +310,10 @@ class Sender:
         logger.warning("submission rejected", extra={"message_id": message_id, "reason": reason})
         return SendResult(Outcome.REJECTED, message_id, detail={"reason": reason})
 
+    def _record_fields(self, submission: Submission, body: str) -> dict[str, Any]:
+        """The record's first fields; the store builds them (the same for every producer)."""
+        return messages.outbound_fields(submission, body)
+
     def _schedule(
         self, submission: Submission, message_id: str, fields: dict[str, Any]
     ) -> SendResult:
@@ -268,6 +333,7 @@ class Sender:
         message_id: str,
         fields: dict[str, Any],
         budget: ratelimit.ThroughputBudget,
+        prefetched: Prefetched,
     ) -> SendResult:
         pnid = submission.phone_number_id
         claim = messages.claim(pnid, message_id, fields)
@@ -291,7 +357,7 @@ class Sender:
             messages.mark_cancelled(pnid, message_id, token, reason)
             logger.info("campaign message withdrawn", extra={"message_id": message_id, **reason})
             return SendResult(Outcome.CANCELLED, message_id, detail=reason)
-        checked = self._policy(submission, message_id, token)
+        checked = self._policy(submission, message_id, token, prefetched)
         if isinstance(checked, SendResult):
             return checked
         deferral = self._limits(submission, checked, budget)
@@ -301,7 +367,7 @@ class Sender:
             messages.mark_deferred(pnid, message_id, token, reason, now() + retry_in)
             logger.info("send deferred", extra={"message_id": message_id, **reason})
             return SendResult(Outcome.DEFERRED, message_id, retry_in=retry_in, detail=reason)
-        return self._call_meta(submission, message_id, token, claim.item)
+        return self._call_meta(submission, message_id, token, claim.item, prefetched)
 
     def _campaign_halted(self, phone_number_id: str, campaign_id: str) -> bool:
         """Whether the campaign was cancelled, read at most every CAMPAIGN_STATE_TTL s.
@@ -321,10 +387,12 @@ class Sender:
         self._halted[key] = (halted, at)
         return halted
 
-    def _policy(self, submission: Submission, message_id: str, token: str) -> _Checked | SendResult:
+    def _policy(
+        self, submission: Submission, message_id: str, token: str, prefetched: Prefetched
+    ) -> _Checked | SendResult:
         """Refuse what Meta would refuse or the customer did not agree to (send_policy)."""
         pnid = submission.phone_number_id
-        contact = contacts.load(pnid, submission.wa_id)
+        contact = prefetched.contact(pnid, submission.wa_id)
         template = is_template(submission.message)
         window_open = contacts.window_open(contact)
         category: str | None = None
@@ -384,7 +452,12 @@ class Sender:
         return None
 
     def _call_meta(
-        self, submission: Submission, message_id: str, token: str, item: dict[str, Any]
+        self,
+        submission: Submission,
+        message_id: str,
+        token: str,
+        item: dict[str, Any],
+        prefetched: Prefetched,
     ) -> SendResult:
         pnid = submission.phone_number_id
         message = submission.message
@@ -400,7 +473,7 @@ class Sender:
             # Only the media upload failed: the message itself was never sent.
             return self._never_sent(pnid, message_id, token, item, exc)
         except GraphAPIError as exc:
-            return self._graph_error(submission, message_id, token, item, exc)
+            return self._graph_error(submission, message_id, token, item, exc, prefetched)
         except media.MediaError as exc:
             error = {"reason": str(exc), "stage": "media"}
             messages.mark_failed(pnid, message_id, error, token)
@@ -414,7 +487,7 @@ class Sender:
                 return self._never_sent(pnid, message_id, token, item, exc)
             return self._outcome_unknown(pnid, message_id, token, exc)
         except GraphAPIError as exc:
-            return self._graph_error(submission, message_id, token, item, exc)
+            return self._graph_error(submission, message_id, token, item, exc, prefetched)
         if not self._record_sent(pnid, message_id, token, sent.wamid, sent.wa_id):
             # Meta has it; only our record lags. Keep the claim so nothing re-sends it.
             return SendResult(
@@ -582,6 +655,7 @@ class Sender:
         token: str,
         item: dict[str, Any],
         exc: GraphAPIError,
+        prefetched: Prefetched,
     ) -> SendResult:
         pnid = submission.phone_number_id
         error = exc.to_dict()
@@ -620,6 +694,7 @@ class Sender:
             contacts.apply_consent(
                 pnid, submission.wa_id, opted_out=True, at=now(), reason=f"meta:{exc.code}"
             )
+            prefetched.forget_contact(pnid, submission.wa_id)
         messages.mark_failed(pnid, message_id, error, token)
         return SendResult(Outcome.FAILED, message_id, detail=error)
 
