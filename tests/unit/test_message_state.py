@@ -134,3 +134,25 @@ def test_a_sending_message_is_not_cancelled(table: str) -> None:
 
 def test_one_rank_table_failed_between_sent_and_delivered() -> None:
     assert RANK[State.SENT] < RANK[State.FAILED] < RANK[State.DELIVERED]
+
+
+def test_a_faster_status_keeps_its_state_and_sent_keeps_the_wamid(table: str) -> None:
+    message_id, fields = _scheduled("fast", now() - 5)
+    claim = messages.claim(PNID, message_id, fields)
+    assert claim.token is not None
+    assert messages.apply_status(PNID, message_id, "delivered", now(), "wamid.F", None)
+    messages.mark_sent(PNID, message_id, claim.token, "wamid.F", TO)
+    item = messages.load(PNID, message_id)
+    assert item is not None and item["state"] == State.DELIVERED and item["wamid"] == "wamid.F"
+    assert messages.message_id_for_wamid(PNID, "wamid.F") == message_id
+    assert _states(message_id) == ["scheduled", "sending", "delivered"]
+
+
+def test_sent_writes_the_record_and_the_lookup_together(table: str) -> None:
+    message_id, fields = _scheduled("together", now() - 5)
+    claim = messages.claim(PNID, message_id, fields)
+    assert claim.token is not None
+    messages.mark_sent(PNID, message_id, claim.token, "wamid.T", TO)
+    item = messages.load(PNID, message_id)
+    assert item is not None and item["state"] == State.SENT and item["recipient_wa_id"] == TO
+    assert messages.message_id_for_wamid(PNID, "wamid.T") == message_id
