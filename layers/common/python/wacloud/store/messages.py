@@ -23,7 +23,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import iso, now
@@ -39,8 +39,6 @@ from wacloud.infra.retention import message_expiry
 from wacloud.store.due import due_partition, due_sk, schedule_fields
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import UpdateTypeDef
-
     from wacloud.models.outbound.submission import Submission
 
 
@@ -161,17 +159,14 @@ def is_item_too_large(exc: Exception) -> bool:
     )
 
 
-def _trim_history(
-    phone_number_id: str, message_id: str, attributes: dict[str, Any], room: int = 0
-) -> None:
-    """Drop the middle of `history` once it is longer than HISTORY_TRIM_AT (see above),
-    or would be after `room` more entries (an append that cannot read the length back).
+def _trim_history(phone_number_id: str, message_id: str, attributes: dict[str, Any]) -> None:
+    """Drop the middle of `history` once it is longer than HISTORY_TRIM_AT (see above).
 
     Conditional on the length just read, so an append that raced in is never removed by
     mistake: the next update trims instead.
     """
     history = attributes.get("history")
-    if not isinstance(history, list) or len(history) + room <= HISTORY_TRIM_AT:
+    if not isinstance(history, list) or len(history) <= HISTORY_TRIM_AT:
         return
     drop = range(HISTORY_HEAD, len(history) - HISTORY_TAIL)
     try:
@@ -440,8 +435,7 @@ def claim(phone_number_id: str, message_id: str, fields: dict[str, Any]) -> Clai
         )
         return Claim(_refused(old), None, old)
     item = unmarshal(response["Attributes"])
-    # Room for the outcome: `mark_sent` appends in a transaction that returns nothing.
-    _trim_history(phone_number_id, message_id, item, room=1)
+    _trim_history(phone_number_id, message_id, item)
     return Claim(ClaimOutcome.CLAIMED, token, item)
 
 
@@ -590,42 +584,6 @@ def _transition(
     The one state change every writer goes through: rank-guarded, `at_<state>` kept
     the first time, appended to `history`; `remove` drops attributes in the same write.
     """
-    request = _transition_update(
-        phone_number_id,
-        message_id,
-        state,
-        at=at,
-        extra=extra,
-        condition=condition,
-        condition_values=condition_values,
-        detail=detail,
-        rank=rank,
-        remove=remove,
-    )
-    try:
-        response = dynamodb().update_item(**request, ReturnValues="UPDATED_NEW")
-    except Exception as exc:
-        if is_conditional_failure(exc):
-            return False
-        raise
-    _trim_history(phone_number_id, message_id, unmarshal(response.get("Attributes") or {}))
-    return True
-
-
-def _transition_update(
-    phone_number_id: str,
-    message_id: str,
-    state: State,
-    *,
-    at: float,
-    extra: dict[str, Any] | None = None,
-    condition: str | None = None,
-    condition_values: dict[str, Any] | None = None,
-    detail: dict[str, Any] | None = None,
-    rank: int | None = None,
-    remove: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The UpdateItem request of a transition (see `_transition`), for a transaction too."""
     names = {"#state": "state", "#at_state": f"at_{state.value}"}
     values: dict[str, Any] = {
         ":state": state.value,
@@ -652,14 +610,22 @@ def _transition_update(
     if condition:
         cond += f" AND ({condition})"
     update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(remove) if remove else "")
-    return {
-        "TableName": table(),
-        "Key": marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
-        "UpdateExpression": update,
-        "ConditionExpression": cond,
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": marshal(values),
-    }
+    try:
+        response = dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
+            UpdateExpression=update,
+            ConditionExpression=cond,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=marshal(values),
+            ReturnValues="UPDATED_NEW",
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    _trim_history(phone_number_id, message_id, unmarshal(response.get("Attributes") or {}))
+    return True
 
 
 def _set_fields(
@@ -686,19 +652,16 @@ def _set_fields(
             raise
 
 
-def _wamid_lookup(phone_number_id: str, message_id: str, wamid: str) -> dict[str, Any]:
-    at = now()
-    return {
-        "pk": wamid_pk(phone_number_id, wamid),
-        "sk": "#",
-        "message_id": message_id,
-        "created_at": at,
-        "expires_at": message_expiry(at),
-    }
-
-
 def _put_wamid_lookup(phone_number_id: str, message_id: str, wamid: str) -> None:
-    put_if_absent(_wamid_lookup(phone_number_id, message_id, wamid))
+    put_if_absent(
+        {
+            "pk": wamid_pk(phone_number_id, wamid),
+            "sk": "#",
+            "message_id": message_id,
+            "created_at": now(),
+            "expires_at": message_expiry(now()),
+        }
+    )
 
 
 def link_wamid(phone_number_id: str, message_id: str, wamid: str) -> None:
@@ -715,51 +678,18 @@ def mark_sent(
     phone_number_id: str, message_id: str, token: str, wamid: str, wa_id: str | None
 ) -> None:
     """Record Meta's acceptance. The wamid is always kept; the state only moves if a
-    faster status webhook has not already moved it further.
-
-    One TransactWriteItems call writes the wamid lookup and moves the record to `sent`
-    (the send path's third and last AWS call). Only when a status webhook got there
-    first (the transition's rank condition fails, cancelling both) are the lookup and
-    the wamid written apart.
-    """
+    faster status webhook has not already moved it further."""
     at = now()
-    update = _transition_update(
+    _put_wamid_lookup(phone_number_id, message_id, wamid)
+    moved = _transition(
         phone_number_id,
         message_id,
         State.SENT,
         at=at,
         extra={"accepted_at": at, "wamid": wamid, **({"recipient_wa_id": wa_id} if wa_id else {})},
     )
-    lookup = _wamid_lookup(phone_number_id, message_id, wamid)
-    try:
-        dynamodb().transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": table(), "Item": marshal(lookup)}},
-                {"Update": cast("UpdateTypeDef", update)},
-            ]
-        )
-        return
-    except Exception as exc:
-        if not _cancelled_by_condition(exc, 1):
-            raise
-    # A faster status webhook moved it further: keep the wamid, leave the state.
-    _put_wamid_lookup(phone_number_id, message_id, wamid)
-    _set_fields(phone_number_id, message_id, {"wamid": wamid}, only_if_absent=True)
-
-
-def _cancelled_by_condition(exc: Exception, index: int) -> bool:
-    """A transaction cancelled because item `index`'s condition failed (and for no
-    other reason, e.g. a conflicting transaction, which the caller must not hide)."""
-    response = getattr(exc, "response", {})
-    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return False
-    reasons = response.get("CancellationReasons") or []
-    codes = [str(r.get("Code", "None")) for r in reasons]
-    return (
-        len(codes) > index
-        and codes[index] == "ConditionalCheckFailed"
-        and all(c in ("None", "ConditionalCheckFailed") for c in codes)
-    )
+    if not moved:  # a faster status webhook got there first
+        _set_fields(phone_number_id, message_id, {"wamid": wamid}, only_if_absent=True)
 
 
 def mark_retrying(
