@@ -23,8 +23,9 @@ def function_environment(
     """Globals + the function's own variables; a Ref to a parameter becomes its default,
     any other reference a placeholder, then ``overrides`` apply."""
     merged: dict[str, Any] = {}
-    merged.update(sam.get("Globals", {}).get("Function", {}).get("Environment", {})
-                  .get("Variables", {}))
+    merged.update(
+        sam.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    )
     resource = sam["Resources"].get(logical_id, {})
     merged.update(resource.get("Properties", {}).get("Environment", {}).get("Variables", {}))
     params = {k: v.get("Default") for k, v in sam.get("Parameters", {}).items()}
@@ -33,6 +34,8 @@ def function_environment(
         value = raw
         if isinstance(raw, dict) and set(raw) == {"Ref"} and raw["Ref"] in params:
             value = params[raw["Ref"]]
-        env[key] = value if isinstance(value, str) else f"bench-{key.lower()}"
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            value = f"bench-{key.lower()}"  # a reference only the deployed stack resolves
+        env[key] = str(value)  # a Number parameter's default is an int in the template
     env.update(overrides or {})
     return env

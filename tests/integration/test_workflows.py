@@ -387,7 +387,9 @@ def test_reminder_fires_when_due_and_the_cancelled_one_never(
     assert sent["time"] >= due
     assert body_texts(sent) == ["Ana", "Haircut", b.starts.strftime("%H:%M")]
     item = wait_for("reminder recorded sent", lambda: sent_record(b.pnid, kept_id))
-    assert [h["state"] for h in item["history"]][:2] == ["scheduled", "sending"]
+    # `queued` (the release's finish) is in history unless the sender claimed it first.
+    states = [h["state"] for h in item["history"] if h["state"] != "queued"]
+    assert states[:2] == ["scheduled", "sending"]
     assert float(item["at_queued"]) >= due  # released by the run after it fell due
 
     # The cancelled booking's reminder was due at the same moment and never went.

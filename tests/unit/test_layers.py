@@ -22,9 +22,7 @@ inside a function is a dependency all the same, and so is one under TYPE_CHECKIN
 A second check: no `dynamodb()` call outside `store/` (and the helpers that wrap it,
 `infra/dynamo.py`, and the client's home, `infra/aws.py`).
 
-KNOWN_VIOLATIONS and KNOWN_DYNAMODB_CALLS list what is still wrong in files other
-helpers of issue #11 are changing; the lead empties both after merging. A new entry
-is never the fix.
+There is no allowlist: a violation is fixed where it is, never excused here.
 """
 
 from __future__ import annotations
@@ -48,21 +46,6 @@ ALLOWED: dict[str, set[str]] = {
     FEATURE: {INFRA, GRAPH, STORE, MODELS},
 }
 
-# (importing module, imported module) pairs still to be fixed by the helper who owns the
-# importing file; the lead empties this after merging issue #11's branches.
-KNOWN_VIOLATIONS: set[tuple[str, str]] = {
-    # outbound/sender.py (sender helper): scheduling's schedule fields; `is_halted` is
-    # public as `wacloud.campaigns.is_halted`.
-    ("wacloud.outbound.sender", "wacloud.scheduling.release"),
-    ("wacloud.outbound.sender", "wacloud.campaigns.service"),
-    # workflows/engine.py (sender helper moves message ids and scheduling into the store).
-    ("wacloud.workflows.engine", "wacloud.outbound.sender"),
-    ("wacloud.workflows.engine", "wacloud.scheduling.release"),
-}
-# Modules outside store/ that still call dynamodb() (scheduling helper).
-KNOWN_DYNAMODB_CALLS: set[str] = {
-    "wacloud.scheduling.release",
-}
 DYNAMODB_HOMES = {"wacloud.infra.aws", "wacloud.infra.dynamo"}
 
 
@@ -175,21 +158,11 @@ def test_every_module_is_in_a_tier() -> None:
 
 def test_dependencies_point_down_and_features_meet_only_at_their_packages() -> None:
     found = _all_violations()
-    new = {pair: why for pair, why in found.items() if pair not in KNOWN_VIOLATIONS}
-    assert not new, "\n".join(f"{a} -> {b}: {why}" for (a, b), why in sorted(new.items()))
-
-
-def test_known_violations_are_still_real() -> None:
-    """An entry fixed is an entry to delete: the list only shrinks."""
-    stale = KNOWN_VIOLATIONS - set(_all_violations())
-    assert not stale, f"fixed, remove from KNOWN_VIOLATIONS: {sorted(stale)}"
+    assert not found, "\n".join(f"{a} -> {b}: {why}" for (a, b), why in sorted(found.items()))
 
 
 def test_no_dynamodb_call_outside_the_store() -> None:
-    callers = _dynamodb_callers()
-    assert not callers - KNOWN_DYNAMODB_CALLS, sorted(callers - KNOWN_DYNAMODB_CALLS)
-    stale = KNOWN_DYNAMODB_CALLS - callers
-    assert not stale, f"fixed, remove from KNOWN_DYNAMODB_CALLS: {sorted(stale)}"
+    assert not _dynamodb_callers(), sorted(_dynamodb_callers())
 
 
 def test_the_rules_catch_what_they_should() -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from wacloud.store.campaigns import CampaignStateError
+from wacloud.store.campaigns import CampaignStateError, is_halted
 
 from .counters import count_reply, count_status, stats
 from .fanout import FanoutReport, run_fanout
 from .model import CampaignSpec, Segment, Variant
 from .pacing import set_messaging_limit
-from .service import CampaignError, cancel, create_campaign, is_halted, pause, resume
+from .service import CampaignError, cancel, create_campaign, pause, resume
 
 __all__ = [
     "CampaignError",

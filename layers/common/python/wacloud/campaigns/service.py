@@ -127,13 +127,3 @@ def cancel(phone_number_id: str, campaign_id: str) -> None:
         ACTIVE,
         completed_since=now() - CANCEL_AFTER_COMPLETION_SECONDS,
     )
-
-
-def is_halted(phone_number_id: str, campaign_id: str) -> bool:
-    """For the sender owner: True if a campaign message should no longer be sent.
-
-    Only a cancel halts: a paused campaign's queued messages have left the list (the
-    cursor moved past them) and would be lost if dropped.
-    """
-    campaign = store.load(phone_number_id, campaign_id)
-    return campaign is not None and campaign.get("status") == "cancelled"

@@ -31,6 +31,7 @@ import json
 import math
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from pydantic import ValidationError
 
 from wacloud.graph.client import GraphClient, GraphTransportError
 from wacloud.graph.errors import ErrorClass, GraphAPIError, pair_rate_retry_seconds
-from wacloud.infra.clock import iso, now
+from wacloud.infra.clock import now
 from wacloud.infra.config import settings
 from wacloud.infra.privacy import mask_phone
 from wacloud.models.outbound.common import describe_validation_error
@@ -50,10 +51,8 @@ from wacloud.models.outbound.submission import SUBMISSION_MAX_BYTES, Submission
 from wacloud.outbound import media, ratelimit
 from wacloud.outbound import policy as send_policy
 from wacloud.outbound import reconcile as send_reconcile
-from wacloud.scheduling.release import schedule_fields
 from wacloud.store import contacts, messages, reach, template_mirror, tenants
-from wacloud.store.contacts import contact_pk
-from wacloud.store.messages import ClaimOutcome, State
+from wacloud.store.messages import SCHEDULE_AHEAD_SECONDS, ClaimOutcome, State, message_id_for
 
 logger = Logger(child=True)
 
@@ -61,7 +60,6 @@ MAX_BACKOFF_SECONDS = 900
 # How stale a campaign's cancelled flag may be when the sender checks it.
 CAMPAIGN_STATE_TTL = 10.0
 AUTH_HOLD_SECONDS = 900
-SCHEDULE_AHEAD_SECONDS = 60
 # 131056: Meta says retry after 4^X seconds (X = 0, 1, 2...; fact sheet §4). X stops
 # growing at 4 (256 s) so a recipient is never parked for long after a burst.
 PAIR_RETRY_MAX_EXPONENT = 4
@@ -92,10 +90,6 @@ class SendResult:
     # Seconds until the message should be tried again (None: it is finished here).
     retry_in: int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
-
-
-def message_id_for(phone_number_id: str, idempotency_key: str) -> str:
-    return "m" + hashlib.sha256(f"{phone_number_id}|{idempotency_key}".encode()).hexdigest()[:32]
 
 
 def backoff_seconds(attempt: int, base: float = 2.0, cap: int = MAX_BACKOFF_SECONDS) -> int:
@@ -170,6 +164,54 @@ def _seconds(value: float) -> int:
     return max(1, math.ceil(value))
 
 
+@dataclass
+class Prefetched:
+    """What one SQS batch reads once for all of its messages (outbound/batch.py).
+
+    Every body is validated once, and every recipient's contact is read with one
+    BatchGetItem before the sends instead of one GetItem each. The contact is read
+    a moment earlier than a per-message read would (before the claim rather than just
+    after it); what the sender itself changes on a contact (an opt-out Meta reported)
+    is dropped from here, so a later message of the same batch reads it again.
+    """
+
+    submissions: dict[str, Submission | ValueError | ValidationError] = field(default_factory=dict)
+    contacts: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def contact(self, phone_number_id: str, wa_id: str) -> dict[str, Any] | None:
+        key = (phone_number_id, wa_id)
+        with self._lock:
+            if key in self.contacts:
+                return self.contacts[key]
+        return contacts.load(phone_number_id, wa_id)
+
+    def forget_contact(self, phone_number_id: str, wa_id: str) -> None:
+        with self._lock:
+            self.contacts.pop((phone_number_id, wa_id), None)
+
+
+def prefetch(bodies: Iterable[str]) -> Prefetched:
+    """Validate a batch's bodies and read its recipients' contacts at once."""
+    out = Prefetched()
+    for body in bodies:
+        if body in out.submissions:
+            continue
+        try:
+            out.submissions[body] = parse_submission(body)
+        except (ValueError, ValidationError) as exc:
+            out.submissions[body] = exc
+    later = now() + SCHEDULE_AHEAD_SECONDS
+    keys = {
+        (s.phone_number_id, s.wa_id)
+        for s in out.submissions.values()
+        if isinstance(s, Submission) and not (s.send_at and s.send_at.timestamp() > later)
+    }
+    if keys:
+        out.contacts = contacts.load_many(keys)
+    return out
+
+
 @dataclass(frozen=True)
 class _Checked:
     """What policy learned about a claimed message that the limits need."""
@@ -202,11 +244,21 @@ class Sender:
         return ratelimit.ThroughputBudget(lambda pnid: tenants.load(pnid).throughput_mps)
 
     # ------------------------------------------------------------------ entry
-    def handle(self, body: str, budget: ratelimit.ThroughputBudget | None = None) -> SendResult:
-        try:
-            submission = parse_submission(body)
-        except (ValueError, ValidationError) as exc:
-            return self._reject_invalid(body, exc)
+    def handle(
+        self,
+        body: str,
+        budget: ratelimit.ThroughputBudget | None = None,
+        prefetched: Prefetched | None = None,
+    ) -> SendResult:
+        parsed = prefetched.submissions.get(body) if prefetched is not None else None
+        if parsed is None:
+            try:
+                parsed = parse_submission(body)
+            except (ValueError, ValidationError) as exc:
+                parsed = exc
+        if not isinstance(parsed, Submission):
+            return self._reject_invalid(body, parsed)
+        submission = parsed
         message_id = message_id_for(
             submission.phone_number_id, submission.effective_idempotency_key()
         )
@@ -217,7 +269,9 @@ class Sender:
                 and submission.send_at.timestamp() > now() + SCHEDULE_AHEAD_SECONDS
             ):
                 return self._schedule(submission, message_id, fields)
-            return self._send(submission, message_id, fields, budget or self.budget())
+            return self._send(
+                submission, message_id, fields, budget or self.budget(), prefetched or Prefetched()
+            )
         except Exception as exc:
             if not messages.is_item_too_large(exc):
                 raise
@@ -257,32 +311,19 @@ class Sender:
         return SendResult(Outcome.REJECTED, message_id, detail={"reason": reason})
 
     def _record_fields(self, submission: Submission, body: str) -> dict[str, Any]:
-        at = now()
-        return {
-            "to": submission.wa_id,
-            "type": submission.type,
-            "submission": body,
-            "priority": submission.priority,
-            "campaign_id": submission.campaign_id,
-            "variant": submission.variant,
-            "tags": submission.tags,
-            "idempotency_key": submission.effective_idempotency_key(),
-            "gsi1pk": contact_pk(submission.phone_number_id, submission.wa_id),
-            "gsi1sk": f"{iso(at)}#OUT",
-            "direction": "out",
-        }
+        """The record's first fields; the store builds them (the same for every producer)."""
+        return messages.outbound_fields(submission, body)
 
     def _schedule(
         self, submission: Submission, message_id: str, fields: dict[str, Any]
     ) -> SendResult:
         assert submission.send_at is not None
-        due = submission.send_at.timestamp()
-        fields = {
-            **fields,
-            **schedule_fields(submission.phone_number_id, message_id, due, submission.priority),
-        }
-        created = messages.record_new(
-            submission.phone_number_id, message_id, State.SCHEDULED, fields
+        created = messages.schedule(
+            submission.phone_number_id,
+            message_id,
+            fields,
+            submission.send_at.timestamp(),
+            submission.priority,
         )
         return SendResult(Outcome.SCHEDULED if created else Outcome.DUPLICATE, message_id)
 
@@ -292,6 +333,7 @@ class Sender:
         message_id: str,
         fields: dict[str, Any],
         budget: ratelimit.ThroughputBudget,
+        prefetched: Prefetched,
     ) -> SendResult:
         pnid = submission.phone_number_id
         claim = messages.claim(pnid, message_id, fields)
@@ -315,7 +357,7 @@ class Sender:
             messages.mark_cancelled(pnid, message_id, token, reason)
             logger.info("campaign message withdrawn", extra={"message_id": message_id, **reason})
             return SendResult(Outcome.CANCELLED, message_id, detail=reason)
-        checked = self._policy(submission, message_id, token)
+        checked = self._policy(submission, message_id, token, prefetched)
         if isinstance(checked, SendResult):
             return checked
         deferral = self._limits(submission, checked, budget)
@@ -325,7 +367,7 @@ class Sender:
             messages.mark_deferred(pnid, message_id, token, reason, now() + retry_in)
             logger.info("send deferred", extra={"message_id": message_id, **reason})
             return SendResult(Outcome.DEFERRED, message_id, retry_in=retry_in, detail=reason)
-        return self._call_meta(submission, message_id, token, claim.item)
+        return self._call_meta(submission, message_id, token, claim.item, prefetched)
 
     def _campaign_halted(self, phone_number_id: str, campaign_id: str) -> bool:
         """Whether the campaign was cancelled, read at most every CAMPAIGN_STATE_TTL s.
@@ -339,16 +381,18 @@ class Sender:
         at = now()
         if cached is not None and at - cached[1] < CAMPAIGN_STATE_TTL:
             return cached[0]
-        from wacloud.campaigns.service import is_halted  # only campaign sends need it
+        from wacloud.store.campaigns import is_halted  # only campaign sends need it
 
         halted = is_halted(phone_number_id, campaign_id)
         self._halted[key] = (halted, at)
         return halted
 
-    def _policy(self, submission: Submission, message_id: str, token: str) -> _Checked | SendResult:
+    def _policy(
+        self, submission: Submission, message_id: str, token: str, prefetched: Prefetched
+    ) -> _Checked | SendResult:
         """Refuse what Meta would refuse or the customer did not agree to (send_policy)."""
         pnid = submission.phone_number_id
-        contact = contacts.load(pnid, submission.wa_id)
+        contact = prefetched.contact(pnid, submission.wa_id)
         template = is_template(submission.message)
         window_open = contacts.window_open(contact)
         category: str | None = None
@@ -408,7 +452,12 @@ class Sender:
         return None
 
     def _call_meta(
-        self, submission: Submission, message_id: str, token: str, item: dict[str, Any]
+        self,
+        submission: Submission,
+        message_id: str,
+        token: str,
+        item: dict[str, Any],
+        prefetched: Prefetched,
     ) -> SendResult:
         pnid = submission.phone_number_id
         message = submission.message
@@ -424,7 +473,7 @@ class Sender:
             # Only the media upload failed: the message itself was never sent.
             return self._never_sent(pnid, message_id, token, item, exc)
         except GraphAPIError as exc:
-            return self._graph_error(submission, message_id, token, item, exc)
+            return self._graph_error(submission, message_id, token, item, exc, prefetched)
         except media.MediaError as exc:
             error = {"reason": str(exc), "stage": "media"}
             messages.mark_failed(pnid, message_id, error, token)
@@ -438,7 +487,7 @@ class Sender:
                 return self._never_sent(pnid, message_id, token, item, exc)
             return self._outcome_unknown(pnid, message_id, token, exc)
         except GraphAPIError as exc:
-            return self._graph_error(submission, message_id, token, item, exc)
+            return self._graph_error(submission, message_id, token, item, exc, prefetched)
         if not self._record_sent(pnid, message_id, token, sent.wamid, sent.wa_id):
             # Meta has it; only our record lags. Keep the claim so nothing re-sends it.
             return SendResult(
@@ -606,6 +655,7 @@ class Sender:
         token: str,
         item: dict[str, Any],
         exc: GraphAPIError,
+        prefetched: Prefetched,
     ) -> SendResult:
         pnid = submission.phone_number_id
         error = exc.to_dict()
@@ -644,6 +694,7 @@ class Sender:
             contacts.apply_consent(
                 pnid, submission.wa_id, opted_out=True, at=now(), reason=f"meta:{exc.code}"
             )
+            prefetched.forget_contact(pnid, submission.wa_id)
         messages.mark_failed(pnid, message_id, error, token)
         return SendResult(Outcome.FAILED, message_id, detail=error)
 

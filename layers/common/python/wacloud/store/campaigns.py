@@ -243,3 +243,13 @@ def figures_items(phone_number_id: str, campaign_id: str) -> Iterator[dict[str, 
     expr.key_condition(f"begins_with(sk, {expr.value('M#')})")
     projection = ", ".join(expr.name(a) for a in ("figures", "levels", "variant"))
     return items({"ProjectionExpression": projection, **expr.params()})
+
+
+def is_halted(phone_number_id: str, campaign_id: str) -> bool:
+    """True if a campaign message should no longer be sent.
+
+    Only a cancel halts: a paused campaign's queued messages have left the list (the
+    cursor moved past them) and would be lost if dropped.
+    """
+    campaign = load(phone_number_id, campaign_id)
+    return campaign is not None and campaign.get("status") == "cancelled"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from wacloud.infra import retention
@@ -18,6 +19,38 @@ def contact_pk(phone_number_id: str, wa_id: str) -> str:
 
 def load(phone_number_id: str, wa_id: str) -> dict[str, Any] | None:
     return get(contact_pk(phone_number_id, wa_id), "#")
+
+
+# BatchGetItem's limit on keys per call.
+_BATCH_GET_MAX = 100
+
+
+def load_many(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any] | None]:
+    """Several contacts at once, strongly consistent: one BatchGetItem per 100 keys.
+
+    For a sender batch, which reads every recipient's contact before its sends
+    (`(phone_number_id, wa_id)` -> the item, or None when there is none).
+    """
+    wanted = {contact_pk(pnid, wa_id): (pnid, wa_id) for pnid, wa_id in keys}
+    found: dict[tuple[str, str], dict[str, Any] | None] = dict.fromkeys(wanted.values())
+    pks = list(wanted)
+    for start in range(0, len(pks), _BATCH_GET_MAX):
+        request: dict[str, Any] = {
+            table(): {
+                "Keys": [
+                    marshal({"pk": pk, "sk": "#"}) for pk in pks[start : start + _BATCH_GET_MAX]
+                ],
+                "ConsistentRead": True,
+            }
+        }
+        while request:
+            response = dynamodb().batch_get_item(RequestItems=request)
+            for raw in response.get("Responses", {}).get(table(), []):
+                item = unmarshal(raw)
+                found[wanted[str(item["pk"])]] = item
+            # Throttled keys come back unprocessed: ask again for those only.
+            request = response.get("UnprocessedKeys") or {}
+    return found
 
 
 def record_customer_message(

@@ -7,14 +7,23 @@ arriving out of order never move a message backwards (`read` never returns to
 `delivered`). A lookup item (`{pnid}#WAMID#{wamid}`) ties Meta's id back to ours.
 Both expire after MESSAGE_RETENTION_DAYS (wacloud.infra.retention); an idempotency key is
 honoured that long.
+
+This module is the one writer of message state (docs/outbound.md, "States"): the first
+record (`outbound_fields`, `record_new`, `schedule`), the release from the due index
+(`lease`, `finish_release`, `park`), the claim and its outcomes, cancellation and status
+webhooks. Every state change is conditional on the current rank (`RANK`, the one table)
+and appended to `history`; the only step down, `sending -> deferred/retrying`, is the
+claim holder's.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import iso, now
@@ -27,6 +36,10 @@ from wacloud.infra.dynamo import (
     unmarshal,
 )
 from wacloud.infra.retention import message_expiry
+from wacloud.store.due import due_partition, due_sk, schedule_fields
+
+if TYPE_CHECKING:
+    from wacloud.models.outbound.submission import Submission
 
 
 class State(enum.StrEnum):
@@ -83,6 +96,18 @@ RETRY_AT_SLACK = 1.0
 HISTORY_HEAD = 5
 HISTORY_TAIL = 20
 HISTORY_TRIM_AT = 35
+# A submission whose send_at is nearer than this is sent at once, not scheduled.
+SCHEDULE_AHEAD_SECONDS = 60
+# What the release from the due index may lease: scheduled messages, and deferred or
+# retrying ones parked beyond SQS's maximum delay (`park`).
+RELEASABLE = (State.SCHEDULED, State.DEFERRED, State.RETRYING)
+# The attributes a release holds while it enqueues (`lease`) and the index keys.
+_RELEASE_KEYS = ("due_pk", "due_sk", "release_until", "release_token")
+
+
+def message_id_for(phone_number_id: str, idempotency_key: str) -> str:
+    """Our message id: one record per (number, idempotency key), so a key sends once."""
+    return "m" + hashlib.sha256(f"{phone_number_id}|{idempotency_key}".encode()).hexdigest()[:32]
 
 
 def message_pk(phone_number_id: str, message_id: str) -> str:
@@ -183,6 +208,158 @@ def record_new(phone_number_id: str, message_id: str, state: State, fields: dict
         **{k: v for k, v in fields.items() if v is not None},
     }
     return put_if_absent(item)
+
+
+def outbound_fields(
+    submission: Submission, body: str, *, at: float | None = None
+) -> dict[str, Any]:
+    """The fields every outbound record starts with, built here once for every producer
+    (the sender's claim or schedule, a workflow's scheduled step). `body` is the
+    submission as it will be re-queued when due."""
+    at = now() if at is None else at
+    from wacloud.store.contacts import contact_pk
+
+    return {
+        "to": submission.wa_id,
+        "type": submission.type,
+        "submission": body,
+        "priority": submission.priority,
+        "campaign_id": submission.campaign_id,
+        "variant": submission.variant,
+        "tags": submission.tags,
+        "idempotency_key": submission.effective_idempotency_key(),
+        "gsi1pk": contact_pk(submission.phone_number_id, submission.wa_id),
+        "gsi1sk": f"{iso(at)}#OUT",
+        "direction": "out",
+    }
+
+
+def schedule(
+    phone_number_id: str, message_id: str, fields: dict[str, Any], due: float, priority: int
+) -> bool:
+    """Create the record `scheduled`, in its DUE shard until `due`; False if it exists."""
+    return record_new(
+        phone_number_id,
+        message_id,
+        State.SCHEDULED,
+        {**fields, **schedule_fields(phone_number_id, message_id, due, priority)},
+    )
+
+
+def lease(key: dict[str, Any], token: str, at: float, until: float) -> dict[str, Any] | None:
+    """Hold a due message (`key` from the due index) for one release run until `until`.
+
+    None when it is no longer releasable, moved to another partition, or another run
+    holds an unexpired lease. Not a state change: only the release attributes move.
+    """
+    releasable = {f":r{i}": s.value for i, s in enumerate(RELEASABLE)}
+    try:
+        response = dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": key["pk"], "sk": key["sk"]}),
+            UpdateExpression="SET release_until = :until, release_token = :token",
+            ConditionExpression=f"due_pk = :due AND #state IN ({', '.join(releasable)}) "
+            "AND (attribute_not_exists(release_until) OR release_until < :at)",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=marshal(
+                {":until": until, ":token": token, ":due": key["due_pk"], ":at": at, **releasable}
+            ),
+            ReturnValues="ALL_NEW",
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return None
+        raise
+    return unmarshal(response["Attributes"])
+
+
+def finish_release(item: dict[str, Any], token: str) -> bool:
+    """Finish a leased message once its submission is on the queue (`lease` first).
+
+    A scheduled message becomes `queued` (rank-guarded, in history) and leaves the index.
+    The sender may already have claimed it from the queue (`sending`, a higher rank):
+    then the state is left alone and only the index and lease attributes go, so a
+    release never moves a message back. Deferred and retrying messages outrank `queued`
+    and stay as they are. False when our lease was lost (another run finishes it).
+    """
+    pnid, message_id = str(item["phone_number_id"]), str(item["message_id"])
+    if item.get("state") == State.SCHEDULED and _transition(
+        pnid,
+        message_id,
+        State.QUEUED,
+        at=now(),
+        condition="release_token = :token",
+        condition_values={":token": token},
+        remove=_RELEASE_KEYS,
+    ):
+        return True
+    try:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": message_pk(pnid, message_id), "sk": "#"}),
+            UpdateExpression="REMOVE " + ", ".join(_RELEASE_KEYS),
+            ConditionExpression="release_token = :token",
+            ExpressionAttributeValues=marshal({":token": token}),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def park(phone_number_id: str, message_id: str, retry_at: float, priority: int = 5) -> bool:
+    """Put a deferred or retrying message in the DUE index until `retry_at`.
+
+    For the sender: when a retry or deferral is further away than SQS can delay, mark
+    it deferred/retrying as now, call this, and delete the SQS message; the release
+    re-queues the stored submission when due. Not a state change.
+    """
+    waiting = {f":r{i}": s.value for i, s in enumerate(RELEASABLE[1:])}
+    try:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
+            UpdateExpression="SET due_pk = :due, due_sk = :sk, retry_at = :retry "
+            "REMOVE release_until, release_token",
+            ConditionExpression=f"#state IN ({', '.join(waiting)})",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=marshal(
+                {
+                    ":due": due_partition(message_id),
+                    ":sk": due_sk(retry_at, priority, phone_number_id, message_id),
+                    ":retry": retry_at,
+                    **waiting,
+                }
+            ),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def cancel_waiting(phone_number_id: str, message_id: str, reason: str) -> bool:
+    """Cancel a message no send attempt holds (workflow cancellation).
+
+    Waiting in the DUE index, or already released to the queue, deferred or retrying:
+    all are claimable, and `cancelled` is final (rank of `rejected`), so the sender's
+    claim never takes it and no status can move it. False if a send attempt holds it
+    (`sending`: it may already be at Meta) or it is finished or cancelled.
+    """
+    waiting = {f":w{i}": state.value for i, state in enumerate(CLAIMABLE)}
+    return _transition(
+        phone_number_id,
+        message_id,
+        State.CANCELLED,
+        at=now(),
+        extra={"error": {"reason": reason, "stage": "schedule"}},
+        detail={"reason": reason},
+        condition=f"#state IN ({', '.join(waiting)})",
+        condition_values=waiting,
+        remove=_RELEASE_KEYS,
+    )
 
 
 def claim(phone_number_id: str, message_id: str, fields: dict[str, Any]) -> Claim:
@@ -400,8 +577,13 @@ def _transition(
     condition_values: dict[str, Any] | None = None,
     detail: dict[str, Any] | None = None,
     rank: int | None = None,
+    remove: Sequence[str] = (),
 ) -> bool:
-    """Move to `state` if that is forward (by rank) and `condition` holds; False otherwise."""
+    """Move to `state` if that is forward (by rank) and `condition` holds; False otherwise.
+
+    The one state change every writer goes through: rank-guarded, `at_<state>` kept
+    the first time, appended to `history`; `remove` drops attributes in the same write.
+    """
     names = {"#state": "state", "#at_state": f"at_{state.value}"}
     values: dict[str, Any] = {
         ":state": state.value,
@@ -427,11 +609,12 @@ def _transition(
     cond = "attribute_exists(pk) AND state_rank < :rank"
     if condition:
         cond += f" AND ({condition})"
+    update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(remove) if remove else "")
     try:
         response = dynamodb().update_item(
             TableName=table(),
             Key=marshal({"pk": message_pk(phone_number_id, message_id), "sk": "#"}),
-            UpdateExpression="SET " + ", ".join(sets),
+            UpdateExpression=update,
             ConditionExpression=cond,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=marshal(values),

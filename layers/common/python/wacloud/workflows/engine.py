@@ -28,12 +28,9 @@ from pydantic import ValidationError
 
 from wacloud.infra.clock import iso, now
 from wacloud.models.outbound.submission import Submission
-from wacloud.outbound.sender import SCHEDULE_AHEAD_SECONDS, message_id_for
-from wacloud.scheduling.release import cancel_scheduled, schedule_fields
 from wacloud.store import messages
 from wacloud.store import workflows as store
-from wacloud.store.contacts import contact_pk
-from wacloud.store.messages import State
+from wacloud.store.messages import SCHEDULE_AHEAD_SECONDS, message_id_for
 from wacloud.templates import RenderError, lookup, template_message
 
 from . import failures
@@ -183,34 +180,25 @@ def _start(
     run = store.load_run(pnid, workflow.id, key)
     if run and run.get("status") == "cancelled":  # cancelled while we were scheduling
         for *_, message_id in later:
-            cancel_scheduled(pnid, message_id, "workflow cancelled")
+            messages.cancel_waiting(pnid, message_id, "workflow cancelled")
     report.started.append(f"{workflow.id}:{key}")
 
 
 def _schedule(
     submission: Submission, document: dict[str, Any], due: float, message_id: str
 ) -> bool:
-    """Create the scheduled record the sender would create for a future send_at."""
-    pnid = submission.phone_number_id
-    at = now()
-    fields = {
-        "to": submission.wa_id,
-        "type": submission.type,
-        "submission": json.dumps(document, separators=(",", ":")),
-        "priority": submission.priority,
-        "tags": submission.tags,
-        "idempotency_key": submission.effective_idempotency_key(),
-        "gsi1pk": contact_pk(pnid, submission.wa_id),
-        "gsi1sk": f"{iso(at)}#OUT",
-        "direction": "out",
-        **schedule_fields(pnid, message_id, due, submission.priority),
-    }
-    return messages.record_new(pnid, message_id, State.SCHEDULED, fields)
+    """Create the scheduled record the sender would create for a future send_at (the
+    store builds it, the same for both)."""
+    body = json.dumps(document, separators=(",", ":"))
+    fields = messages.outbound_fields(submission, body)
+    return messages.schedule(
+        submission.phone_number_id, message_id, fields, due, submission.priority
+    )
 
 
 def _cancel(pnid: str, workflow: Workflow, key: str, reason: str, report: EventReport) -> None:
     message_ids = store.cancel_run(pnid, workflow.id, key, reason)
     for message_id in message_ids:
-        if cancel_scheduled(pnid, message_id, f"cancelled by {reason}"):
+        if messages.cancel_waiting(pnid, message_id, f"cancelled by {reason}"):
             report.cancelled_messages += 1
     report.cancelled.append(f"{workflow.id}:{key}")
