@@ -21,10 +21,15 @@ from bench._registry import discover
 def main(argv: Sequence[str] | None = None) -> int:
     benchmarks = discover()
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("names", nargs="*", metavar="name",
-                        help=f"benchmarks to run (default: all): {', '.join(benchmarks)}")
-    parser.add_argument("--quick", action="store_true",
-                        help="small N for CI smoke (whole run < 60 s)")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="name",
+        help=f"benchmarks to run (default: all): {', '.join(benchmarks)}",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small N for CI smoke (whole run < 60 s)"
+    )
     parser.add_argument("--list", action="store_true", help="list benchmarks and exit")
     args = parser.parse_args(argv)
     if args.list:
@@ -33,14 +38,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     unknown = [n for n in args.names if n not in benchmarks]
     if unknown:
-        parser.error(f"unknown benchmark(s): {', '.join(unknown)} "
-                     f"(available: {', '.join(benchmarks)})")
+        parser.error(
+            f"unknown benchmark(s): {', '.join(unknown)} (available: {', '.join(benchmarks)})"
+        )
     selected = [benchmarks[n] for n in (args.names or benchmarks)]
     ctx = Context(quick=args.quick)
     ctx.results_dir.mkdir(parents=True, exist_ok=True)
-    header = (f"# wacloud benchmarks ({'quick' if args.quick else 'full'}) - "
-              f"{time.strftime('%Y-%m-%d %H:%M')}, Python {platform.python_version()}, "
-              f"{os.cpu_count()} CPUs, {platform.machine()}")
+    header = (
+        f"# wacloud benchmarks ({'quick' if args.quick else 'full'}) - "
+        f"{time.strftime('%Y-%m-%d %H:%M')}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {platform.machine()}"
+    )
     print(header, flush=True)
     out = [header]
     started = time.perf_counter()
@@ -55,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n" + footer)
     out.append(footer)
     (RESULTS_DIR / ("latest-quick.md" if args.quick else "latest.md")).write_text(
-        "\n\n".join(out) + "\n")
+        "\n\n".join(out) + "\n"
+    )
     return 0
 
 

@@ -107,15 +107,19 @@ class Table:
                     "-" if met is None else ("yes" if met else "MISSED"),
                 ]
             )
-        widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
-                  for i, h in enumerate(header)]
+        widths = [
+            max(len(h), *(len(b[i]) for b in body)) if body else len(h)
+            for i, h in enumerate(header)
+        ]
         lines = [f"## {self.title}", ""]
-        lines.append("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
-                     + " |")
+        lines.append(
+            "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"
+        )
         lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
         for b in body:
-            cells = [b[0].ljust(widths[0])] + [c.rjust(w) for c, w in
-                                               zip(b[1:], widths[1:], strict=True)]
+            cells = [b[0].ljust(widths[0])] + [
+                c.rjust(w) for c, w in zip(b[1:], widths[1:], strict=True)
+            ]
             lines.append("| " + " | ".join(cells) + " |")
         for r in self.rows:
             if r.note:

@@ -52,8 +52,11 @@ def _top_level(dist_name: str) -> set[str]:
     names: set[str] = set()
     for file in dist.files or []:
         first = file.parts[0]
-        if first.endswith((".dist-info", ".egg-info", ".pth")) or first in ("..", "bin",
-                                                                             "__pycache__"):
+        if first.endswith((".dist-info", ".egg-info", ".pth")) or first in (
+            "..",
+            "bin",
+            "__pycache__",
+        ):
             continue
         names.add(first)
     return names

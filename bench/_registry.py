@@ -46,11 +46,13 @@ def discover() -> dict[str, Benchmark]:
         run = getattr(module, "run", None)
         if not callable(run):
             continue
-        found.append(Benchmark(
-            name=info.name,
-            title=str(getattr(module, "TITLE", info.name)),
-            order=int(getattr(module, "ORDER", 100)),
-            run=run,
-        ))
+        found.append(
+            Benchmark(
+                name=info.name,
+                title=str(getattr(module, "TITLE", info.name)),
+                order=int(getattr(module, "ORDER", 100)),
+                run=run,
+            )
+        )
     found.sort(key=lambda b: (b.order, b.name))
     return {b.name: b for b in found}

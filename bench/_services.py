@@ -100,14 +100,23 @@ def _start_keepalive(emu: Any) -> Any:
             body = self.rfile.read(length) if length else b""
             path, _, query = self.path.partition("?")
             environ: dict[str, Any] = {
-                "REQUEST_METHOD": self.command, "PATH_INFO": path, "QUERY_STRING": query,
-                "SCRIPT_NAME": "", "SERVER_NAME": "127.0.0.1",
+                "REQUEST_METHOD": self.command,
+                "PATH_INFO": path,
+                "QUERY_STRING": query,
+                "SCRIPT_NAME": "",
+                "SERVER_NAME": "127.0.0.1",
                 "SERVER_PORT": str(getattr(self.server, "server_port", 0)),
-                "SERVER_PROTOCOL": self.request_version, "REMOTE_ADDR": "127.0.0.1",
+                "SERVER_PROTOCOL": self.request_version,
+                "REMOTE_ADDR": "127.0.0.1",
                 "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-                "CONTENT_LENGTH": str(length), "wsgi.input": io.BytesIO(body),
-                "wsgi.errors": sys.stderr, "wsgi.version": (1, 0), "wsgi.url_scheme": "http",
-                "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+                "CONTENT_LENGTH": str(length),
+                "wsgi.input": io.BytesIO(body),
+                "wsgi.errors": sys.stderr,
+                "wsgi.version": (1, 0),
+                "wsgi.url_scheme": "http",
+                "wsgi.multithread": True,
+                "wsgi.multiprocess": False,
+                "wsgi.run_once": False,
             }
             for key, value in self.headers.items():
                 name = key.upper().replace("-", "_")
@@ -115,8 +124,9 @@ def _start_keepalive(emu: Any) -> Any:
                     environ["HTTP_" + name] = value
             status_headers: list[Any] = []
 
-            def start_response(status: str, headers: list[tuple[str, str]],
-                               exc_info: Any = None) -> Any:
+            def start_response(
+                status: str, headers: list[tuple[str, str]], exc_info: Any = None
+            ) -> Any:
                 status_headers[:] = [status, headers]
                 return lambda data: None
 
@@ -217,8 +227,11 @@ class MotoProcess(_Child):
     def __enter__(self) -> MotoProcess:
         port = _free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-c",
-             f"from moto.server import main; main(['-H', '127.0.0.1', '-p', '{port}'])"],
+            [
+                sys.executable,
+                "-c",
+                f"from moto.server import main; main(['-H', '127.0.0.1', '-p', '{port}'])",
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

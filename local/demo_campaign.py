@@ -159,8 +159,8 @@ def run_demo() -> int:
 
         ticker = stack.tickers["QueueProcessorFunctionEveryMinute"]
         seed_templates(emulator)
-        # The emulator's number is on the 2,000-recipient tier (§4); the sender and
-        # the fan-out pace to the limit stored for it.
+        # The emulator's number is on the 2,000-recipient tier (docs/meta/throughput.md); the sender
+        # and the fan-out pace to the limit stored for it.
         campaigns.set_messaging_limit(PNID, 2000)
         sync = stack.invoke("TemplateSyncFunction", {})
         _expect(failures, "TemplateSync mirrored the WABA's templates", sync.ok, str(sync.payload))

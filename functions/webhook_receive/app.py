@@ -2,7 +2,7 @@
 
 The function serves one route, so it reads the HTTP API (payload 2.0) event itself
 instead of importing Powertools' event handler, which alone costs ~100 ms of cold
-start; Meta expects a median answer <= 250 ms (fact sheet §3.8).
+start; Meta expects a median answer <= 250 ms (docs/meta/webhooks.md#delivery).
 """
 
 from __future__ import annotations
@@ -97,8 +97,8 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
     try:
         result = receive_webhook(body, signature, _webhook_apps(), _enqueue, _park)
     except Exception:
-        # Answering non-200 makes Meta retry (for up to 7 days, §3.8), so nothing we
-        # could not queue is lost; the retry's duplicates are absorbed downstream.
+        # Answering non-200 makes Meta retry (for up to 7 days, docs/meta/webhooks.md#delivery), so
+        # nothing we could not queue is lost; the retry's duplicates are absorbed downstream.
         logger.exception("webhook could not be queued", extra={"bytes": len(body)})
         metrics.add_metric(name="WebhookQueueFailed", unit=MetricUnit.Count, value=1)
         return _response(500, "retry later")

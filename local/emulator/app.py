@@ -3,9 +3,9 @@
 It is given what it serves (the engine, ``Core``, and the fault plan) by whoever builds
 it (``emulator.Emulator``) and imports nothing of that builder.
 
-Auth failures answer code 190 with HTTP 401 (fact sheet §5.2) in the OAuthException
-envelope; unknown paths answer 100/400 (Graph's real code for unknown paths is not on the
-fact sheet: NOT CONFIRMED).
+Auth failures answer code 190 with HTTP 401 (docs/meta/errors.md#codes) in the OAuthException
+envelope; unknown paths answer 100/400 (Graph's real code for unknown paths is not on docs/meta: NOT
+CONFIRMED).
 """
 
 from __future__ import annotations
@@ -43,12 +43,21 @@ URL_MAP = Map(
     [
         Rule("/<ver:version>/<num:pnid>/messages", methods=["POST"], endpoint="messages"),
         Rule("/<ver:version>/<num:pnid>/media", methods=["POST"], endpoint="media_upload"),
-        Rule("/<ver:version>/<num:waba>/message_templates", methods=["GET", "POST", "DELETE"],
-             endpoint="templates"),
-        Rule("/<ver:version>/<num:pnid>/block_users", methods=["GET", "POST", "DELETE"],
-             endpoint="block_users"),
-        Rule("/<ver:version>/<num:pnid>/whatsapp_business_profile", methods=["GET", "POST"],
-             endpoint="profile"),
+        Rule(
+            "/<ver:version>/<num:waba>/message_templates",
+            methods=["GET", "POST", "DELETE"],
+            endpoint="templates",
+        ),
+        Rule(
+            "/<ver:version>/<num:pnid>/block_users",
+            methods=["GET", "POST", "DELETE"],
+            endpoint="block_users",
+        ),
+        Rule(
+            "/<ver:version>/<num:pnid>/whatsapp_business_profile",
+            methods=["GET", "POST"],
+            endpoint="profile",
+        ),
         Rule("/<ver:version>/<num:obj>", methods=["GET", "DELETE"], endpoint="object"),
         Rule("/whatsapp_business/attachments/", methods=["GET"], endpoint="download"),
         Rule("/_emulator/<path:action>", methods=["GET", "POST", "DELETE"], endpoint="control"),
@@ -78,15 +87,19 @@ class Api:
         except (NotFound, MethodNotAllowed) as exc:
             if req.path.startswith("/_emulator/"):
                 return _json(404, {"error": "unknown control endpoint"})
-            err = GraphError(100, f"Unsupported {req.method.lower()} request: {req.path}",
-                             http_status=400 if isinstance(exc, NotFound) else 405)
+            err = GraphError(
+                100,
+                f"Unsupported {req.method.lower()} request: {req.path}",
+                http_status=400 if isinstance(exc, NotFound) else 405,
+            )
             return self._record(req, self._error(err))
         except HTTPException as exc:  # pragma: no cover - defensive
             return _json(exc.code or 500, {"error": str(exc)})
         if endpoint == "control":
             try:
-                return _result(control.handle(self.core, self.faults, req,
-                                              str(args["action"]).strip("/")))
+                return _result(
+                    control.handle(self.core, self.faults, req, str(args["action"]).strip("/"))
+                )
             except control.ControlError as exc:
                 return _json(exc.status, {"error": exc.message})
             except (GraphError, ValueError, KeyError, TypeError) as exc:
@@ -125,8 +138,11 @@ class Api:
             "download": lambda: messaging.download(ctx),
             "templates": lambda: self._templates(ctx, req.method, str(args["waba"])),
             "block_users": lambda: self._block(ctx, req.method, str(args["pnid"])),
-            "profile": lambda: (account.get_profile(ctx, args["pnid"]) if req.method == "GET"
-                                else account.update_profile(ctx, args["pnid"])),
+            "profile": lambda: (
+                account.get_profile(ctx, args["pnid"])
+                if req.method == "GET"
+                else account.update_profile(ctx, args["pnid"])
+            ),
             "object": lambda: self._object(ctx, req.method, str(args["obj"])),
         }
         return routes[endpoint]()
@@ -148,8 +164,7 @@ class Api:
         core = self.core
         known = {p.waba_id for p in core.state.phone_numbers.values()} | {core.cfg.waba_id}
         if waba not in known and not core.cfg.accept_any_phone_number_id:
-            raise GraphError(100, f"Unsupported request. Object with ID '{waba}' does not "
-                                  "exist.")
+            raise GraphError(100, f"Unsupported request. Object with ID '{waba}' does not exist.")
 
     def _object(self, ctx: Ctx, method: str, obj: str) -> Result:
         """GET/DELETE /{id}: a media id, a template id or a phone number id."""
@@ -164,20 +179,30 @@ class Api:
                 tpl = core.state.templates.get(obj)
                 if tpl is not None:
                     return templates.get_template(ctx, tpl)
-                if obj not in core.state.media_ids_issued and obj not in core.state.template_ids \
-                        and core.cfg.accept_any_phone_number_id:
+                if (
+                    obj not in core.state.media_ids_issued
+                    and obj not in core.state.template_ids
+                    and core.cfg.accept_any_phone_number_id
+                ):
                     return account.get_phone_number(ctx, core.phone_number(obj))
         if res is None:
-            raise GraphError(100, f"Unsupported {method.lower()} request. Object with ID "
-                                  f"'{obj}' does not exist, cannot be loaded due to missing "
-                                  "permissions, or does not support this operation.",
-                             subcode=33)
+            raise GraphError(
+                100,
+                f"Unsupported {method.lower()} request. Object with ID "
+                f"'{obj}' does not exist, cannot be loaded due to missing "
+                "permissions, or does not support this operation.",
+                subcode=33,
+            )
         return res
 
     def _error(self, err: GraphError) -> Response:
-        return _json(err.status, err.envelope(self.core.ids.fbtrace()),
-                     headers={"WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token"'}
-                     if err.code == 190 else None)
+        return _json(
+            err.status,
+            err.envelope(self.core.ids.fbtrace()),
+            headers={"WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token"'}
+            if err.code == 190
+            else None,
+        )
 
     def _record(self, req: Request, resp: Response) -> Response:
         body: Any = None
@@ -191,15 +216,22 @@ class Api:
         out: Any = None
         if resp.mimetype == "application/json":
             out = json.loads(resp.get_data())
-        self.core.record_request(RequestRecord(
-            method=req.method, path=req.path, query=dict(req.args.items()), json=body,
-            status=resp.status_code, response=out, time=self.core.clock.now()))
+        self.core.record_request(
+            RequestRecord(
+                method=req.method,
+                path=req.path,
+                query=dict(req.args.items()),
+                json=body,
+                status=resp.status_code,
+                response=out,
+                time=self.core.clock.now(),
+            )
+        )
         return resp
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json",
-                    headers=headers)
+    return Response(json.dumps(body), status=status, mimetype="application/json", headers=headers)
 
 
 def _result(res: Result) -> Response:

@@ -1,9 +1,9 @@
 """``python -m local.emulator``: serve, or script a running emulator via its control API.
 
-    python -m local.emulator                     # serve (env HOST, PORT, TOKEN, ...)
-    python -m local.emulator send-text --to 15551234567 --body hi
-    python -m local.emulator advance --seconds 86400
-    python -m local.emulator fault --code 131000 --times 2 --path /messages
+python -m local.emulator                     # serve (env HOST, PORT, TOKEN, ...)
+python -m local.emulator send-text --to 15551234567 --body hi
+python -m local.emulator advance --seconds 86400
+python -m local.emulator fault --code 131000 --times 2 --path /messages
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ def config_from_env() -> EmulatorConfig:
     )
 
 
-def _control(args: argparse.Namespace, method: str, path: str,
-             body: dict[str, Any] | None = None) -> int:
+def _control(
+    args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None
+) -> int:
     url = f"{args.emulator.rstrip('/')}/_emulator/{path}"
     resp = httpx.request(method, url, json=body, timeout=10)
     print(json.dumps(resp.json(), indent=2))
@@ -42,9 +43,13 @@ def _control(args: argparse.Namespace, method: str, path: str,
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m local.emulator")
-    p.add_argument("--emulator", default=os.environ.get(
-        "EMULATOR_URL", f"http://127.0.0.1:{os.environ.get('PORT', '4004')}"),
-        help="control API base URL for the scripting subcommands")
+    p.add_argument(
+        "--emulator",
+        default=os.environ.get(
+            "EMULATOR_URL", f"http://127.0.0.1:{os.environ.get('PORT', '4004')}"
+        ),
+        help="control API base URL for the scripting subcommands",
+    )
     sub = p.add_subparsers(dest="cmd")
     sub.add_parser("serve", help="run the emulator (default)")
     s = sub.add_parser("send-text", help="a customer sends a text message")
@@ -76,27 +81,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = config_from_env()
         emu = Emulator(cfg)
         emu.start()
-        print(f"WhatsApp Cloud API emulator on {emu.url} (token {cfg.token!r}, "
-              f"webhooks -> {cfg.webhook_url})", file=sys.stderr, flush=True)
+        print(
+            f"WhatsApp Cloud API emulator on {emu.url} (token {cfg.token!r}, "
+            f"webhooks -> {cfg.webhook_url})",
+            file=sys.stderr,
+            flush=True,
+        )
         emu.serve_forever()
         return 0
     if args.cmd == "send-text":
-        return _control(args, "POST", "customer/text",
-                        {"wa_id": args.wa_id, "body": args.body, "profile_name": args.name})
+        return _control(
+            args,
+            "POST",
+            "customer/text",
+            {"wa_id": args.wa_id, "body": args.body, "profile_name": args.name},
+        )
     if args.cmd == "send":
-        return _control(args, "POST", "customer/messages",
-                        {"wa_id": args.wa_id, "message": json.loads(args.message)})
+        return _control(
+            args,
+            "POST",
+            "customer/messages",
+            {"wa_id": args.wa_id, "message": json.loads(args.message)},
+        )
     if args.cmd == "advance":
         return _control(args, "POST", "clock/advance", {"seconds": args.seconds})
     if args.cmd == "fault":
-        return _control(args, "POST", "faults/force_error",
-                        {"code": args.code, "times": args.times, "path_contains": args.path})
+        return _control(
+            args,
+            "POST",
+            "faults/force_error",
+            {"code": args.code, "times": args.times, "path_contains": args.path},
+        )
     if args.cmd == "clear-faults":
         return _control(args, "DELETE", "faults")
     if args.cmd == "not-on-whatsapp":
         return _control(args, "POST", "users/not_on_whatsapp", {"wa_id": args.wa_id})
     if args.cmd == "template":
-        return _control(args, "POST", "templates", {
-            "name": args.name, "language": args.language, "category": args.category,
-            "body": args.body})
+        return _control(
+            args,
+            "POST",
+            "templates",
+            {
+                "name": args.name,
+                "language": args.language,
+                "category": args.category,
+                "body": args.body,
+            },
+        )
     return _control(args, "GET", str(args.cmd))

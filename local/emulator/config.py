@@ -1,7 +1,7 @@
 """Emulator configuration.
 
 A plain dataclass so the lead's local runtime can build it from env vars or code alike.
-Every default that is a *Meta* figure names its fact-sheet section; every default that is an
+Every default that is a *Meta* figure names its docs/meta section; every default that is an
 emulator convenience (delays, retry counts) says so.
 """
 
@@ -21,7 +21,7 @@ class StatusDelays:
 
     Emulator convenience: Meta publishes no figures. Tens of milliseconds keep tests fast.
     When ``delivered == read`` the ``delivered`` webhook is skipped, as Meta does when a
-    message is delivered and read at the same moment (fact sheet §3.5).
+    message is delivered and read at the same moment (docs/meta/webhooks.md#statuses).
     """
 
     sent: float = 0.01
@@ -35,8 +35,8 @@ class WebhookDeliveryConfig:
     """How the background worker POSTs webhooks.
 
     Meta retries for up to 7 days with exponential backoff and publishes no schedule
-    (fact sheet §3.8, CONFLICT 7 days vs 36 h: WhatsApp's 7 days applies). The emulator keeps a
-    bounded, fast schedule so tests finish: ``retry_base_delay * 2**attempt``.
+    (docs/meta/webhooks.md#delivery, CONFLICT 7 days vs 36 h: WhatsApp's 7 days applies). The
+    emulator keeps a bounded, fast schedule so tests finish: ``retry_base_delay * 2**attempt``.
     """
 
     max_attempts: int = 5
@@ -64,18 +64,20 @@ class EmulatorConfig:
     verified_name: str = DEFAULT_VERIFIED_NAME
     accept_any_phone_number_id: bool = True
     # The webhook payload version (Meta uses the app's configured version, not the send's).
-    # v23 and lower include ``conversation`` on statuses; v24+ omit it (fact sheet §3.5).
+    # v23 and lower include ``conversation`` on statuses; v24+ omit it
+    # (docs/meta/webhooks.md#statuses).
     webhook_api_version: str = "v23.0"
     status_delays: StatusDelays = field(default_factory=StatusDelays)
     delivery: WebhookDeliveryConfig = field(default_factory=WebhookDeliveryConfig)
-    # 80 mps default per number, upgradable to 1,000 (fact sheet §4).
+    # 80 mps default per number, upgradable to 1,000 (docs/meta/throughput.md).
     throughput_mps: int = 80
     # Unique users reached outside a CSW per moving 24 h. Meta gives new portfolios 250 and
-    # verified ones 2,000 (fact sheet §4, from 2025-10-07). The emulator defaults to 2,000.
+    # verified ones 2,000 (docs/meta/throughput.md, from 2025-10-07). The emulator defaults to
+    # 2,000.
     messaging_limit: int | None = 2000
-    # No error code for exceeding the messaging limit was found (fact sheet §4 GAP). The
+    # No error code for exceeding the messaging limit was found (docs/meta/throughput.md GAP). The
     # emulator reports a ``failed`` status with this code; 131064 is the closest documented
     # "messaging limit hit" code. NOT CONFIRMED.
     messaging_limit_error_code: int = 131064
     template_review_delay: float = 0.05  # seconds PENDING -> APPROVED/REJECTED (emulator)
-    templates_per_waba: int = 250  # unverified portfolio (fact sheet §1.5)
+    templates_per_waba: int = 250  # unverified portfolio (docs/meta/templates.md#management)

@@ -3,7 +3,8 @@
 HTTP-agnostic so the Python API, the HTTP handlers and the control API share one
 implementation. Every public method takes the state lock for its whole decision.
 
-Sync vs async failures (how Meta reports them, fact sheet §1.1, §5, §6):
+Sync vs async failures (how Meta reports them, docs/meta/messages.md#send, docs/meta/errors.md,
+docs/meta/messages.md#customer-service-window):
 - Synchronous (error envelope, no wamid): payload validation, auth, throughput 130429,
   pair rate 131056, template existence/status/parameters (132xxx), blocked user 130403,
   recipient == sender 131021.
@@ -38,23 +39,33 @@ from .templates import check_send
 from .validation.message import OutboundMessage, validate_mark_read, validate_outbound
 from .webhooks import WebhookDispatcher, WebhookEvent
 
-MARK_READ_MAX_AGE = 30 * 86400  # mark incoming messages read within 30 days (§1.2)
-REACTION_MAX_AGE = 30 * 86400  # reactions to messages older than 30 days fail (§1.3)
+# mark incoming messages read within 30 days (docs/meta/messages.md#read-receipts)
+MARK_READ_MAX_AGE = 30 * 86400
+# reactions to messages older than 30 days fail (docs/meta/messages.md#reactions)
+REACTION_MAX_AGE = 30 * 86400
 
 # Placeholder bytes for customer media when a test gives none (valid magic numbers).
 _PLACEHOLDER: dict[str, tuple[str, bytes]] = {
     "image": ("image/jpeg", b"\xff\xd8\xff\xe0" + b"\x00" * 64),
     "video": ("video/mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64),
-    "audio": ("audio/ogg; codecs=opus", b"OggS\x00\x02" + b"\x00" * 22 + b"OpusHead" + b"\x00"
-              * 32),
+    "audio": (
+        "audio/ogg; codecs=opus",
+        b"OggS\x00\x02" + b"\x00" * 22 + b"OpusHead" + b"\x00" * 32,
+    ),
     "document": ("application/pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + b"\x00" * 64),
     "sticker": ("image/webp", b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 32),
 }
 
 
 class Core:
-    def __init__(self, cfg: EmulatorConfig, clock: Clock, scheduler: Scheduler,
-                 dispatcher: WebhookDispatcher, ids: IdFactory) -> None:
+    def __init__(
+        self,
+        cfg: EmulatorConfig,
+        clock: Clock,
+        scheduler: Scheduler,
+        dispatcher: WebhookDispatcher,
+        ids: IdFactory,
+    ) -> None:
         self.cfg = cfg
         self.clock = clock
         self.scheduler = scheduler
@@ -67,16 +78,26 @@ class Core:
         self.add_phone_number(cfg.phone_number_id, cfg.display_phone_number, cfg.waba_id)
 
     # ------------------------------------------------------------------ phone numbers
-    def add_phone_number(self, phone_number_id: str, display_phone_number: str,
-                         waba_id: str | None = None) -> PhoneNumber:
+    def add_phone_number(
+        self, phone_number_id: str, display_phone_number: str, waba_id: str | None = None
+    ) -> PhoneNumber:
         with self.state.lock:
-            pn = PhoneNumber(id=phone_number_id, display_phone_number=display_phone_number,
-                             waba_id=waba_id or self.cfg.waba_id,
-                             verified_name=self.cfg.verified_name,
-                             throughput_mps=self.cfg.throughput_mps)
-            pn.business_profile = {"about": "", "address": "", "description": "",
-                                   "email": "", "profile_picture_url": "", "websites": [],
-                                   "vertical": "OTHER"}
+            pn = PhoneNumber(
+                id=phone_number_id,
+                display_phone_number=display_phone_number,
+                waba_id=waba_id or self.cfg.waba_id,
+                verified_name=self.cfg.verified_name,
+                throughput_mps=self.cfg.throughput_mps,
+            )
+            pn.business_profile = {
+                "about": "",
+                "address": "",
+                "description": "",
+                "email": "",
+                "profile_picture_url": "",
+                "websites": [],
+                "vertical": "OTHER",
+            }
             self.state.phone_numbers[phone_number_id] = pn
             return pn
 
@@ -86,19 +107,22 @@ class Core:
             if pn is None:
                 if not (self.cfg.accept_any_phone_number_id and phone_number_id.isdigit()):
                     # Graph's "object does not exist" family; exact subcode NOT CONFIRMED.
-                    raise GraphError(100, f"Unsupported request. Object with ID "
-                                          f"'{phone_number_id}' does not exist.")
+                    raise GraphError(
+                        100,
+                        f"Unsupported request. Object with ID '{phone_number_id}' does not exist.",
+                    )
                 display = "1555" + phone_number_id[-7:].rjust(7, "0")
                 pn = self.add_phone_number(phone_number_id, display)
             return pn
 
     def set_throughput(self, phone_number_id: str, mps: int) -> None:
         if not 1 <= mps <= ratelimit.MAX_THROUGHPUT:
-            raise ValueError("throughput must be between 1 and 1000 mps (fact sheet §4)")
+            raise ValueError("throughput must be between 1 and 1000 mps (docs/meta/throughput.md)")
         with self.state.lock:
             pn = self.phone_number(phone_number_id)
             pn.throughput_mps = mps
-            # HIGH is a 3P-documented level name (§1.8); only STANDARD is in a Meta example.
+            # HIGH is a 3P-documented level name (docs/meta/account.md#phone-number); only STANDARD
+            # is in a Meta example.
             pn.throughput_level = "HIGH" if mps > 80 else "STANDARD"
 
     # ------------------------------------------------------------------ sending
@@ -114,10 +138,11 @@ class Core:
             if msg.wa_id == pn.display_phone_number:
                 raise GraphError(131021, "Recipient cannot be sender.")
             if msg.wa_id in pn.blocklist:
-                # Fact sheet §1.6: sending to a user you blocked -> 130403. HTTP status not in
-                # ERR-OLD: 400, NOT CONFIRMED. Modelled as synchronous.
-                raise GraphError(130403, "Unable to send message: this user is blocked by "
-                                         "the business.")
+                # docs/meta/account.md#block-users: sending to a user you blocked -> 130403. HTTP
+                # status not in ERR-OLD: 400, NOT CONFIRMED. Modelled as synchronous.
+                raise GraphError(
+                    130403, "Unable to send message: this user is blocked by the business."
+                )
             ratelimit.check_throughput(self.state, pn.id, pn.throughput_mps, now)
             new_tat = ratelimit.check_pair(self.state, pn.id, msg.wa_id, now)
             category = None
@@ -131,8 +156,14 @@ class Core:
             self.state.pair_tat[(pn.id, msg.wa_id)] = new_tat
             wamid = self.ids.wamid(msg.wa_id)
             sent = SentMessage(
-                wamid=wamid, phone_number_id=pn.id, to=msg.to, wa_id=msg.wa_id,
-                type=msg.type, payload=copy.deepcopy(body), time=now, api_version=api_version,
+                wamid=wamid,
+                phone_number_id=pn.id,
+                to=msg.to,
+                wa_id=msg.wa_id,
+                type=msg.type,
+                payload=copy.deepcopy(body),
+                time=now,
+                api_version=api_version,
                 biz_opaque_callback_data=msg.biz_opaque_callback_data,
                 template_category=category,
             )
@@ -142,8 +173,9 @@ class Core:
             in_window = self.state.in_window(pn.id, msg.wa_id, now)
         if failure is not None:
             code, details = failure
-            self.scheduler.call_later(self.cfg.status_delays.sent,
-                                      lambda: self._emit_failed(pn, sent, code, details))
+            self.scheduler.call_later(
+                self.cfg.status_delays.sent, lambda: self._emit_failed(pn, sent, code, details)
+            )
         else:
             self._schedule_statuses(pn, sent, in_window)
         return {
@@ -152,14 +184,17 @@ class Core:
             "messages": [{"id": wamid}],
         }
 
-    def _async_failure(self, pn: PhoneNumber, msg: OutboundMessage, category: str | None,
-                       now: float) -> tuple[int, str] | None:
+    def _async_failure(
+        self, pn: PhoneNumber, msg: OutboundMessage, category: str | None, now: float
+    ) -> tuple[int, str] | None:
         if msg.wa_id in self.state.not_on_whatsapp:
             return 131026, "Message Undeliverable."
         in_window = self.state.in_window(pn.id, msg.wa_id, now)
         if msg.template is None and not in_window:
-            return 131047, ("Message failed to send because more than 24 hours have passed "
-                            "since the customer last replied to this number.")
+            return 131047, (
+                "Message failed to send because more than 24 hours have passed "
+                "since the customer last replied to this number."
+            )
         for ref in msg.media:
             if ref.media_id is not None:
                 media = self.state.media.get(ref.media_id)
@@ -167,24 +202,34 @@ class Core:
                     return 131053, f"Media {ref.media_id} could not be found."
                 kind = kind_for_mime(media.mime_type)
                 if kind != ref.kind and not (ref.kind == "document" and kind == "document"):
-                    return 131053, (f"Media {ref.media_id} has MIME type {media.mime_type}, "
-                                    f"which cannot be sent as {ref.kind}.")
-        if category is not None and not in_window and not ratelimit.messaging_limit_ok(
-                self.state, pn.id, msg.wa_id, self.cfg.messaging_limit, now):
+                    return 131053, (
+                        f"Media {ref.media_id} has MIME type {media.mime_type}, "
+                        f"which cannot be sent as {ref.kind}."
+                    )
+        if (
+            category is not None
+            and not in_window
+            and not ratelimit.messaging_limit_ok(
+                self.state, pn.id, msg.wa_id, self.cfg.messaging_limit, now
+            )
+        ):
             return self.cfg.messaging_limit_error_code, "Messaging limit reached."
         return None
 
     def _check_reaction_target(self, wamid: str, now: float) -> None:
-        """Reacting to an unknown id or one older than 30 days fails (§1.3); Meta's code was
-        not seen (GAP), so the emulator answers 131009 synchronously."""
+        """Reacting to an unknown id or one older than 30 days fails
+        (docs/meta/messages.md#reactions); Meta's code was not seen (GAP), so the emulator answers
+        131009 synchronously."""
         t = None
         if wamid in self.state.inbound:
             t = self.state.inbound[wamid].time
         elif wamid in self.state.sent_by_id:
             t = self.state.sent_by_id[wamid].time
         if t is None or now - t > REACTION_MAX_AGE:
-            raise GraphError(131009, f"Param reaction['message_id'] {wamid} is not a message "
-                                     "from the last 30 days.")
+            raise GraphError(
+                131009,
+                f"Param reaction['message_id'] {wamid} is not a message from the last 30 days.",
+            )
 
     def _schedule_statuses(self, pn: PhoneNumber, sent: SentMessage, in_window: bool) -> None:
         d = self.cfg.status_delays
@@ -205,7 +250,8 @@ class Core:
                 st["biz_opaque_callback_data"] = sent.biz_opaque_callback_data
             if with_conv and priced:
                 st["conversation"] = payloads.conversation(
-                    conv_id, category, expires if conv_expiry else None)
+                    conv_id, category, expires if conv_expiry else None
+                )
             if priced:
                 st["pricing"] = dict(price)
             with self.state.lock:
@@ -214,15 +260,18 @@ class Core:
 
         self.scheduler.call_later(d.sent, lambda: status("sent", conv_expiry=True, priced=True))
         if sent.type == "reaction":
-            return  # a sent reaction gets only ``sent`` (§1.3)
-        # Delivered and read at the same moment -> no ``delivered`` webhook (§3.5).
+            return  # a sent reaction gets only ``sent`` (docs/meta/messages.md#reactions)
+        # Delivered and read at the same moment -> no ``delivered`` webhook
+        # (docs/meta/webhooks.md#statuses).
         skip_delivered = d.auto_read and d.read <= d.delivered
         if not skip_delivered:
             self.scheduler.call_later(
-                d.delivered, lambda: status("delivered", conv_expiry=False, priced=True))
+                d.delivered, lambda: status("delivered", conv_expiry=False, priced=True)
+            )
         if d.auto_read:
             self.scheduler.call_later(
-                d.read, lambda: status("read", conv_expiry=False, priced=skip_delivered))
+                d.read, lambda: status("read", conv_expiry=False, priced=skip_delivered)
+            )
 
     def _emit_failed(self, pn: PhoneNumber, sent: SentMessage, code: int, details: str) -> None:
         st: dict[str, Any] = {
@@ -244,44 +293,63 @@ class Core:
         with self.state.lock:
             msg = self.state.inbound.get(wamid)
             if msg is None or msg.phone_number_id != pn.id or now - msg.time > MARK_READ_MAX_AGE:
-                raise GraphError(131009, f"Param message_id {wamid} is not a valid message id "
-                                         "received in the last 30 days.")
+                raise GraphError(
+                    131009,
+                    f"Param message_id {wamid} is not a valid message id "
+                    "received in the last 30 days.",
+                )
         return {"success": True}
 
     # ------------------------------------------------------------------ customers
-    def customer_sends(self, wa_id: str, message: dict[str, Any], *,
-                       phone_number_id: str | None = None,
-                       profile_name: str = "Customer") -> str:
+    def customer_sends(
+        self,
+        wa_id: str,
+        message: dict[str, Any],
+        *,
+        phone_number_id: str | None = None,
+        profile_name: str = "Customer",
+    ) -> str:
         pn = self.phone_number(phone_number_id or self.cfg.phone_number_id)
         mtype = message.get("type")
         if not isinstance(mtype, str):
             raise ValueError("message needs a 'type'")
         now = self.clock.now()
         wamid = self.ids.wamid(wa_id)
-        body: dict[str, Any] = {"from": wa_id, "id": wamid, "timestamp": str(int(now)),
-                                "type": mtype}
+        body: dict[str, Any] = {
+            "from": wa_id,
+            "id": wamid,
+            "timestamp": str(int(now)),
+            "type": mtype,
+        }
         for k, v in message.items():
             if k != "type":
                 body[k] = copy.deepcopy(v)
         if mtype in _PLACEHOLDER:
             body[mtype] = self._inbound_media(pn, mtype, body.get(mtype) or {}, now)
         if mtype == "unsupported" and "errors" not in body:
-            body["errors"] = [webhook_error(131051, "Message type is currently not supported.",
-                                            title="Message type unknown")]
+            body["errors"] = [
+                webhook_error(
+                    131051, "Message type is currently not supported.", title="Message type unknown"
+                )
+            ]
         with self.state.lock:
             user = self.state.user(pn.id, wa_id)
             user.profile_name = profile_name
             if mtype != "system":
-                user.last_inbound_at = now  # a user message opens/resets the 24 h CSW (§6)
+                # a user message opens/resets the 24 h CSW
+                # (docs/meta/messages.md#customer-service-window)
+                user.last_inbound_at = now
             if "referral" in body:
                 user.referral_at = now
-            ratelimit.record_throughput(self.state, pn.id, now)  # inbound counts too (§4)
+            # inbound counts too (docs/meta/throughput.md)
+            ratelimit.record_throughput(self.state, pn.id, now)
             self.state.inbound[wamid] = InboundMessage(wamid, pn.id, wa_id, now, body)
         self._emit(pn.waba_id, "messages", payloads.inbound_value(pn, wa_id, profile_name, body))
         return wamid
 
-    def _inbound_media(self, pn: PhoneNumber, kind: str, obj: dict[str, Any],
-                       now: float) -> dict[str, Any]:
+    def _inbound_media(
+        self, pn: PhoneNumber, kind: str, obj: dict[str, Any], now: float
+    ) -> dict[str, Any]:
         out = dict(obj)
         data = out.pop("data", None)
         if "id" in out:
@@ -289,8 +357,7 @@ class Core:
         mime, placeholder = _PLACEHOLDER[kind]
         mime = out.get("mime_type", mime)
         raw = data if isinstance(data, bytes) else placeholder
-        media = self._store_media(pn.id, mime, raw, now, inbound=True,
-                                  filename=out.get("filename"))
+        media = self._store_media(pn.id, mime, raw, now, inbound=True, filename=out.get("filename"))
         result: dict[str, Any] = {}
         if kind == "document":
             result["filename"] = out.pop("filename", "document.pdf")
@@ -304,22 +371,39 @@ class Core:
         return result
 
     # ------------------------------------------------------------------ media
-    def _store_media(self, phone_number_id: str, mime: str, data: bytes, now: float, *,
-                     inbound: bool, filename: str | None = None) -> Media:
+    def _store_media(
+        self,
+        phone_number_id: str,
+        mime: str,
+        data: bytes,
+        now: float,
+        *,
+        inbound: bool,
+        filename: str | None = None,
+    ) -> Media:
         with self.state.lock:
-            media = Media(id=self.ids.numeric("4"), phone_number_id=phone_number_id,
-                          mime_type=mime, data=data, sha256=sha256_hex(data), created_at=now,
-                          inbound=inbound, filename=filename)
+            media = Media(
+                id=self.ids.numeric("4"),
+                phone_number_id=phone_number_id,
+                mime_type=mime,
+                data=data,
+                sha256=sha256_hex(data),
+                created_at=now,
+                inbound=inbound,
+                filename=filename,
+            )
             self.state.media[media.id] = media
             self.state.media_ids_issued.add(media.id)
             return media
 
-    def upload_media(self, phone_number_id: str, mime: str, data: bytes,
-                     filename: str | None) -> Media:
+    def upload_media(
+        self, phone_number_id: str, mime: str, data: bytes, filename: str | None
+    ) -> Media:
         self.phone_number(phone_number_id)
         validate_upload(mime, data, check_magic=self.check_media_magic)
-        return self._store_media(phone_number_id, mime, data, self.clock.now(), inbound=False,
-                                 filename=filename)
+        return self._store_media(
+            phone_number_id, mime, data, self.clock.now(), inbound=False, filename=filename
+        )
 
     def _media_expired(self, media: Media, now: float) -> bool:
         ttl = INBOUND_TTL_SECONDS if media.inbound else UPLOADED_TTL_SECONDS
@@ -331,16 +415,18 @@ class Core:
             if media is None or self._media_expired(media, self.clock.now()):
                 return None
             if phone_number_id is not None and phone_number_id != media.phone_number_id:
-                # "succeeds only when it matches the uploading number" (§1.4); code 100 is
-                # the emulator's choice (NOT CONFIRMED).
+                # "succeeds only when it matches the uploading number"
+                # (docs/meta/media.md#endpoints); code 100 is the emulator's choice (NOT CONFIRMED).
                 raise GraphError(100, "The media does not belong to this phone number.")
             return media
 
     def media_url(self, media: Media) -> str:
         expires = int(self.clock.now()) + URL_TTL_SECONDS
         sig = url_signature(self.cfg.app_secret, media.id, expires)
-        return (f"{self.base_url}/whatsapp_business/attachments/?mid={media.id}"
-                f"&ext={expires}&hash={sig}")
+        return (
+            f"{self.base_url}/whatsapp_business/attachments/?mid={media.id}"
+            f"&ext={expires}&hash={sig}"
+        )
 
     def delete_media(self, media_id: str) -> bool:
         with self.state.lock:
@@ -353,42 +439,81 @@ class Core:
                 return t
         raise GraphError(132001, f"template name ({name}) does not exist in {language}")
 
-    def add_template(self, name: str, *, language: str = "en_US", category: str = "UTILITY",
-                     components: list[dict[str, Any]] | None = None, body: str | None = None,
-                     status: str = "APPROVED", parameter_format: str = "POSITIONAL",
-                     waba_id: str | None = None) -> Template:
-        comps = components if components is not None else [
-            {"type": "BODY", "text": body if body is not None else "Hello"}]
+    def add_template(
+        self,
+        name: str,
+        *,
+        language: str = "en_US",
+        category: str = "UTILITY",
+        components: list[dict[str, Any]] | None = None,
+        body: str | None = None,
+        status: str = "APPROVED",
+        parameter_format: str = "POSITIONAL",
+        waba_id: str | None = None,
+    ) -> Template:
+        comps = (
+            components
+            if components is not None
+            else [{"type": "BODY", "text": body if body is not None else "Hello"}]
+        )
         with self.state.lock:
-            tpl = Template(id=self.ids.numeric("7"), waba_id=waba_id or self.cfg.waba_id,
-                           name=name, language=language, category=category.upper(),
-                           components=comps, status=status,
-                           parameter_format=parameter_format.upper(),
-                           created_at=self.clock.now())
+            tpl = Template(
+                id=self.ids.numeric("7"),
+                waba_id=waba_id or self.cfg.waba_id,
+                name=name,
+                language=language,
+                category=category.upper(),
+                components=comps,
+                status=status,
+                parameter_format=parameter_format.upper(),
+                created_at=self.clock.now(),
+            )
             self.state.templates[tpl.id] = tpl
             self.state.template_ids.add(tpl.id)
             return tpl
 
-    def set_template_status(self, name: str, status: str, *, language: str | None = None,
-                            reason: str | None = "NONE", waba_id: str | None = None) -> None:
+    def set_template_status(
+        self,
+        name: str,
+        status: str,
+        *,
+        language: str | None = None,
+        reason: str | None = "NONE",
+        waba_id: str | None = None,
+    ) -> None:
         """Change a template's status and announce it (e.g. PAUSED, DISABLED, APPROVED)."""
         waba = waba_id or self.cfg.waba_id
         with self.state.lock:
-            hits = [t for t in self.state.templates_for(waba)
-                    if t.name == name and (language is None or t.language == language)]
+            hits = [
+                t
+                for t in self.state.templates_for(waba)
+                if t.name == name and (language is None or t.language == language)
+            ]
             for t in hits:
                 t.status = status
         for t in hits:
-            self._emit(waba, "message_template_status_update", payloads.template_status_value(
-                status, t.id, t.name, t.language, t.category, reason))
+            self._emit(
+                waba,
+                "message_template_status_update",
+                payloads.template_status_value(
+                    status, t.id, t.name, t.language, t.category, reason
+                ),
+            )
 
     def schedule_review(self, tpl: Template) -> None:
-        self._emit(tpl.waba_id, "message_template_status_update",
-                   payloads.template_status_value("PENDING", tpl.id, tpl.name, tpl.language,
-                                                  tpl.category, "NONE"))
+        self._emit(
+            tpl.waba_id,
+            "message_template_status_update",
+            payloads.template_status_value(
+                "PENDING", tpl.id, tpl.name, tpl.language, tpl.category, "NONE"
+            ),
+        )
         outcome, reason = self.review_overrides.get(
-            tpl.name, ("REJECTED", "INVALID_FORMAT") if tpl.name.startswith("reject_")
-            else ("APPROVED", "NONE"))
+            tpl.name,
+            ("REJECTED", "INVALID_FORMAT")
+            if tpl.name.startswith("reject_")
+            else ("APPROVED", "NONE"),
+        )
 
         def review() -> None:
             with self.state.lock:
@@ -396,16 +521,21 @@ class Core:
                     return
                 tpl.status = outcome
                 tpl.rejected_reason = reason
-            self._emit(tpl.waba_id, "message_template_status_update",
-                       payloads.template_status_value(outcome, tpl.id, tpl.name, tpl.language,
-                                                      tpl.category, reason))
+            self._emit(
+                tpl.waba_id,
+                "message_template_status_update",
+                payloads.template_status_value(
+                    outcome, tpl.id, tpl.name, tpl.language, tpl.category, reason
+                ),
+            )
 
         self.scheduler.call_later(self.cfg.template_review_delay, review)
 
     # ------------------------------------------------------------------ webhooks
     def _emit(self, waba_id: str, field: str, value: dict[str, Any]) -> None:
-        self.dispatcher.enqueue(WebhookEvent(waba_id=waba_id, field=field, value=value,
-                                             time=int(self.clock.now())))
+        self.dispatcher.enqueue(
+            WebhookEvent(waba_id=waba_id, field=field, value=value, time=int(self.clock.now()))
+        )
 
     def emit(self, field: str, value: dict[str, Any], *, waba_id: str | None = None) -> None:
         """Queue any webhook change verbatim (for fields the emulator has no helper for)."""
@@ -429,12 +559,16 @@ class Core:
         with self.state.lock:
             return [r.to_dict() for r in self.state.requests]
 
-    def sent_messages(self, phone_number_id: str | None = None,
-                      to: str | None = None) -> list[dict[str, Any]]:
+    def sent_messages(
+        self, phone_number_id: str | None = None, to: str | None = None
+    ) -> list[dict[str, Any]]:
         with self.state.lock:
-            return [m.to_dict() for m in self.state.sent
-                    if (phone_number_id is None or m.phone_number_id == phone_number_id)
-                    and (to is None or to in (m.to, m.wa_id))]
+            return [
+                m.to_dict()
+                for m in self.state.sent
+                if (phone_number_id is None or m.phone_number_id == phone_number_id)
+                and (to is None or to in (m.to, m.wa_id))
+            ]
 
     def webhooks(self) -> list[dict[str, Any]]:
         return [w.to_dict() for w in self.dispatcher.records()]

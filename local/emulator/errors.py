@@ -1,8 +1,8 @@
-"""Meta's error envelope and code table (fact sheet §5).
+"""Meta's error envelope and code table (docs/meta/errors.md).
 
 ``GraphError`` is raised anywhere in request handling and rendered by the app as Meta's
-envelope. HTTP statuses come from the "HTTP" column of fact sheet §5.2 (ERR-OLD). Codes that
-column leaves blank ("—") answer 400 here; that status is NOT CONFIRMED.
+envelope. HTTP statuses come from the "HTTP" column of docs/meta/errors.md#codes (ERR-OLD). Codes
+that column leaves blank ("—") answer 400 here; that status is NOT CONFIRMED.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 ERROR_HREF = "/documentation/business-messaging/whatsapp/support/error-codes"
 
-# code -> (title, HTTP status). Titles and statuses from fact sheet §5.2.
+# code -> (title, HTTP status). Titles and statuses from docs/meta/errors.md#codes.
 _TABLE: dict[int, tuple[str, int | None]] = {
     0: ("AuthException", 401),
     1: ("API Unknown", 400),
@@ -51,8 +51,9 @@ _TABLE: dict[int, tuple[str, int | None]] = {
     131051: ("Unsupported message type", 400),
     131052: ("Media download error", 400),
     131053: ("Media upload error", 400),
-    # CONFLICT (fact sheet §5.2/§9.5): ERR-OLD says 400, one 3P page says 429. The emulator
-    # follows ERR-OLD, the only copy of Meta's own table, and returns 400.
+    # CONFLICT (docs/meta/errors.md#codes/docs/meta/conflicts.md#error-http-status): ERR-OLD says
+    # 400, one 3P page says 429. The emulator follows ERR-OLD, the only copy of Meta's own table,
+    # and returns 400.
     131056: ("(Business Account, Consumer Account) pair rate limit hit", 400),
     131057: ("Account in maintenance mode", 500),
     131063: ("Marketing templates disabled for Cloud API", None),
@@ -79,7 +80,7 @@ _TABLE: dict[int, tuple[str, int | None]] = {
     139103: ("Internal error", None),
 }
 
-# Used when a code's status is "—" in fact sheet §5.2. NOT CONFIRMED.
+# Used when a code's status is "—" in docs/meta/errors.md#codes. NOT CONFIRMED.
 _DEFAULT_STATUS = 400
 
 
@@ -89,7 +90,7 @@ def title_for(code: int) -> str:
 
 def http_status_for(code: int) -> int:
     if 200 <= code <= 299:
-        return 403  # "API Permission" family (fact sheet §5.2)
+        return 403  # "API Permission" family (docs/meta/errors.md#codes)
     status = _TABLE.get(code, ("", None))[1]
     return status if status is not None else _DEFAULT_STATUS
 
@@ -100,7 +101,7 @@ def known_codes() -> list[int]:
 
 @dataclass
 class GraphError(Exception):
-    """An error answered synchronously with Meta's envelope (fact sheet §5.1)."""
+    """An error answered synchronously with Meta's envelope (docs/meta/errors.md#envelope)."""
 
     code: int
     details: str = ""
@@ -126,7 +127,7 @@ class GraphError(Exception):
             "error_data": {"messaging_product": "whatsapp", "details": self.details or title},
         }
         # error_subcode is "deprecated since v16" yet shown in Meta's example (CONFLICT
-        # §5.1): the emulator sends it only where a subcode carries meaning.
+        # docs/meta/errors.md#envelope): the emulator sends it only where a subcode carries meaning.
         if self.subcode is not None:
             err["error_subcode"] = self.subcode
         if self.user_title is not None:
@@ -138,7 +139,8 @@ class GraphError(Exception):
 
 
 def webhook_error(code: int, details: str, title: str | None = None) -> dict[str, Any]:
-    """Error object as it appears inside webhooks (§3.5/§3.6): a different shape."""
+    """Error object as it appears inside webhooks
+    (docs/meta/webhooks.md#statuses/docs/meta/webhooks.md#value-errors): a different shape."""
     t = title or title_for(code)
     return {
         "code": code,

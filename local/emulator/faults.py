@@ -55,8 +55,7 @@ class Faults:
     ) -> None:
         """The next ``times`` matching requests fail with ``code`` (Meta's envelope)."""
         with self._lock:
-            self._forced.append(_Forced(code, times, path_contains, method, details,
-                                        http_status))
+            self._forced.append(_Forced(code, times, path_contains, method, details, http_status))
 
     def set_error_rate(
         self, rate: float, *, path_contains: str | None = None, code: int = 131000
@@ -68,7 +67,11 @@ class Faults:
                 self._rates.append(_Rate(rate, path_contains, code))
 
     def set_latency_ms(
-        self, ms: float | None = None, *, low: float | None = None, high: float | None = None,
+        self,
+        ms: float | None = None,
+        *,
+        low: float | None = None,
+        high: float | None = None,
         path_contains: str | None = None,
     ) -> None:
         """Fixed latency (``ms``) or uniform in [low, high]; ``None`` clears it."""
@@ -81,15 +84,17 @@ class Faults:
             else:
                 self._latency = None
 
-    def add_timeout(self, *, times: int = 1, hold_seconds: float = 30.0,
-                    path_contains: str | None = None) -> None:
+    def add_timeout(
+        self, *, times: int = 1, hold_seconds: float = 30.0, path_contains: str | None = None
+    ) -> None:
         """The next ``times`` matching requests are held ``hold_seconds`` and then answered
         131000/500, so a client's timeout fires first."""
         with self._lock:
             self._timeouts.append((times, hold_seconds, path_contains))
 
-    def add_slow_response(self, *, times: int = 1, hold_seconds: float = 30.0,
-                          path_contains: str | None = None) -> None:
+    def add_slow_response(
+        self, *, times: int = 1, hold_seconds: float = 30.0, path_contains: str | None = None
+    ) -> None:
         """The next ``times`` matching requests are *handled* (a message is accepted and
         its webhooks follow) but the answer is held ``hold_seconds``: a client timing out
         cannot know Meta has the message."""
@@ -131,14 +136,18 @@ class Faults:
                         self._timeouts[i] = (remaining - 1, hold, pc)
                     return delay + hold, GraphError(131000, "Injected timeout")
             for f in self._forced:
-                if f.remaining > 0 and (f.path_contains is None or f.path_contains in path) \
-                        and (f.method is None or f.method.upper() == method):
+                if (
+                    f.remaining > 0
+                    and (f.path_contains is None or f.path_contains in path)
+                    and (f.method is None or f.method.upper() == method)
+                ):
                     f.remaining -= 1
                     self._forced = [x for x in self._forced if x.remaining > 0]
                     return delay, GraphError(f.code, f.details, http_status=f.http_status)
             for r in self._rates:
-                if (r.path_contains is None or r.path_contains in path) \
-                        and self._rng.random() < r.rate:
+                if (
+                    r.path_contains is None or r.path_contains in path
+                ) and self._rng.random() < r.rate:
                     return delay, GraphError(r.code, "Injected failure")
             return delay, None
 

@@ -1,4 +1,5 @@
-"""Media upload rules and download URLs (fact sheet §1.4, §2.1)."""
+"""Media upload rules and download URLs (docs/meta/media.md#endpoints,
+docs/meta/limits.md#text-and-media)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,25 @@ from .errors import GraphError
 
 MB = 1024 * 1024
 KB = 1024
-# kind -> (MIME types, max bytes); §2.1
+# kind -> (MIME types, max bytes); docs/meta/limits.md#text-and-media
 KINDS: dict[str, tuple[frozenset[str], int]] = {
-    "audio": (frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}),
-              16 * MB),
+    "audio": (
+        frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}),
+        16 * MB,
+    ),
     "document": (
-        frozenset({
-            "text/plain",
-            "application/vnd.ms-excel",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "application/msword",
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            "application/vnd.ms-powerpoint",
-            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-            "application/pdf",
-        }),
+        frozenset(
+            {
+                "text/plain",
+                "application/vnd.ms-excel",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "application/msword",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "application/vnd.ms-powerpoint",
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                "application/pdf",
+            }
+        ),
         100 * MB,
     ),
     "image": (frozenset({"image/jpeg", "image/png"}), 5 * MB),
@@ -33,7 +38,7 @@ KINDS: dict[str, tuple[frozenset[str], int]] = {
 }
 STICKER_STATIC_MAX = 100 * KB
 STICKER_ANIMATED_MAX = 500 * KB
-URL_TTL_SECONDS = 300  # media URLs expire after 5 minutes (§1.4)
+URL_TTL_SECONDS = 300  # media URLs expire after 5 minutes (docs/meta/media.md#endpoints)
 UPLOADED_TTL_SECONDS = 30 * 86400  # uploaded media ids live 30 days
 INBOUND_TTL_SECONDS = 7 * 86400  # media ids from webhooks live 7 days
 
@@ -62,20 +67,24 @@ def is_animated_webp(data: bytes) -> bool:
 
 def validate_upload(mime: str, data: bytes, *, check_magic: bool) -> str:
     """Returns the media kind. A wrong MIME type or size is reported as 131053
-    ("Media upload error", §5.2: "e.g. MIME mismatch"); using 131053 for size too is the
-    emulator's choice (Meta's code for an oversized upload is NOT CONFIRMED)."""
+    ("Media upload error", docs/meta/errors.md#codes: "e.g. MIME mismatch"); using 131053 for size
+    too is the emulator's choice (Meta's code for an oversized upload is NOT CONFIRMED)."""
     m = base_mime(mime)
     kind = kind_for_mime(m)
     if kind is None:
         supported = ", ".join(sorted(set().union(*(v[0] for v in KINDS.values()))))
-        raise GraphError(131053, f"Param file must be a file with one of the following types: "
-                                 f"{supported}. Received file of type '{m}'.")
+        raise GraphError(
+            131053,
+            f"Param file must be a file with one of the following types: "
+            f"{supported}. Received file of type '{m}'.",
+        )
     limit = KINDS[kind][1]
     if kind == "sticker":
         limit = STICKER_ANIMATED_MAX if is_animated_webp(data) else STICKER_STATIC_MAX
     if len(data) > limit:
-        raise GraphError(131053, f"{kind} file size {len(data)} exceeds the limit of "
-                                 f"{limit} bytes.")
+        raise GraphError(
+            131053, f"{kind} file size {len(data)} exceeds the limit of {limit} bytes."
+        )
     if len(data) == 0:
         raise GraphError(131053, "The uploaded file is empty.")
     if check_magic:
@@ -84,15 +93,16 @@ def validate_upload(mime: str, data: bytes, *, check_magic: bool) -> str:
             raise GraphError(131053, f"File content does not match MIME type {m}.")
         if m == "image/webp" and not (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
             raise GraphError(131053, "File content does not match MIME type image/webp.")
-        # audio/ogg is supported with the Opus codec only (§2.1).
+        # audio/ogg is supported with the Opus codec only (docs/meta/limits.md#text-and-media).
         if m == "audio/ogg" and b"OpusHead" not in data[:4096]:
             raise GraphError(131053, "audio/ogg is supported only with the Opus codec.")
     return kind
 
 
 def url_signature(secret: str, media_id: str, expires: int) -> str:
-    return hmac.new(secret.encode(), f"{media_id}:{expires}".encode(),
-                    hashlib.sha256).hexdigest()[:32]
+    return hmac.new(secret.encode(), f"{media_id}:{expires}".encode(), hashlib.sha256).hexdigest()[
+        :32
+    ]
 
 
 def sha256_hex(data: bytes) -> str:

@@ -68,7 +68,7 @@ class Template:
     created_at: float = 0.0
 
     def graph(self) -> dict[str, Any]:
-        """The object as GET /message_templates returns it (fact sheet §1.5)."""
+        """The object as GET /message_templates returns it (docs/meta/templates.md#management)."""
         out: dict[str, Any] = {
             "name": self.name,
             "parameter_format": self.parameter_format,

@@ -1,4 +1,6 @@
-"""Builders for webhook ``value`` objects in Meta's shapes (fact sheet §3.3-§3.7, §6)."""
+"""Builders for webhook ``value`` objects in Meta's shapes
+(docs/meta/webhooks.md#envelope-docs/meta/webhooks.md#other-fields,
+docs/meta/messages.md#customer-service-window)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ def inbound_value(
     pn: PhoneNumber, wa_id: str, profile_name: str, message: dict[str, Any]
 ) -> dict[str, Any]:
     value: dict[str, Any] = {"messaging_product": "whatsapp", "metadata": metadata(pn)}
-    # System messages arrive without ``contacts`` (§3.3).
+    # System messages arrive without ``contacts`` (docs/meta/webhooks.md#envelope).
     if message.get("type") != "system":
         value["contacts"] = [{"profile": {"name": profile_name}, "wa_id": wa_id}]
     value["messages"] = [message]
@@ -27,7 +29,7 @@ def statuses_value(pn: PhoneNumber, statuses: list[dict[str, Any]]) -> dict[str,
 
 
 def pricing(category: str | None, in_window: bool) -> dict[str, Any]:
-    """PMP pricing object (§6).
+    """PMP pricing object (docs/meta/messages.md#customer-service-window).
 
     Non-template messages are free service messages; utility templates inside an open CSW are
     free with category ``utility``; every other template is billable ``regular``.
@@ -50,7 +52,8 @@ def pricing(category: str | None, in_window: bool) -> dict[str, Any]:
 
 
 def conversation(conv_id: str, category: str | None, expires: int | None) -> dict[str, Any]:
-    """v23-and-lower ``conversation`` object (§3.5); ``expiration_timestamp`` on sent only."""
+    """v23-and-lower ``conversation`` object (docs/meta/webhooks.md#statuses);
+    ``expiration_timestamp`` on sent only."""
     conv: dict[str, Any] = {"id": conv_id}
     if expires is not None:
         conv["expiration_timestamp"] = str(expires)
@@ -66,7 +69,7 @@ def template_status_value(
     category: str,
     reason: str | None = "NONE",
 ) -> dict[str, Any]:
-    """``message_template_status_update`` value (§3.7)."""
+    """``message_template_status_update`` value (docs/meta/webhooks.md#other-fields)."""
     return {
         "event": event,
         "message_template_id": int(template_id),

@@ -1,4 +1,4 @@
-"""Throughput, pair-rate and messaging-limit accounting (fact sheet §4).
+"""Throughput, pair-rate and messaging-limit accounting (docs/meta/throughput.md).
 
 All times are emulator-clock seconds so tests can ``clock.freeze()`` / ``advance()``.
 Callers hold the state lock.
@@ -17,7 +17,8 @@ MAX_THROUGHPUT = 1000  # mps after upgrade
 
 
 def check_throughput(state: State, phone_number_id: str, mps: int, now: float) -> None:
-    """80 mps default per number, inbound + outbound (§4) -> 130429 over the limit.
+    """80 mps default per number, inbound + outbound (docs/meta/throughput.md) -> 130429 over the
+    limit.
 
     Sliding one-second window.
     """
@@ -25,8 +26,7 @@ def check_throughput(state: State, phone_number_id: str, mps: int, now: float) -
     while events and now - events[0] >= 1.0:
         events.popleft()
     if len(events) >= mps:
-        raise GraphError(130429, "Cloud API message throughput has been reached.",
-                         subcode=2494055)
+        raise GraphError(130429, "Cloud API message throughput has been reached.", subcode=2494055)
 
 
 def record_throughput(state: State, phone_number_id: str, now: float) -> None:
@@ -41,17 +41,20 @@ def check_pair(state: State, phone_number_id: str, wa_id: str, now: float) -> fl
     new_tat = tat + PAIR_INTERVAL
     if new_tat - now > PAIR_BURST * PAIR_INTERVAL:
         wait = int(new_tat - now - PAIR_BURST * PAIR_INTERVAL) + 1
-        raise GraphError(131056, f"Message failed to send because there were too many "
-                                 f"messages sent from this phone number to the same phone "
-                                 f"number in a short period of time. Retry in {wait}s.")
+        raise GraphError(
+            131056,
+            f"Message failed to send because there were too many "
+            f"messages sent from this phone number to the same phone "
+            f"number in a short period of time. Retry in {wait}s.",
+        )
     return new_tat
 
 
 def messaging_limit_ok(
     state: State, phone_number_id: str, wa_id: str, limit: int | None, now: float
 ) -> bool:
-    """Unique users reached outside a CSW in a moving 24 h (§4). Returns False when this
-    message would take a new user over the limit."""
+    """Unique users reached outside a CSW in a moving 24 h (docs/meta/throughput.md). Returns False
+    when this message would take a new user over the limit."""
     if limit is None:
         return True
     reached = state.unique_reached.setdefault(phone_number_id, {})

@@ -62,7 +62,8 @@ class State:
         return u
 
     def in_window(self, phone_number_id: str, wa_id: str, now: float) -> bool:
-        """Customer service window: 24 h from the user's last message (fact sheet §6)."""
+        """Customer service window: 24 h from the user's last message
+        (docs/meta/messages.md#customer-service-window)."""
         u = self.users.get((phone_number_id, wa_id))
         return bool(u and u.last_inbound_at is not None and now - u.last_inbound_at < 86400)
 

@@ -1,4 +1,5 @@
-"""Template management rules and send-time template checks (fact sheet §1.5, §2.5, §5.2)."""
+"""Template management rules and send-time template checks (docs/meta/templates.md#management,
+docs/meta/templates.md#sending, docs/meta/errors.md#codes)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ BODY_MAX = 1024
 FOOTER_MAX = 60
 BUTTON_LABEL_MAX = 25
 BUTTON_URL_MAX = 2000
-PHONE_MAX = 20  # Braze only -> weak (§2.5)
+PHONE_MAX = 20  # Braze only -> weak (docs/meta/templates.md#sending)
 COPY_CODE_MAX = 15
 BUTTON_CAPS = {"QUICK_REPLY": 10, "URL": 2, "PHONE_NUMBER": 1, "COPY_CODE": 1, "VOICE_CALL": 1}
 BUTTONS_MAX = 10
-# Subcodes: the fact sheet lists template-creation subcodes by family without saying which
-# of 2388039/2388040 is which; the emulator uses 2388040 for "character limit". The
+# Subcodes: docs/meta/errors.md#codes lists template-creation subcodes by family without saying
+# which of 2388039/2388040 is which; the emulator uses 2388040 for "character limit". The
 # per-component format subcodes are 2388047 (header), 2388072 (body), 2388073 (footer).
 SUB_DUPLICATE = 2388024
 SUB_CHAR_LIMIT = 2388040
@@ -62,8 +63,7 @@ def validate_create(body: dict[str, Any]) -> tuple[str, str, str, str, list[dict
     for i, c in enumerate(comps):
         comp = as_obj(c, f"components[{i}]")
         ctype = str(req(comp, "type", f"components[{i}]")).upper()
-        if ctype not in ("HEADER", "BODY", "FOOTER", "BUTTONS", "CAROUSEL",
-                         "LIMITED_TIME_OFFER"):
+        if ctype not in ("HEADER", "BODY", "FOOTER", "BUTTONS", "CAROUSEL", "LIMITED_TIME_OFFER"):
             raise _err(f"Unknown component type {ctype}.")
         if ctype in seen:
             raise _err(f"Only one {ctype} component is allowed.")
@@ -95,8 +95,9 @@ def validate_create(body: dict[str, Any]) -> tuple[str, str, str, str, list[dict
 def _check_var_names(vs: list[str], fmt: str, subcode: int) -> None:
     for v in vs:
         if fmt == "NAMED" and not NAMED_VAR_RE.match(v):
-            raise _err(f"Named variable {{{{{v}}}}} must use lowercase letters and underscores.",
-                       subcode)
+            raise _err(
+                f"Named variable {{{{{v}}}}} must use lowercase letters and underscores.", subcode
+            )
         if fmt == "POSITIONAL" and not v.isdigit():
             raise _err(f"Positional variable {{{{{v}}}}} must be a number.", subcode)
 
@@ -122,8 +123,9 @@ def _body(comp: dict[str, Any], fmt: str) -> None:
     _check_var_names(vs, fmt, SUB_BODY_FORMAT)
     stripped = text.strip()
     if vs and (stripped.startswith("{{") or stripped.endswith("}}")):
-        raise _err("Variables can't be at the start or end of the template.",
-                   SUB_LEADING_TRAILING_VAR)
+        raise _err(
+            "Variables can't be at the start or end of the template.", SUB_LEADING_TRAILING_VAR
+        )
 
 
 def _buttons(comp: dict[str, Any]) -> None:
@@ -158,7 +160,8 @@ def _buttons(comp: dict[str, Any]) -> None:
             ex = btn.get("example")
             if isinstance(ex, str) and len(ex) > COPY_CODE_MAX:
                 raise _err("Copy code example is too long (max 15).", SUB_CHAR_LIMIT)
-    # Quick replies must be grouped together, apart from other buttons (§2.5).
+    # Quick replies must be grouped together, apart from other buttons
+    # (docs/meta/templates.md#sending).
     qr = [i for i, k in enumerate(kinds) if k == "QUICK_REPLY"]
     if qr and qr[-1] - qr[0] + 1 != len(qr):
         raise _err("Quick reply buttons must be grouped together.")
@@ -170,7 +173,7 @@ def _buttons(comp: dict[str, Any]) -> None:
 _SUBTYPE_FOR = {
     "QUICK_REPLY": "quick_reply",
     "URL": "url",
-    "OTP": "url",  # an OTP button is stored as URL (§2.5)
+    "OTP": "url",  # an OTP button is stored as URL (docs/meta/templates.md#sending)
     "COPY_CODE": "copy_code",
     "FLOW": "flow",
     "CATALOG": "catalog",
@@ -188,8 +191,8 @@ def _version_number(api_version: str) -> float:
 
 
 def param_error(api_version: str, code: int, details: str) -> GraphError:
-    """v23.0+ reports send-time parameter problems as 132018 (§1.5); older versions use the
-    specific code (132000 count, 132012 format)."""
+    """v23.0+ reports send-time parameter problems as 132018 (docs/meta/templates.md#management);
+    older versions use the specific code (132000 count, 132012 format)."""
     if _version_number(api_version) >= 23:
         return GraphError(132018, f"({code}) {details}")
     return GraphError(code, details)
@@ -202,8 +205,10 @@ def check_send(tpl: Template, send: TemplateSend, api_version: str) -> None:
     if tpl.status == "DISABLED":
         raise GraphError(132016, f"Template {tpl.name} is disabled.")
     if tpl.status != "APPROVED":
-        raise GraphError(132001, f"template name ({tpl.name}) does not exist in "
-                                 f"{tpl.language} or is not approved.")
+        raise GraphError(
+            132001,
+            f"template name ({tpl.name}) does not exist in {tpl.language} or is not approved.",
+        )
     comps = {str(c.get("type", "")).upper(): c for c in tpl.components}
     sent: dict[str, list[dict[str, Any]]] = {"header": [], "body": []}
     buttons_sent: dict[int, tuple[str, list[dict[str, Any]]]] = {}
@@ -228,8 +233,9 @@ def check_send(tpl: Template, send: TemplateSend, api_version: str) -> None:
     else:
         want = hfmt.lower()
         if len(sent["header"]) != 1:
-            raise err(132000, f"header: expected 1 {want} parameter, "
-                              f"received {len(sent['header'])}.")
+            raise err(
+                132000, f"header: expected 1 {want} parameter, received {len(sent['header'])}."
+            )
         got = sent["header"][0]["type"]
         if got != want:
             raise err(132012, f"header: expected a {want} parameter, received {got}.")
@@ -256,19 +262,28 @@ def _check_buttons(
     for idx, b in enumerate(tbuttons):
         btype = str(b.get("type", "")).upper()
         needs = (btype == "URL" and bool(variables(str(b.get("url", ""))))) or btype in (
-            "OTP", "COPY_CODE")
+            "OTP",
+            "COPY_CODE",
+        )
         if needs and idx not in buttons_sent:
             raise err(132000, f"button at index {idx} ({btype}) needs a parameter.")
         if idx in buttons_sent:
             params = buttons_sent[idx][1]
             if needs and len(params) != 1:
                 raise err(132000, f"button at index {idx}: expected 1 parameter.")
-            expected_type = {"URL": "text", "OTP": "text", "COPY_CODE": "coupon_code",
-                             "QUICK_REPLY": "payload"}.get(btype)
+            expected_type = {
+                "URL": "text",
+                "OTP": "text",
+                "COPY_CODE": "coupon_code",
+                "QUICK_REPLY": "payload",
+            }.get(btype)
             for p in params:
                 if expected_type and p["type"] != expected_type:
-                    raise err(132012, f"button at index {idx}: expected a {expected_type} "
-                                      f"parameter, received {p['type']}.")
+                    raise err(
+                        132012,
+                        f"button at index {idx}: expected a {expected_type} "
+                        f"parameter, received {p['type']}.",
+                    )
 
 
 def _check_text_params(
@@ -283,20 +298,23 @@ def _check_text_params(
     vs = variables(str(comp.get("text", ""))) if comp else []
     expected = list(dict.fromkeys(vs)) if tpl.parameter_format == "NAMED" else vs
     if len(params) != len(expected):
-        raise err(132000, f"{where}: number of parameters ({len(params)}) does not match the "
-                          f"expected number of params ({len(expected)}).")
+        raise err(
+            132000,
+            f"{where}: number of parameters ({len(params)}) does not match the "
+            f"expected number of params ({len(expected)}).",
+        )
     allowed = ("text",) if where == "header" else ("text", "currency", "date_time")
     for p in params:
         if p["type"] not in allowed:
             raise err(132012, f"{where}: parameter type {p['type']} is not allowed.")
         if p["type"] == "text" and len(p["text"]) > max_len:
-            raise GraphError(100, f"Param {where} text parameter must be at most {max_len} "
-                                  "characters long.")
+            raise GraphError(
+                100, f"Param {where} text parameter must be at most {max_len} characters long."
+            )
     if tpl.parameter_format == "NAMED":
         names = [p.get("parameter_name") for p in params]
         if any(n is None for n in names):
-            raise err(132012, f"{where}: named templates need parameter_name on every "
-                              "parameter.")
+            raise err(132012, f"{where}: named templates need parameter_name on every parameter.")
         if sorted(str(n) for n in names) != sorted(expected):
             raise err(132012, f"{where}: parameter names {names} do not match {expected}.")
     elif any("parameter_name" in p for p in params):

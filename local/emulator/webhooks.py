@@ -1,10 +1,11 @@
-"""Asynchronous, signed webhook delivery (fact sheet §3.2, §3.3, §3.8).
+"""Asynchronous, signed webhook delivery (docs/meta/webhooks.md#signature,
+docs/meta/webhooks.md#envelope, docs/meta/webhooks.md#delivery).
 
 Events are queued by the emulator and POSTed by one background worker, so a slow receiver
 never slows the API. Each POST body is serialised once and signed over those exact bytes
 (``X-Hub-Signature-256: sha256=<hex>``); retries resend the same bytes. Batching, duplicate
 redelivery and out-of-order delivery are switchable because Meta documents all three as
-possible (§3.8) and receivers must cope.
+possible (docs/meta/webhooks.md#delivery) and receivers must cope.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from .ids import IdFactory
 from .models import WebhookRecord
 from .scheduler import Scheduler
 
-# Fields whose entries carry ``time`` and no ``metadata`` (WABA-level, §3.3).
+# Fields whose entries carry ``time`` and no ``metadata`` (WABA-level,
+# docs/meta/webhooks.md#envelope).
 WABA_LEVEL_FIELDS = frozenset(
     {
         "message_template_status_update",
@@ -68,7 +70,7 @@ def build_body(events: list[WebhookEvent]) -> dict[str, Any]:
 
     ``messages``-field values that share a phone number and carry only ``statuses`` are
     merged into one ``statuses`` array (likewise inbound ``messages``), which is how Meta
-    batches them (§3.8).
+    batches them (docs/meta/webhooks.md#delivery).
     """
     entries: dict[str, dict[str, Any]] = {}
     for ev in events:
@@ -96,9 +98,7 @@ def build_body(events: list[WebhookEvent]) -> dict[str, Any]:
                     merged = True
                     break
         if not merged:
-            entry["changes"].append(
-                {"value": json.loads(json.dumps(ev.value)), "field": ev.field}
-            )
+            entry["changes"].append({"value": json.loads(json.dumps(ev.value)), "field": ev.field})
     return {"object": "whatsapp_business_account", "entry": list(entries.values())}
 
 

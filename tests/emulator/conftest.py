@@ -47,7 +47,8 @@ class Receiver:
             if failing:
                 self.fail_next -= 1
         return Response("no" if failing else "ok", status=500 if failing else 200)(
-            environ, start_response)
+            environ, start_response
+        )
 
     def payloads(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -85,8 +86,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def emu(receiver: Receiver) -> Iterator[Emulator]:
-    cfg = EmulatorConfig(port=0, token=TOKEN, app_secret=SECRET, webhook_url=receiver.url,
-                         seed=1)
+    cfg = EmulatorConfig(port=0, token=TOKEN, app_secret=SECRET, webhook_url=receiver.url, seed=1)
     cfg.delivery.retry_base_delay = 0.01
     with Emulator(cfg) as e:
         yield e
@@ -99,13 +99,18 @@ def ssl_context() -> ssl.SSLContext:
 
 @pytest.fixture
 def client(emu: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {TOKEN}"},
-                      timeout=10, verify=ssl_context()) as c:
+    with httpx.Client(
+        base_url=emu.url,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=10,
+        verify=ssl_context(),
+    ) as c:
         yield c
 
 
-def send(client: httpx.Client, payload: dict[str, Any], version: str = "v23.0",
-         pnid: str = PNID) -> httpx.Response:
+def send(
+    client: httpx.Client, payload: dict[str, Any], version: str = "v23.0", pnid: str = PNID
+) -> httpx.Response:
     body = {"messaging_product": "whatsapp", **payload}
     return client.post(f"/{version}/{pnid}/messages", json=body)
 

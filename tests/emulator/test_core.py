@@ -14,8 +14,10 @@ from .conftest import PNID, SECRET, USER, WABA, Receiver, assert_error, send
 
 def test_text_send_success_shape(emu: Emulator, client: httpx.Client) -> None:
     emu.customer_text(USER, "hi")
-    r = send(client, {"to": "+1 (555) 123-4567", "type": "text",
-                      "text": {"body": "hello", "preview_url": True}})
+    r = send(
+        client,
+        {"to": "+1 (555) 123-4567", "type": "text", "text": {"body": "hello", "preview_url": True}},
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["messaging_product"] == "whatsapp"
@@ -29,27 +31,39 @@ def test_text_send_success_shape(emu: Emulator, client: httpx.Client) -> None:
 def test_missing_and_wrong_token_is_190_401(client: httpx.Client, emu: Emulator) -> None:
     r = httpx.post(f"{emu.url}/v23.0/{PNID}/messages", json={})
     assert_error(r, 190, 401)
-    r = httpx.post(f"{emu.url}/v23.0/{PNID}/messages", json={},
-                   headers={"Authorization": "Bearer nope"})
+    r = httpx.post(
+        f"{emu.url}/v23.0/{PNID}/messages", json={}, headers={"Authorization": "Bearer nope"}
+    )
     assert_error(r, 190, 401)
 
 
-def test_status_webhooks_in_meta_shape(emu: Emulator, client: httpx.Client,
-                                       receiver: Receiver) -> None:
+def test_status_webhooks_in_meta_shape(
+    emu: Emulator, client: httpx.Client, receiver: Receiver
+) -> None:
     emu.customer_text(USER, "hi")
-    r = send(client, {"to": USER, "type": "text", "text": {"body": "x"},
-                      "biz_opaque_callback_data": "trk-1"})
+    r = send(
+        client,
+        {"to": USER, "type": "text", "text": {"body": "x"}, "biz_opaque_callback_data": "trk-1"},
+    )
     wamid = r.json()["messages"][0]["id"]
-    statuses = emu.wait_for(lambda: [s for s in receiver.statuses() if s["id"] == wamid]
-                            if len([s for s in receiver.statuses() if s["id"] == wamid]) >= 3
-                            else None)
+    statuses = emu.wait_for(
+        lambda: (
+            [s for s in receiver.statuses() if s["id"] == wamid]
+            if len([s for s in receiver.statuses() if s["id"] == wamid]) >= 3
+            else None
+        )
+    )
     assert [s["status"] for s in statuses] == ["sent", "delivered", "read"]
     sent = statuses[0]
     assert sent["recipient_id"] == USER
     assert isinstance(sent["timestamp"], str)
     assert sent["biz_opaque_callback_data"] == "trk-1"
-    assert sent["pricing"] == {"billable": False, "pricing_model": "PMP",
-                               "type": "free_customer_service", "category": "service"}
+    assert sent["pricing"] == {
+        "billable": False,
+        "pricing_model": "PMP",
+        "type": "free_customer_service",
+        "category": "service",
+    }
     assert sent["conversation"]["origin"] == {"type": "service"}
     assert "expiration_timestamp" in sent["conversation"]
     assert "expiration_timestamp" not in statuses[1]["conversation"]
@@ -87,8 +101,13 @@ def test_mark_as_read_and_typing(emu: Emulator, client: httpx.Client) -> None:
     r = send(client, {"status": "read", "message_id": wamid, "typing_indicator": {"type": "text"}})
     assert r.json() == {"success": True}
     assert_error(send(client, {"status": "read", "message_id": "wamid.unknown"}), 131009, 400)
-    assert_error(send(client, {"status": "read", "message_id": wamid,
-                               "typing_indicator": {"type": "audio"}}), 131009, 400)
+    assert_error(
+        send(
+            client, {"status": "read", "message_id": wamid, "typing_indicator": {"type": "audio"}}
+        ),
+        131009,
+        400,
+    )
 
 
 def test_mark_as_read_expires_after_30_days(emu: Emulator, client: httpx.Client) -> None:
@@ -97,8 +116,9 @@ def test_mark_as_read_expires_after_30_days(emu: Emulator, client: httpx.Client)
     assert_error(send(client, {"status": "read", "message_id": wamid}), 131009, 400)
 
 
-def test_outside_window_is_200_then_failed_131047(emu: Emulator, client: httpx.Client,
-                                                  receiver: Receiver) -> None:
+def test_outside_window_is_200_then_failed_131047(
+    emu: Emulator, client: httpx.Client, receiver: Receiver
+) -> None:
     r = send(client, {"to": USER, "type": "text", "text": {"body": "cold"}})
     assert r.status_code == 200
     wamid = r.json()["messages"][0]["id"]
@@ -109,8 +129,7 @@ def test_outside_window_is_200_then_failed_131047(emu: Emulator, client: httpx.C
     assert set(err) == {"code", "title", "message", "error_data", "href"}
 
 
-def test_window_closes_after_24h(emu: Emulator, client: httpx.Client,
-                                 receiver: Receiver) -> None:
+def test_window_closes_after_24h(emu: Emulator, client: httpx.Client, receiver: Receiver) -> None:
     emu.customer_text(USER, "hi")
     emu.clock.advance(86400 - 60)
     ok = send(client, {"to": USER, "type": "text", "text": {"body": "a"}}).json()
@@ -118,19 +137,31 @@ def test_window_closes_after_24h(emu: Emulator, client: httpx.Client,
     late = send(client, {"to": USER, "type": "text", "text": {"body": "b"}}).json()
     ok_id, late_id = ok["messages"][0]["id"], late["messages"][0]["id"]
     emu.wait_for(lambda: {s["id"] for s in receiver.statuses()} >= {ok_id, late_id})
-    by_id = {s["id"]: s["status"] for s in receiver.statuses() if s["status"] in
-             ("sent", "failed")}
+    by_id = {s["id"]: s["status"] for s in receiver.statuses() if s["status"] in ("sent", "failed")}
     assert by_id[ok_id] == "sent" and by_id[late_id] == "failed"
 
 
-def test_not_on_whatsapp_is_200_then_131026(emu: Emulator, client: httpx.Client,
-                                            receiver: Receiver) -> None:
+def test_not_on_whatsapp_is_200_then_131026(
+    emu: Emulator, client: httpx.Client, receiver: Receiver
+) -> None:
     emu.mark_not_on_whatsapp("15559999999")
-    r = send(client, {"to": "15559999999", "type": "template",
-                      "template": {"name": "hello", "language": {"code": "en_US"}}})
+    r = send(
+        client,
+        {
+            "to": "15559999999",
+            "type": "template",
+            "template": {"name": "hello", "language": {"code": "en_US"}},
+        },
+    )
     emu.add_template("hello")
-    r = send(client, {"to": "15559999999", "type": "template",
-                      "template": {"name": "hello", "language": {"code": "en_US"}}})
+    r = send(
+        client,
+        {
+            "to": "15559999999",
+            "type": "template",
+            "template": {"name": "hello", "language": {"code": "en_US"}},
+        },
+    )
     assert r.status_code == 200
     wamid = r.json()["messages"][0]["id"]
     st = emu.wait_for(lambda: [s for s in receiver.statuses() if s["id"] == wamid])
@@ -154,11 +185,16 @@ def test_retries_are_bounded(emu: Emulator, receiver: Receiver) -> None:
     assert [w["attempt"] for w in emu.webhooks()] == [1, 2, 3]
 
 
-def test_reaction_gets_only_sent(emu: Emulator, client: httpx.Client,
-                                 receiver: Receiver) -> None:
+def test_reaction_gets_only_sent(emu: Emulator, client: httpx.Client, receiver: Receiver) -> None:
     inbound = emu.customer_text(USER, "hi")
-    r = send(client, {"to": USER, "type": "reaction",
-                      "reaction": {"message_id": inbound, "emoji": "\U0001F600"}})
+    r = send(
+        client,
+        {
+            "to": USER,
+            "type": "reaction",
+            "reaction": {"message_id": inbound, "emoji": "\U0001f600"},
+        },
+    )
     wamid = r.json()["messages"][0]["id"]
     emu.wait_for(lambda: [s for s in receiver.statuses() if s["id"] == wamid])
     emu.wait_for(emu.webhooks_idle)

@@ -1,4 +1,5 @@
-"""Throughput (§4), webhook modes (§3.7, §3.8), fault injection and the control API."""
+"""Throughput (docs/meta/throughput.md), webhook modes (docs/meta/webhooks.md#other-fields,
+docs/meta/webhooks.md#delivery), fault injection and the control API."""
 
 from __future__ import annotations
 
@@ -38,14 +39,21 @@ def test_pair_rate_131056_burst_45(emu: Emulator, client: httpx.Client) -> None:
     assert_error(send(client, text()), 131056, 400)
 
 
-def test_messaging_limit_unique_users(emu: Emulator, client: httpx.Client,
-                                      receiver: Receiver) -> None:
+def test_messaging_limit_unique_users(
+    emu: Emulator, client: httpx.Client, receiver: Receiver
+) -> None:
     emu.config.messaging_limit = 2
     emu.add_template("hello", category="MARKETING")
     ids = []
     for i in range(3):
-        r = send(client, {"to": f"1555111{i:04d}", "type": "template",
-                          "template": {"name": "hello", "language": {"code": "en_US"}}})
+        r = send(
+            client,
+            {
+                "to": f"1555111{i:04d}",
+                "type": "template",
+                "template": {"name": "hello", "language": {"code": "en_US"}},
+            },
+        )
         ids.append(r.json()["messages"][0]["id"])
     emu.wait_for(lambda: {s["id"] for s in receiver.statuses()} >= set(ids))
     first = {s["id"]: s for s in reversed(receiver.statuses())}
@@ -96,10 +104,20 @@ def test_inbound_types(emu: Emulator, receiver: Receiver) -> None:
     emu.customer_flow_reply(USER, '{"flow_token":"t"}')
     emu.customer_reaction(USER, out, None)
     emu.customer_sends(USER, {"type": "unsupported"})
-    emu.customer_sends(USER, {"type": "system", "system": {
-        "body": "changed", "wa_id": "15550001111", "type": "user_changed_number"}})
-    values = emu.wait_for(lambda: [c["value"] for c in receiver.changes("messages")]
-                          if len(receiver.changes("messages")) >= 7 else None)
+    emu.customer_sends(
+        USER,
+        {
+            "type": "system",
+            "system": {"body": "changed", "wa_id": "15550001111", "type": "user_changed_number"},
+        },
+    )
+    values = emu.wait_for(
+        lambda: (
+            [c["value"] for c in receiver.changes("messages")]
+            if len(receiver.changes("messages")) >= 7
+            else None
+        )
+    )
     msgs = [v["messages"][0] for v in values]
     assert msgs[1]["interactive"]["button_reply"] == {"id": "yes", "title": "Yes"}
     assert msgs[1]["context"]["id"] == out
@@ -119,8 +137,13 @@ def test_other_fields(emu: Emulator, receiver: Receiver) -> None:
     emu.call_event(USER, "connect", session={"sdp": "v=0", "sdp_type": "offer"})
     emu.wait_for(lambda: len(receiver.received) >= 5)
     fields = [c["field"] for c in receiver.changes()]
-    assert fields == ["message_template_quality_update", "template_category_update",
-                      "account_update", "phone_number_quality_update", "calls"]
+    assert fields == [
+        "message_template_quality_update",
+        "template_category_update",
+        "account_update",
+        "phone_number_quality_update",
+        "calls",
+    ]
     assert receiver.changes("calls")[0]["value"]["calls"][0]["id"].startswith("wacid.")
 
 

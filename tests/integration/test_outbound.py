@@ -252,7 +252,7 @@ def test_every_outbound_type_end_to_end(
         for payload in every_type(inbound, key, templates["utility"])
     }
     for message_id, kind in ids.items():
-        # A sent reaction only ever gets `sent` (fact sheet §1.3).
+        # A sent reaction only ever gets `sent` (docs/meta/messages.md#reactions).
         item = wait_state(PNID, message_id, DONE if kind != "reaction" else ("sent",))
         assert item["wamid"], kind
         assert len(sends_of(stack, message_id)) == 1, kind

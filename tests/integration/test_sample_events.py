@@ -30,17 +30,22 @@ def test_webhook_receive_sample(stack: LocalStack) -> None:
     assert result.payload["statusCode"] == 200, result.payload
 
 
-@pytest.mark.parametrize("name, function", [("inbound_processor", "InboundProcessorFunction"),
-                                            ("sender", "SenderFunction")])
-def test_sqs_samples_process_without_item_failures(stack: LocalStack, name: str,
-                                                   function: str) -> None:
+@pytest.mark.parametrize(
+    "name, function",
+    [("inbound_processor", "InboundProcessorFunction"), ("sender", "SenderFunction")],
+)
+def test_sqs_samples_process_without_item_failures(
+    stack: LocalStack, name: str, function: str
+) -> None:
     result = stack.invoke(function, sample(name))
     assert result.ok, result.error
     assert result.payload == {"batchItemFailures": []}
 
 
-@pytest.mark.parametrize("name, function", [("queue_processor", "QueueProcessorFunction"),
-                                            ("template_sync", "TemplateSyncFunction")])
+@pytest.mark.parametrize(
+    "name, function",
+    [("queue_processor", "QueueProcessorFunction"), ("template_sync", "TemplateSyncFunction")],
+)
 def test_scheduled_samples(stack: LocalStack, name: str, function: str) -> None:
     result = stack.invoke(function, sample(name))
     assert result.ok, result.error

@@ -1,4 +1,5 @@
-"""Every fact-sheet error code has a deliberate class; the envelope parses as Meta sends it."""
+"""Every error code of docs/meta/errors.md#codes has a deliberate class; the envelope parses as Meta
+sends it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from wacloud.graph.errors import (
 
 R, T, A, RL = ErrorClass.RETRYABLE, ErrorClass.TERMINAL, ErrorClass.AUTH, ErrorClass.RATE_LIMITED
 
-# The expected class of every code in fact sheet §5.2 and the families below it,
+# The expected class of every code in docs/meta/errors.md#codes and the families below it,
 # written out independently of the table so a silent edit to the table fails here.
 EXPECTED: dict[int, ErrorClass] = {
     0: A,
@@ -102,7 +103,8 @@ EXPECTED: dict[int, ErrorClass] = {
     134102: R,
 }
 
-# HTTP statuses as given by the fact sheet (ERR-OLD column); None where it has "—".
+# HTTP statuses as given in docs/meta/errors.md#codes (the old table's column); None where it has
+# "—".
 EXPECTED_STATUS: dict[int, int | None] = {
     0: 401,
     2: 503,

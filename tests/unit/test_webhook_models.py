@@ -1,4 +1,4 @@
-"""Webhook models against the payload corpus (tests/payloads, shapes from the fact sheet)."""
+"""Webhook models against the payload corpus (tests/payloads, shapes from docs/meta/webhooks.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Phone number, business profile and block users (fact sheet §1.6, §1.7, §1.8)."""
+"""Phone number, business profile and block users (docs/meta/account.md#block-users,
+docs/meta/account.md#business-profile, docs/meta/account.md#phone-number)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,39 @@ BLOCK_PER_REQUEST = 1000
 BLOCKLIST_MAX = 64000
 BLOCK_WINDOW = 86400  # only users who messaged in the last 24 h can be blocked
 VERTICALS = (
-    "OTHER", "AUTO", "BEAUTY", "APPAREL", "EDU", "ENTERTAIN", "EVENT_PLAN", "FINANCE",
-    "GROCERY", "GOVT", "HOTEL", "HEALTH", "NONPROFIT", "PROF_SERVICES", "RETAIL", "TRAVEL",
-    "RESTAURANT", "ALCOHOL", "ONLINE_GAMBLING", "PHYSICAL_GAMBLING", "OTC_DRUGS",
+    "OTHER",
+    "AUTO",
+    "BEAUTY",
+    "APPAREL",
+    "EDU",
+    "ENTERTAIN",
+    "EVENT_PLAN",
+    "FINANCE",
+    "GROCERY",
+    "GOVT",
+    "HOTEL",
+    "HEALTH",
+    "NONPROFIT",
+    "PROF_SERVICES",
+    "RETAIL",
+    "TRAVEL",
+    "RESTAURANT",
+    "ALCOHOL",
+    "ONLINE_GAMBLING",
+    "PHYSICAL_GAMBLING",
+    "OTC_DRUGS",
 )
-PROFILE_FIELDS = ("about", "address", "description", "email", "profile_picture_url",
-                  "websites", "vertical")
-# CONFLICT (§1.7): description max 256 (OAS) vs 512 (PYWA, On-Prem, BSPs) -> stricter 256.
+PROFILE_FIELDS = (
+    "about",
+    "address",
+    "description",
+    "email",
+    "profile_picture_url",
+    "websites",
+    "vertical",
+)
+# CONFLICT (docs/meta/account.md#business-profile): description max 256 (OAS) vs 512 (PYWA, On-Prem,
+# BSPs) -> stricter 256.
 DESCRIPTION_MAX = 256
 DEFAULT_PN_FIELDS = ("id", "display_phone_number", "verified_name", "quality_rating")
 
@@ -41,19 +68,21 @@ def phone_number_fields(pn: PhoneNumber) -> dict[str, Any]:
         "is_official_business_account": False,
         "throughput": {"level": pn.throughput_level},
         "whatsapp_business_manager_messaging_limit": pn.messaging_limit_tier,
-        # deprecated (§1.8) but still readable
+        # deprecated (docs/meta/account.md#phone-number) but still readable
         "messaging_limit_tier": pn.messaging_limit_tier,
     }
 
 
 def get_phone_number(ctx: Ctx, pn: PhoneNumber) -> Result:
     full = phone_number_fields(pn)
-    fields = [f for f in ctx.req.args.get("fields", "").split(",") if f] or list(
-        DEFAULT_PN_FIELDS)
+    fields = [f for f in ctx.req.args.get("fields", "").split(",") if f] or list(DEFAULT_PN_FIELDS)
     for f in fields:
         if f not in full:
-            raise GraphError(100, f"Tried accessing nonexisting field ({f}) on node type "
-                                  "(WhatsAppBusinessPhoneNumber)")
+            raise GraphError(
+                100,
+                f"Tried accessing nonexisting field ({f}) on node type "
+                "(WhatsAppBusinessPhoneNumber)",
+            )
     out = {f: full[f] for f in fields}
     out["id"] = pn.id
     return 200, out
@@ -75,10 +104,22 @@ def get_profile(ctx: Ctx, pnid: str) -> Result:
 def update_profile(ctx: Ctx, pnid: str) -> Result:
     pn = ctx.core.phone_number(pnid)
     body = as_obj(read_json(ctx.req), "body")
-    no_unknown(body, {"messaging_product", "about", "address", "description", "email",
-                      "websites", "vertical", "profile_picture_handle"}, "")
+    no_unknown(
+        body,
+        {
+            "messaging_product",
+            "about",
+            "address",
+            "description",
+            "email",
+            "websites",
+            "vertical",
+            "profile_picture_handle",
+        },
+        "",
+    )
     if req(body, "messaging_product", "") != "whatsapp":
-        raise invalid("messaging_product", "must be \"whatsapp\".")
+        raise invalid("messaging_product", 'must be "whatsapp".')
     about = string(body, "about", "", max_len=139)
     if about is not None and len(about) < 1:
         raise bad_param("about", "must be at least 1 character long.")
@@ -100,15 +141,20 @@ def update_profile(ctx: Ctx, pnid: str) -> Result:
                 pn.business_profile[k] = body[k]
         if handle:
             pn.business_profile["profile_picture_url"] = (
-                f"{ctx.core.base_url}/profile_pictures/{pn.id}.jpg")
+                f"{ctx.core.base_url}/profile_pictures/{pn.id}.jpg"
+            )
     return 200, {"success": True}
 
 
 # ------------------------------------------------------------------ block users
 def _user_error(details: str) -> dict[str, Any]:
-    # Per-user error code is not documented beyond the 139100 family (§1.6): 139100.
-    return {"message": "(#139100) Failed to block/unblock users", "code": 139100,
-            "error_data": {"details": details}}
+    # Per-user error code is not documented beyond the 139100 family
+    # (docs/meta/account.md#block-users): 139100.
+    return {
+        "message": "(#139100) Failed to block/unblock users",
+        "code": 139100,
+        "error_data": {"details": details},
+    }
 
 
 def block_users(ctx: Ctx, pnid: str, *, block: bool) -> Result:
@@ -116,9 +162,8 @@ def block_users(ctx: Ctx, pnid: str, *, block: bool) -> Result:
     pn = core.phone_number(pnid)
     body = as_obj(read_json(ctx.req), "body")
     if req(body, "messaging_product", "") != "whatsapp":
-        raise invalid("messaging_product", "must be \"whatsapp\".")
-    users = array(body, "block_users", "", required=True, min_items=1,
-                  max_items=BLOCK_PER_REQUEST)
+        raise invalid("messaging_product", 'must be "whatsapp".')
+    users = array(body, "block_users", "", required=True, min_items=1, max_items=BLOCK_PER_REQUEST)
     done: list[dict[str, str]] = []
     failed: list[dict[str, Any]] = []
     business_numbers = {p.display_phone_number for p in core.state.phone_numbers.values()}
@@ -137,17 +182,40 @@ def block_users(ctx: Ctx, pnid: str, *, block: bool) -> Result:
             if block:
                 u = core.state.users.get((pn.id, wa_id))
                 if wa_id in business_numbers:
-                    failed.append({"input": raw,
-                                   "errors": [_user_error("A business cannot be blocked.")]})
-                elif u is None or u.last_inbound_at is None or \
-                        now - u.last_inbound_at >= BLOCK_WINDOW:
-                    failed.append({"input": raw, "errors": [_user_error(
-                        "Only users who messaged the business in the last 24 hours can be "
-                        "blocked.")]})
+                    failed.append(
+                        {"input": raw, "errors": [_user_error("A business cannot be blocked.")]}
+                    )
+                elif (
+                    u is None
+                    or u.last_inbound_at is None
+                    or now - u.last_inbound_at >= BLOCK_WINDOW
+                ):
+                    failed.append(
+                        {
+                            "input": raw,
+                            "errors": [
+                                _user_error(
+                                    "Only users who messaged the business in the last "
+                                    "24 hours can be blocked."
+                                )
+                            ],
+                        }
+                    )
                 elif wa_id not in pn.blocklist and len(pn.blocklist) >= BLOCKLIST_MAX:
-                    failed.append({"input": raw, "errors": [{
-                        "message": "(#139101) Blocklist limit reached", "code": 139101,
-                        "error_data": {"details": "The blocklist holds at most 64,000 users."}}]})
+                    failed.append(
+                        {
+                            "input": raw,
+                            "errors": [
+                                {
+                                    "message": "(#139101) Blocklist limit reached",
+                                    "code": 139101,
+                                    "error_data": {
+                                        "details": "The blocklist holds at most 64,000 users."
+                                    },
+                                }
+                            ],
+                        }
+                    )
                 else:
                     pn.blocklist.setdefault(wa_id, now)
                     done.append({"input": raw, "wa_id": wa_id})
@@ -175,12 +243,13 @@ def list_blocked(ctx: Ctx, pnid: str) -> Result:
     if "after" in args:
         after = base64.b64decode(str(args["after"])).decode()
         start = ids.index(after) + 1 if after in ids else len(ids)
-    page = ids[start:start + limit]
-    body: dict[str, Any] = {"data": [{"messaging_product": "whatsapp", "wa_id": w}
-                                     for w in page]}
+    page = ids[start : start + limit]
+    body: dict[str, Any] = {"data": [{"messaging_product": "whatsapp", "wa_id": w} for w in page]}
     cursors = {}
     if page:
-        cursors = {"before": base64.b64encode(page[0].encode()).decode(),
-                   "after": base64.b64encode(page[-1].encode()).decode()}
+        cursors = {
+            "before": base64.b64encode(page[0].encode()).decode(),
+            "after": base64.b64encode(page[-1].encode()).decode(),
+        }
     body["paging"] = {"cursors": cursors}
     return 200, body

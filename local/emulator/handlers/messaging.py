@@ -1,4 +1,5 @@
-"""/{pnid}/messages and media (fact sheet §1.1, §1.2, §1.4)."""
+"""/{pnid}/messages and media (docs/meta/messages.md#send, docs/meta/messages.md#read-receipts,
+docs/meta/media.md#endpoints)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,10 @@ def upload_media(ctx: Ctx, pnid: str) -> Result:
     if form.get("messaging_product") is None:
         raise GraphError(131008, "The parameter messaging_product is required.")
     if form.get("messaging_product") != "whatsapp":
-        raise GraphError(131009, "Param messaging_product must be \"whatsapp\".")
+        raise GraphError(131009, 'Param messaging_product must be "whatsapp".')
     if "file" not in files:
         raise GraphError(131008, "The parameter file is required.")
-    # ``type`` is listed as required in M-2025 Media (§1.4).
+    # ``type`` is listed as required in M-2025 Media (docs/meta/media.md#endpoints).
     mime = form.get("type")
     if not mime:
         raise GraphError(131008, "The parameter type is required.")
@@ -46,8 +47,8 @@ def get_media(ctx: Ctx, media_id: str) -> Result | None:
         "url": ctx.core.media_url(media),
         "mime_type": media.mime_type,
         "sha256": media.sha256,
-        # CONFLICT (§1.4): string in OAS, number in PYWA's example. The emulator sends the
-        # OAS string so clients are forced to handle the less convenient form.
+        # CONFLICT (docs/meta/media.md#endpoints): string in OAS, number in PYWA's example. The
+        # emulator sends the OAS string so clients are forced to handle the less convenient form.
         "file_size": str(media.file_size),
         "id": media.id,
     }
@@ -62,14 +63,22 @@ def delete_media(ctx: Ctx, media_id: str) -> Result | None:
 
 
 def download(ctx: Ctx) -> Result:
-    """Binary download with a bearer token; an expired or bad URL answers 404 (§1.4)."""
+    """Binary download with a bearer token; an expired or bad URL answers 404
+    (docs/meta/media.md#endpoints)."""
     args = ctx.req.args
     mid, ext, sig = args.get("mid", ""), args.get("ext", ""), args.get("hash", "")
     now = ctx.core.clock.now()
     media = ctx.core.state.media.get(mid)
-    if (media is None or not ext.isdigit() or int(ext) < now
-            or not hmac.compare_digest(sig, url_signature(ctx.core.cfg.app_secret, mid,
-                                                          int(ext or 0)))):
+    if (
+        media is None
+        or not ext.isdigit()
+        or int(ext) < now
+        or not hmac.compare_digest(sig, url_signature(ctx.core.cfg.app_secret, mid, int(ext or 0)))
+    ):
         return Response(b"", status=404)
-    return Response(media.data, status=200, mimetype=media.mime_type.split(";")[0],
-                    headers={"Content-Length": str(len(media.data))})
+    return Response(
+        media.data,
+        status=200,
+        mimetype=media.mime_type.split(";")[0],
+        headers={"Content-Length": str(len(media.data))},
+    )

@@ -1,6 +1,7 @@
-"""Outbound payload validation, one module per message family (fact sheet §1.1, §2).
+"""Outbound payload validation, one module per message family (docs/meta/messages.md#send,
+docs/meta/limits.md).
 
-Code choice, applied consistently (fact sheet §5.2 meanings):
+Code choice, applied consistently (docs/meta/errors.md#codes meanings):
 - a required field is absent -> 131008 "Required parameter is missing";
 - wrong JSON type, over a length/count limit, or an unknown key -> 100 "Invalid parameter"
   ("Unsupported/misspelled parameter or over a length limit");

@@ -96,7 +96,7 @@ def no_unknown(d: dict[str, Any], allowed: Iterable[str], path: str) -> None:
     for k in d:
         if k not in allowed_set:
             where = f"{path}['{k}']" if path else k
-            raise GraphError(100, f"Unexpected key \"{k}\" on param {where}.")
+            raise GraphError(100, f'Unexpected key "{k}" on param {where}.')
 
 
 def enum(value: Any, allowed: Iterable[str], path: str) -> str:
@@ -113,7 +113,8 @@ def url(value: Any, path: str) -> str:
 
 
 def number(value: Any, path: str) -> float:
-    """Numbers or numeric strings (OAS uses strings, Meta's examples numbers; §2.4)."""
+    """Numbers or numeric strings (OAS uses strings, Meta's examples numbers;
+    docs/meta/limits.md#contacts-and-location)."""
     if isinstance(value, bool):
         raise bad_param(path, "must be a number.")
     if isinstance(value, int | float):

@@ -1,6 +1,6 @@
-"""Interactive messages (fact sheet §2.2, §2.3).
+"""Interactive messages (docs/meta/limits.md#interactive, docs/meta/limits.md#flow-messages).
 
-Where the fact sheet marks a CONFLICT the stricter figure is enforced, so a payload this
+Where docs/meta/conflicts.md marks a CONFLICT the stricter figure is enforced, so a payload this
 emulator accepts is also accepted by Meta: list body 1024 (OAS) not 4096, location-request
 body 1024 not 4096, flow_cta 20 (PYWA) not 30.
 """
@@ -31,8 +31,9 @@ BODY_MAX = 1024
 LIST_BODY_MAX = 1024  # CONFLICT: 4096 (Meta 2026 list page) vs 1024 (OAS) -> stricter
 LOCATION_REQUEST_BODY_MAX = 1024  # CONFLICT: 1024 (Meta Nov 2025) vs 4096 (3P) -> stricter
 FLOW_CTA_MAX = 20  # CONFLICT: 30 (Meta advice, OAS) vs 20 (PYWA) -> stricter
-# Carousel: the fact sheet has no interactive-carousel figures; 10 cards is the template
-# carousel cap (§2.5) reused here. NOT CONFIRMED for interactive carousels.
+# Carousel: docs/meta has no interactive-carousel figures; 10 cards is the template
+# carousel cap (docs/meta/templates.md#sending) reused here. NOT CONFIRMED for interactive
+# carousels.
 CAROUSEL_MAX_CARDS = 10
 
 
@@ -40,14 +41,16 @@ def _header(it: dict[str, Any], *, allowed: set[str], links_only: bool = False) 
     if "header" not in it:
         return []
     h = as_obj(it["header"], "interactive['header']")
-    htype = enum(req(h, "type", "interactive['header']"), sorted(allowed),
-                 "interactive['header']['type']")
+    htype = enum(
+        req(h, "type", "interactive['header']"), sorted(allowed), "interactive['header']['type']"
+    )
     no_unknown(h, {"type", htype}, "interactive['header']")
     if htype == "text":
         req_str(h, "text", "interactive['header']", HEADER_TEXT_MAX)
         return []
-    ref = validate_media(htype, req(h, htype, "interactive['header']"),
-                         f"interactive['header']['{htype}']")
+    ref = validate_media(
+        htype, req(h, htype, "interactive['header']"), f"interactive['header']['{htype}']"
+    )
     if links_only and ref.link is None:
         raise invalid(f"interactive['header']['{htype}']", "must use 'link' for cta_url.")
     return [ref]
@@ -116,7 +119,8 @@ def _v_location_request(it: dict[str, Any], action: dict[str, Any]) -> list[Medi
 
 
 def _v_call_permission(it: dict[str, Any], action: dict[str, Any]) -> list[MediaRef]:
-    # header and footer not supported in free-form (M-2025 call permissions, §2.2)
+    # header and footer not supported in free-form (M-2025 call permissions,
+    # docs/meta/limits.md#interactive)
     _forbid(it, ("header", "footer"), "call_permission_request")
     _text_part(it, "body", BODY_MAX, required=False)
     _named_action(action, "call_permission_request")
@@ -182,13 +186,14 @@ _BY_TYPE = {
 def _named_action(action: dict[str, Any], name: str) -> None:
     got = req(action, "name", "interactive['action']")
     if got != name:
-        raise invalid("interactive['action']['name']", f"must be \"{name}\".")
+        raise invalid("interactive['action']['name']", f'must be "{name}".')
 
 
 def _buttons(action: dict[str, Any]) -> None:
     """Reply buttons: 1-3, title <=20 and unique, id <=256 (M-2025 reply buttons)."""
-    buttons = array(action, "buttons", "interactive['action']", required=True, min_items=1,
-                    max_items=3)
+    buttons = array(
+        action, "buttons", "interactive['action']", required=True, min_items=1, max_items=3
+    )
     titles: set[str] = set()
     ids: set[str] = set()
     for i, b in enumerate(buttons):
@@ -209,10 +214,11 @@ def _buttons(action: dict[str, Any]) -> None:
 
 
 def _list(action: dict[str, Any]) -> None:
-    """List: button <=20, 1-10 sections, <=10 rows in total (§2.2)."""
+    """List: button <=20, 1-10 sections, <=10 rows in total (docs/meta/limits.md#interactive)."""
     req_str(action, "button", "interactive['action']", 20)
-    sections = array(action, "sections", "interactive['action']", required=True, min_items=1,
-                     max_items=10)
+    sections = array(
+        action, "sections", "interactive['action']", required=True, min_items=1, max_items=10
+    )
     total_rows = 0
     for i, s in enumerate(sections):
         p = f"interactive['action']['sections'][{i}]"
@@ -222,8 +228,9 @@ def _list(action: dict[str, Any]) -> None:
         rows = array(sec, "rows", p, required=True, min_items=1)
         total_rows += len(rows)
         if total_rows > 10:
-            raise bad_param("interactive['action']['sections']",
-                            "must have at most 10 rows in total.")
+            raise bad_param(
+                "interactive['action']['sections']", "must have at most 10 rows in total."
+            )
         for j, r in enumerate(rows):
             rp = f"{p}['rows'][{j}]"
             row = as_obj(r, rp)
@@ -233,10 +240,12 @@ def _list(action: dict[str, Any]) -> None:
 
 
 def _product_list(action: dict[str, Any]) -> None:
-    """Sections <=10, 30 product items in total (the stricter reading, §2.2)."""
+    """Sections <=10, 30 product items in total (the stricter reading,
+    docs/meta/limits.md#interactive)."""
     req_str(action, "catalog_id", "interactive['action']")
-    sections = array(action, "sections", "interactive['action']", required=True, min_items=1,
-                     max_items=10)
+    sections = array(
+        action, "sections", "interactive['action']", required=True, min_items=1, max_items=10
+    )
     total = 0
     for i, s in enumerate(sections):
         p = f"interactive['action']['sections'][{i}]"
@@ -245,21 +254,25 @@ def _product_list(action: dict[str, Any]) -> None:
         items = array(sec, "product_items", p, required=True, min_items=1)
         total += len(items)
         if total > 30:
-            raise bad_param("interactive['action']['sections']",
-                            "must have at most 30 product items in total.")
+            raise bad_param(
+                "interactive['action']['sections']", "must have at most 30 product items in total."
+            )
         for j, item in enumerate(items):
-            req_str(as_obj(item, f"{p}['product_items'][{j}]"), "product_retailer_id",
-                    f"{p}['product_items'][{j}]")
+            req_str(
+                as_obj(item, f"{p}['product_items'][{j}]"),
+                "product_retailer_id",
+                f"{p}['product_items'][{j}]",
+            )
 
 
 def _flow(action: dict[str, Any]) -> None:
-    """Flow messages (§2.3)."""
+    """Flow messages (docs/meta/limits.md#flow-messages)."""
     _named_action(action, "flow")
     pp = "interactive['action']['parameters']"
     params = as_obj(req(action, "parameters", "interactive['action']"), pp)
     version = req(params, "flow_message_version", pp)
     if version != "3":
-        raise invalid(f"{pp}['flow_message_version']", "must be \"3\".")
+        raise invalid(f"{pp}['flow_message_version']", 'must be "3".')
     has_id = params.get("flow_id") is not None
     has_name = params.get("flow_name") is not None
     if has_id == has_name:
@@ -270,8 +283,9 @@ def _flow(action: dict[str, Any]) -> None:
     string(params, "flow_token", pp)
     flow_action = "navigate"
     if "flow_action" in params:
-        flow_action = enum(params["flow_action"], ["navigate", "data_exchange"],
-                           f"{pp}['flow_action']")
+        flow_action = enum(
+            params["flow_action"], ["navigate", "data_exchange"], f"{pp}['flow_action']"
+        )
     if "flow_action_payload" in params:
         fap = as_obj(params["flow_action_payload"], f"{pp}['flow_action_payload']")
         if flow_action == "navigate":
@@ -279,21 +293,30 @@ def _flow(action: dict[str, Any]) -> None:
         if "data" in fap:
             data = fap["data"]
             if not isinstance(data, dict) or not data:
-                raise invalid(f"{pp}['flow_action_payload']['data']",
-                              "must be a non-empty object when sent.")
+                raise invalid(
+                    f"{pp}['flow_action_payload']['data']", "must be a non-empty object when sent."
+                )
 
 
 def _carousel(action: dict[str, Any]) -> list[MediaRef]:
-    cards = array(action, "cards", "interactive['action']", required=True, min_items=1,
-                  max_items=CAROUSEL_MAX_CARDS)
+    cards = array(
+        action,
+        "cards",
+        "interactive['action']",
+        required=True,
+        min_items=1,
+        max_items=CAROUSEL_MAX_CARDS,
+    )
     refs: list[MediaRef] = []
     for i, c in enumerate(cards):
         p = f"interactive['action']['cards'][{i}]"
         card = as_obj(c, p)
         header = as_obj(req(card, "header", p), f"{p}['header']")
-        htype = enum(req(header, "type", f"{p}['header']"), ["image", "video"],
-                     f"{p}['header']['type']")
-        refs.append(validate_media(htype, req(header, htype, f"{p}['header']"),
-                                   f"{p}['header']['{htype}']"))
+        htype = enum(
+            req(header, "type", f"{p}['header']"), ["image", "video"], f"{p}['header']['type']"
+        )
+        refs.append(
+            validate_media(htype, req(header, htype, f"{p}['header']"), f"{p}['header']['{htype}']")
+        )
         as_obj(req(card, "action", p), f"{p}['action']")
     return refs

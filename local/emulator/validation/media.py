@@ -1,4 +1,5 @@
-"""image / audio / video / document / sticker message objects (fact sheet §2.1)."""
+"""image / audio / video / document / sticker message objects
+(docs/meta/limits.md#text-and-media)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The send envelope (fact sheet §1.1) and dispatch to each family's validator."""
+"""The send envelope (docs/meta/messages.md#send) and dispatch to each family's validator."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ MESSAGE_TYPES = (
     "template",
     "reaction",
 )
-# 512 from PYWA and the OAS calling variant; NOT CONFIRMED on Meta's messages page (§1.1).
+# 512 from PYWA and the OAS calling variant; NOT CONFIRMED on Meta's messages page
+# (docs/meta/messages.md#send).
 BIZ_OPAQUE_MAX = 512
 _PHONE_CHARS = re.compile(r"^\+?[0-9\-\(\)\s]+$")
 
@@ -45,7 +46,8 @@ class OutboundMessage:
 
 
 def normalize_recipient(to: str, business_display_number: str) -> str:
-    """Return the wa_id for ``to`` (§1.1 "WhatsApp user phone number formats").
+    """Return the wa_id for ``to`` (docs/meta/messages.md#send "WhatsApp user phone number
+    formats").
 
     ``+``, ``-``, ``(``, ``)`` and spaces are accepted. Without ``+`` Meta prepends the
     business number's country code. Meta's exact heuristic is undocumented; the emulator
@@ -69,7 +71,7 @@ def normalize_recipient(to: str, business_display_number: str) -> str:
 def validate_outbound(body: dict[str, Any], business_display_number: str) -> OutboundMessage:
     mp = req(body, "messaging_product", "")
     if mp != "whatsapp":
-        raise invalid("messaging_product", "must be \"whatsapp\".")
+        raise invalid("messaging_product", 'must be "whatsapp".')
     if "recipient_type" in body:
         rt = enum(body["recipient_type"], ["individual", "group"], "recipient_type")
         if rt == "group":
@@ -77,13 +79,20 @@ def validate_outbound(body: dict[str, Any], business_display_number: str) -> Out
     to = req(body, "to", "")
     if not isinstance(to, str):
         raise invalid("to", "must be a string.")
-    mtype = req(body, "type", "")  # the fact sheet lists no default, so it is required
+    mtype = req(body, "type", "")  # docs/meta lists no default, so it is required
     if mtype not in MESSAGE_TYPES:
         raise GraphError(131051, f"Message type '{mtype}' is not supported.")
     no_unknown(
         body,
-        {"messaging_product", "recipient_type", "to", "type", "context",
-         "biz_opaque_callback_data", mtype},
+        {
+            "messaging_product",
+            "recipient_type",
+            "to",
+            "type",
+            "context",
+            "biz_opaque_callback_data",
+            mtype,
+        },
         "",
     )
     wa_id = normalize_recipient(to, business_display_number)
@@ -94,8 +103,14 @@ def validate_outbound(body: dict[str, Any], business_display_number: str) -> Out
         no_unknown(ctx, {"message_id"}, "context")
         context_id = string(ctx, "message_id", "context", required=True)
     payload = req(body, mtype, "")
-    out = OutboundMessage(to=to, wa_id=wa_id, type=mtype, payload=payload,
-                          biz_opaque_callback_data=opaque, context_id=context_id)
+    out = OutboundMessage(
+        to=to,
+        wa_id=wa_id,
+        type=mtype,
+        payload=payload,
+        biz_opaque_callback_data=opaque,
+        context_id=context_id,
+    )
     if mtype == "text":
         validate_text(payload)
     elif mtype in MEDIA_TYPES:
@@ -115,10 +130,11 @@ def validate_outbound(body: dict[str, Any], business_display_number: str) -> Out
 
 
 def validate_mark_read(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
-    """Mark-as-read with optional typing indicator (§1.2). Returns (wamid, indicator)."""
+    """Mark-as-read with optional typing indicator (docs/meta/messages.md#read-receipts). Returns
+    (wamid, indicator)."""
     no_unknown(body, {"messaging_product", "status", "message_id", "typing_indicator"}, "")
     if req(body, "messaging_product", "") != "whatsapp":
-        raise invalid("messaging_product", "must be \"whatsapp\".")
+        raise invalid("messaging_product", 'must be "whatsapp".')
     enum(body["status"], ["read"], "status")
     mid = req(body, "message_id", "")
     if not isinstance(mid, str):

@@ -1,4 +1,4 @@
-"""Structure of a ``type: template`` send (fact sheet §2.5).
+"""Structure of a ``type: template`` send (docs/meta/templates.md#sending).
 
 Only the shape is checked here; whether the template exists, is approved and receives the
 right parameters needs state and lives in ``templates.py``.
@@ -53,7 +53,8 @@ def validate_template_send(obj: Any) -> TemplateSend:
     lang = as_obj(req(t, "language", "template"), "template['language']")
     no_unknown(lang, {"code", "policy"}, "template['language']")
     code = req_str(lang, "code", "template['language']")
-    # OAS marks policy required but Meta's examples omit it -> optional (§2.5).
+    # OAS marks policy required but Meta's examples omit it -> optional
+    # (docs/meta/templates.md#sending).
     if "policy" in lang:
         enum(lang["policy"], ["deterministic"], "template['language']['policy']")
     out = TemplateSend(name=name, language=code)
@@ -65,8 +66,9 @@ def validate_template_send(obj: Any) -> TemplateSend:
         sub_type = None
         index = None
         if ctype == "button":
-            sub_type = enum(str(req(comp, "sub_type", p)).lower(), BUTTON_SUB_TYPES,
-                            f"{p}['sub_type']")
+            sub_type = enum(
+                str(req(comp, "sub_type", p)).lower(), BUTTON_SUB_TYPES, f"{p}['sub_type']"
+            )
             index = _index(req(comp, "index", p), f"{p}['index']")
         params = array(comp, "parameters", p)
         for j, prm in enumerate(params):
@@ -76,7 +78,8 @@ def validate_template_send(obj: Any) -> TemplateSend:
 
 
 def _index(value: Any, path: str) -> int:
-    """``index`` 0-9, as a string or a number (§2.5). The OAS regex is ignored (§9)."""
+    """``index`` 0-9, as a string or a number (docs/meta/templates.md#sending). The OAS regex is
+    ignored (docs/meta/conflicts.md)."""
     if isinstance(value, bool):
         raise bad_param(path, "must be an integer.")
     if isinstance(value, str) and value.isdigit():
@@ -103,8 +106,7 @@ def _param(obj: Any, path: str) -> list[MediaRef]:
         cur = as_obj(value, f"{path}['currency']")
         req_str(cur, "fallback_value", f"{path}['currency']")
         req_str(cur, "code", f"{path}['currency']")
-        number(req(cur, "amount_1000", f"{path}['currency']"),
-               f"{path}['currency']['amount_1000']")
+        number(req(cur, "amount_1000", f"{path}['currency']"), f"{path}['currency']['amount_1000']")
     elif ptype == "date_time":
         req_str(as_obj(value, f"{path}['date_time']"), "fallback_value", f"{path}['date_time']")
     elif ptype in ("image", "video", "document"):
@@ -113,8 +115,7 @@ def _param(obj: Any, path: str) -> list[MediaRef]:
     elif ptype == "location":
         loc = as_obj(value, f"{path}['location']")
         number(req(loc, "latitude", f"{path}['location']"), f"{path}['location']['latitude']")
-        number(req(loc, "longitude", f"{path}['location']"),
-               f"{path}['location']['longitude']")
+        number(req(loc, "longitude", f"{path}['location']"), f"{path}['location']['longitude']")
     else:
         as_obj(value, f"{path}['{ptype}']")
     return []

@@ -1,4 +1,5 @@
-"""text, location, contacts, reaction (fact sheet §1.3, §2.1, §2.4)."""
+"""text, location, contacts, reaction (docs/meta/messages.md#reactions,
+docs/meta/limits.md#text-and-media, docs/meta/limits.md#contacts-and-location)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 from ..errors import bad_param, invalid
 from .common import array, as_obj, boolean, no_unknown, number, req, req_str, string
 
-TEXT_BODY_MAX = 4096  # §2.1
-# CONFLICT §2.4: OAS maxItems 5 vs "up to 257" (PYWA quoting Meta). The stricter rule is
-# enforced, so anything this emulator accepts is accepted by Meta. (§9 calls 5 an OAS quirk.)
+TEXT_BODY_MAX = 4096  # docs/meta/limits.md#text-and-media
+# CONFLICT docs/meta/limits.md#contacts-and-location: OAS maxItems 5 vs "up to 257" (PYWA quoting
+# Meta). The stricter rule is enforced, so anything this emulator accepts is accepted by Meta.
+# (docs/meta/conflicts.md calls 5 an OAS quirk.)
 CONTACTS_MAX = 5
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -39,8 +41,9 @@ def validate_location(obj: Any) -> None:
 def validate_contacts(obj: Any) -> None:
     if not isinstance(obj, list):
         raise bad_param("contacts", "must be an array.")
-    items = array({"contacts": obj}, "contacts", "", required=True, min_items=1,
-                  max_items=CONTACTS_MAX)
+    items = array(
+        {"contacts": obj}, "contacts", "", required=True, min_items=1, max_items=CONTACTS_MAX
+    )
     for i, c in enumerate(items):
         p = f"contacts[{i}]"
         contact = as_obj(c, p)
@@ -59,7 +62,8 @@ def validate_contacts(obj: Any) -> None:
 
 
 def validate_reaction(obj: Any) -> str:
-    """Returns the wamid reacted to. ``emoji: ""`` removes a reaction (§1.3)."""
+    """Returns the wamid reacted to. ``emoji: ""`` removes a reaction
+    (docs/meta/messages.md#reactions)."""
     r = as_obj(obj, "reaction")
     no_unknown(r, {"message_id", "emoji"}, "reaction")
     mid = req_str(r, "message_id", "reaction")

@@ -1,4 +1,4 @@
-"""How many campaign messages a number may start this run (fact sheet §4).
+"""How many campaign messages a number may start this run (docs/meta/throughput.md).
 
 Two limits bind bulk sends, and the sender enforces both per message (it defers
 what would break them). Pacing here keeps a campaign from flooding the sender with

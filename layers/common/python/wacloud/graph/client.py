@@ -220,7 +220,8 @@ class GraphClient:
             url=str(body["url"]),
             mime_type=str(body.get("mime_type", "application/octet-stream")),
             sha256=body.get("sha256"),
-            # Conflict on the fact sheet: a string in OAS, a number in PYWA.
+            # Conflict between sources (docs/meta/media.md#endpoints): a string in OAS, a number in
+            # PYWA.
             file_size=int(size) if size is not None else None,
         )
 

@@ -1,4 +1,4 @@
-"""Cloud API error codes and what the sender should do about each (fact sheet §5).
+"""Cloud API error codes and what the sender should do about each (docs/meta/errors.md).
 
 Meta advises acting on the error ``code`` (and ``details``), not on the title or
 the HTTP status, so the decision table is keyed by code. The HTTP status is only
@@ -41,7 +41,7 @@ class ErrorClass(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class GraphErrorInfo:
-    """One row of the fact-sheet table.
+    """One row of the table in docs/meta/errors.md#codes.
 
     ``http_status`` comes from the older Meta table (ERR-OLD); ``None`` where that
     table had no row. ``retry_after_seconds`` is a first-retry hint, ``None`` when
@@ -57,10 +57,12 @@ class GraphErrorInfo:
 
 R, T, A, RL = ErrorClass.RETRYABLE, ErrorClass.TERMINAL, ErrorClass.AUTH, ErrorClass.RATE_LIMITED
 
-PAIR_RATE_BASE = 4  # §4: retry a 131056 after 4^X seconds, X = 0, 1, 2...
-MAINTENANCE_WAIT_SECONDS = 60  # §4: a throughput upgrade takes <= 1 min (131057)
-FLOW_THROTTLE_WINDOW_SECONDS = 3600  # §2.3: 10 messages with the flow in the last hour
-REREGISTER_WAIT_SECONDS = 300  # §5.2 133015: wait 5 min
+PAIR_RATE_BASE = 4  # docs/meta/throughput.md: retry a 131056 after 4^X seconds, X = 0, 1, 2...
+# docs/meta/throughput.md: a throughput upgrade takes <= 1 min (131057)
+MAINTENANCE_WAIT_SECONDS = 60
+# docs/meta/limits.md#flow-messages: 10 messages with the flow in the last hour
+FLOW_THROTTLE_WINDOW_SECONDS = 3600
+REREGISTER_WAIT_SECONDS = 300  # docs/meta/errors.md#codes 133015: wait 5 min
 
 _ROWS: tuple[GraphErrorInfo, ...] = (
     GraphErrorInfo(0, "AuthException", 401, A),
@@ -145,7 +147,7 @@ _ROWS: tuple[GraphErrorInfo, ...] = (
     GraphErrorInfo(133016, "Account register deregister rate limit exceeded", 400, T),
     GraphErrorInfo(134011, "WhatsApp Payments ToS acceptance pending", None, T),
     GraphErrorInfo(135000, "Generic user error", 400, T),
-    # ---- families listed below the table (titles are the fact sheet's descriptions)
+    # ---- families listed below the table (titles are those of docs/meta/errors.md#codes)
     GraphErrorInfo(2388019, "Template limit reached", None, T),
     GraphErrorInfo(2388039, "Template character limit", None, T),
     GraphErrorInfo(2388040, "Template character limit", None, T),
@@ -170,12 +172,14 @@ _ROWS: tuple[GraphErrorInfo, ...] = (
 )
 
 ERRORS: dict[int, GraphErrorInfo] = {row.code: row for row in _ROWS}
-"""Every code of fact sheet §5.2 with an explicit row."""
+"""Every code of docs/meta/errors.md#codes with an explicit row."""
 
 # Ranges documented as families: (first, last, info template).
 _RANGES: tuple[tuple[int, int, str, ErrorClass], ...] = (
-    (200, 299, "API Permission", T),  # §5.2: 200-299 permission not granted/removed
-    (138000, 138999, "Calling API error", T),  # §5.2 families: calling 138000-138xxx
+    # docs/meta/errors.md#codes: 200-299 permission not granted/removed
+    (200, 299, "API Permission", T),
+    # docs/meta/errors.md#codes families: calling 138000-138xxx
+    (138000, 138999, "Calling API error", T),
 )
 
 
@@ -201,7 +205,8 @@ def classify(code: int, http_status: int | None = None) -> ErrorClass:
 
 
 def pair_rate_retry_seconds(attempt: int) -> int:
-    """Wait before retry number ``attempt`` (0-based) after 131056: 4^X seconds (§4)."""
+    """Wait before retry number ``attempt`` (0-based) after 131056: 4^X seconds
+    (docs/meta/throughput.md)."""
     return int(PAIR_RATE_BASE ** max(attempt, 0))
 
 
@@ -220,7 +225,7 @@ def _str_or_none(value: Any) -> str | None:
 
 
 class GraphAPIError(GraphError):
-    """A Graph error envelope (``{"error": {...}}``, §5.1) as an exception.
+    """A Graph error envelope (``{"error": {...}}``, docs/meta/errors.md#envelope) as an exception.
 
     ``code`` is ``None`` when the response had no usable error object (e.g. an HTML
     502 from a proxy); the class then follows the HTTP status alone.

@@ -1,7 +1,7 @@
 """Inbound media: copy a customer's image, audio, video, document or sticker to S3.
 
 Meta keeps the media behind a URL that expires after 5 minutes and a media id that
-lives 7 days (fact sheet §1.4), so the inbound processor copies it into the media
+lives 7 days (docs/meta/media.md#endpoints), so the inbound processor copies it into the media
 bucket while the item is processed, under ``media/{sha256}``: content-addressed, so
 a sticker sent by a thousand customers is downloaded and stored once, and a
 reprocessed item finds its object already there (a HEAD, no download).
@@ -43,8 +43,8 @@ logger = Logger(child=True)
 
 KB = 1024
 MB = 1024 * KB
-# Fact sheet §2.1 (supported media). The table describes what WhatsApp accepts; for
-# inbound, the only figure stated is 100 MB (larger -> webhook error 131052). CONFLICT
+# docs/meta/limits.md#text-and-media (supported media). The table describes what WhatsApp accepts;
+# for inbound, the only figure stated is 100 MB (larger -> webhook error 131052). CONFLICT
 # in scope, so the stricter rule applies: the per-kind limits below. MB is read as
 # MiB, as the emulator and the outbound validator read it.
 MAX_BYTES: dict[str, int] = {
@@ -57,7 +57,8 @@ STICKER_STATIC_MAX = 100 * KB
 STICKER_ANIMATED_MAX = 500 * KB
 MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
 MEDIA_PREFIX = "media/"
-META_MEDIA_DOWNLOAD_ERROR = 131052  # §5.2 "Media download error" (e.g. > 100 MB)
+# docs/meta/errors.md#codes "Media download error" (e.g. > 100 MB)
+META_MEDIA_DOWNLOAD_ERROR = 131052
 URL_REFUSED_METRIC = "InboundMediaUrlRefused"
 
 
@@ -182,11 +183,11 @@ def cache_inbound_media(
 def _download(
     source: MediaSource, pnid: str, body: Media, limit: int
 ) -> tuple[bytes, MediaInfo | None]:
-    """Bytes of the media: the webhook's own url first (sent since Nov 2025, §1.4),
-    else or then a fresh URL from ``GET /{media-id}``.
+    """Bytes of the media: the webhook's own url first (sent since Nov 2025,
+    docs/meta/media.md#endpoints), else or then a fresh URL from ``GET /{media-id}``.
 
-    A webhook url that fails (404: fetch a new URL and retry, §1.4) or that names a host
-    off Meta's media hosts is replaced by a fresh URL, which is checked the same way.
+    A webhook url that fails (404: fetch a new URL and retry, docs/meta/media.md#endpoints) or that
+    names a host off Meta's media hosts is replaced by a fresh URL, which is checked the same way.
     """
     try:
         if body.url is None:

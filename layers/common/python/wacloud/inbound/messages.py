@@ -57,7 +57,8 @@ class InboundOptions:
     #: MARK_AS_READ: send a read receipt (blue ticks) for every customer message.
     mark_as_read: bool = True
     #: TYPING_INDICATOR: show "typing..." while a reply is on its way. Meta sends it
-    #: with the read receipt in one call (§1.2), so it needs MARK_AS_READ too.
+    #: with the read receipt in one call (docs/meta/messages.md#read-receipts), so it needs
+    #: MARK_AS_READ too.
     typing_indicator: bool = True
     #: OPT_OUT_KEYWORDS / OPT_IN_KEYWORDS (inbound/consent.py).
     opt_out_keywords: frozenset[str] = DEFAULT_OPT_OUT
@@ -95,8 +96,8 @@ class MediaCopier:
         """Copy the message's media to S3, or say why not (None: not a media message).
 
         A transient failure raises `TransientMediaError` when ``may_wait`` (the caller
-        retries later: the media id lives 7 days at Meta, §1.4), else it is returned
-        as the error ``unavailable`` so the message is kept without its media.
+        retries later: the media id lives 7 days at Meta, docs/meta/media.md#endpoints), else it is
+        returned as the error ``unavailable`` so the message is kept without its media.
         """
         from wacloud.inbound.media import (
             MediaOutcome,
@@ -322,7 +323,8 @@ class MessageHandler:
                     {
                         "phone_number_id": pnid,
                         # wa_id is international without "+"; Meta prepends the
-                        # business's country code to a number without one (§1.1).
+                        # business's country code to a number without one
+                        # (docs/meta/messages.md#send).
                         "to": f"+{wa_id}",
                         **reply,
                         "context": {"message_id": message.id},

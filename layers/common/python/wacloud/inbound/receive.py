@@ -31,7 +31,7 @@ from wacloud.inbound.split import split_webhook
 from wacloud.inbound.tenancy import Refusal, WebhookApps, piece_refusal
 from wacloud.models.webhook.keys import ITEM_KEYS
 
-MAX_BODY_BYTES = 3 * 1024 * 1024  # fact sheet §3.8: payloads up to 3 MB
+MAX_BODY_BYTES = 3 * 1024 * 1024  # docs/meta/webhooks.md#delivery: payloads up to 3 MB
 
 # orjson reads an integer beyond 64 bits as a float, so re-serialising it would change
 # its digits. 20 digits in a row may be such an integer (2**64 has 20): those bodies

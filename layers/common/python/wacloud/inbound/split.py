@@ -1,7 +1,7 @@
 """Split a Meta webhook POST into single-item webhooks, on plain dicts.
 
-Why: the receive Lambda must answer Meta fast (median <=250 ms, §3.8) and hand the
-work to SQS. One POST can batch many entries x changes x items; if they travel as
+Why: the receive Lambda must answer Meta fast (median <=250 ms, docs/meta/webhooks.md#delivery) and
+hand the work to SQS. One POST can batch many entries x changes x items; if they travel as
 one SQS message, a single item that crashes the worker blocks — and on redrive,
 re-processes — all the others. Splitting makes each item its own message, retried
 and dead-lettered alone.

@@ -22,6 +22,7 @@ from wacloud.errors import ConfigurationError
 
 __all__ = ["ConfigurationError", "Settings", "env_flag", "parse_hosts", "settings"]
 
+
 def _required(name: str) -> str:
     value = os.environ.get(name, "")
     if not value:

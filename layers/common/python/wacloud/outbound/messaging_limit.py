@@ -1,10 +1,10 @@
 """The messaging limit Meta announces in webhooks, applied to our numbers' pacing.
 
 Meta moves a business portfolio between messaging limits (250, 2,000, 10,000, 100,000
-unique recipients of business-initiated messages per moving 24 h, or unlimited, §4)
-and says so in `business_capability_update` (and, with the same key, in
-`phone_number_quality_update`, §3.7). The sender and the campaign fan-out pace to the
-limit stored in each number's tenant config, so the webhook updates it at once
+unique recipients of business-initiated messages per moving 24 h, or unlimited,
+docs/meta/throughput.md) and says so in `business_capability_update` (and, with the same key, in
+`phone_number_quality_update`, docs/meta/webhooks.md#other-fields). The sender and the campaign
+fan-out pace to the limit stored in each number's tenant config, so the webhook updates it at once
 instead of leaving an operator to notice: too low a stored limit slows campaigns,
 too high a one gets messages refused by Meta (131048/131056 families).
 """

@@ -5,10 +5,10 @@ human `reason`, the `rule` that refused and `stage: "policy"`, which the sender 
 on the `rejected` record. They take plain data (the contact item, the synced template
 item) so they are trivially unit-tested and say nothing about where data comes from.
 
-Template checks mirror what Meta rejects at send time (fact sheet §2.5, §5.2: 132000
-count, 132012 format, 132001 unknown/not approved, 132015 paused, 132016 disabled)
-against the templates `wacloud.templates.sync` mirrored for the WABA. They only run when the
-mirror knows the WABA: an unsynced WABA is left to Meta rather than rejected blindly.
+Template checks mirror what Meta rejects at send time (docs/meta/templates.md#sending,
+docs/meta/errors.md#codes: 132000 count, 132012 format, 132001 unknown/not approved, 132015 paused,
+132016 disabled) against the templates `wacloud.templates.sync` mirrored for the WABA. They only run
+when the mirror knows the WABA: an unsynced WABA is left to Meta rather than rejected blindly.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from wacloud.models.outbound.template import HeaderComponent, TemplateObject, _B
 Refusal = dict[str, Any]
 
 _VARIABLE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
-# Button sub_type a send must use for each stored button type (§2.5: OTP is stored as URL).
+# Button sub_type a send must use for each stored button type (docs/meta/templates.md#sending: OTP
+# is stored as URL).
 _SUB_TYPE_FOR = {
     "QUICK_REPLY": "quick_reply",
     "URL": "url",
@@ -53,7 +54,8 @@ def blocked_refusal(contact: dict[str, Any] | None, at: float | None = None) -> 
 
 
 def window_refusal(is_template: bool, window_open: bool) -> Refusal | None:
-    """Free-form messages need an open 24-hour customer-service window (§6)."""
+    """Free-form messages need an open 24-hour customer-service window
+    (docs/meta/messages.md#customer-service-window)."""
     if is_template or window_open:
         return None
     return refusal(

@@ -1,4 +1,4 @@
-"""Send-rate limits shared by every concurrent sender, kept in DynamoDB (fact sheet §4).
+"""Send-rate limits shared by every concurrent sender, kept in DynamoDB (docs/meta/throughput.md).
 
 Each limit is a token bucket stored as one number, its *theoretical arrival time*
 (GCRA): the moment the bucket would be full again. Taking `n` tokens moves it forward
@@ -9,10 +9,10 @@ agree on an exact previous value.
 
 Two buckets exist:
 * per business number: Meta meters 80 messages/s by default, up to 1,000 after an
-  upgrade (§4, error 130429). Tokens for a whole SQS batch are taken in one call
-  (`ThroughputBudget`) and handed out in memory.
+  upgrade (docs/meta/throughput.md, error 130429). Tokens for a whole SQS batch are taken in one
+  call (`ThroughputBudget`) and handed out in memory.
 * per (number, recipient) pair: 1 message / 6 s with bursts of up to 45 borrowed
-  against future quota (§4, error 131056).
+  against future quota (docs/meta/throughput.md, error 131056).
 
 Over a limit is never a failure: the caller defers the message by the returned wait.
 The bucket items and their updates are `wacloud.store.throughput`'s; this module keeps
@@ -31,8 +31,8 @@ from wacloud.store import throughput
 from wacloud.store.tenants import DEFAULT_THROUGHPUT_MPS, MAX_THROUGHPUT_MPS
 from wacloud.store.throughput import bucket_pk
 
-PAIR_INTERVAL_SECONDS = 6.0  # §4: 1 message / 6 s to the same user
-PAIR_BURST = 45  # §4: bursts of up to 45 in 6 s
+PAIR_INTERVAL_SECONDS = 6.0  # docs/meta/throughput.md: 1 message / 6 s to the same user
+PAIR_BURST = 45  # docs/meta/throughput.md: bursts of up to 45 in 6 s
 MAX_DEFER_SECONDS = 900  # SQS DelaySeconds maximum
 _ATTEMPTS = 4  # conditional-update retries when another sender moved the bucket
 
@@ -56,8 +56,8 @@ class Rate:
 def throughput_rate(mps: int) -> Rate:
     """The number bucket: `mps` tokens per second, one second of them at once.
 
-    Meta also counts inbound messages against the same meter (§4), so this bucket can
-    only keep us under the limit, not guarantee it: 130429 is still deferred.
+    Meta also counts inbound messages against the same meter (docs/meta/throughput.md), so this
+    bucket can only keep us under the limit, not guarantee it: 130429 is still deferred.
     """
     mps = max(1, min(int(mps), MAX_THROUGHPUT_MPS))
     return Rate(per_second=float(mps), burst=mps)
@@ -137,7 +137,7 @@ def _remember(pk: str, tat: float) -> None:
 
 
 def acquire_pair(phone_number_id: str, wa_id: str) -> Grant:
-    """One message to this recipient under the pair limit (§4)."""
+    """One message to this recipient under the pair limit (docs/meta/throughput.md)."""
     # The bucket is idle again once it has caught up with now; keep it a day at most.
     return acquire(bucket_pk("PAIR", phone_number_id, wa_id), 1, PAIR_RATE, ttl_seconds=86_400)
 

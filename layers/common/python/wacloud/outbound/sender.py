@@ -60,7 +60,7 @@ MAX_BACKOFF_SECONDS = 900
 # How stale a campaign's cancelled flag may be when the sender checks it.
 CAMPAIGN_STATE_TTL = 10.0
 AUTH_HOLD_SECONDS = 900
-# 131056: Meta says retry after 4^X seconds (X = 0, 1, 2...; fact sheet §4). X stops
+# 131056: Meta says retry after 4^X seconds (X = 0, 1, 2...; docs/meta/throughput.md). X stops
 # growing at 4 (256 s) so a recipient is never parked for long after a burst.
 PAIR_RETRY_MAX_EXPONENT = 4
 # Recording `sent` after Meta accepted is retried in the Lambda (on top of boto3's own

@@ -10,7 +10,8 @@ from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import now
 from wacloud.infra.dynamo import get, is_conditional_failure, marshal, table, unmarshal
 
-FREE_ENTRY_POINT_SECONDS = 72 * 3600  # fact sheet §6: CTWA / Page CTA free entry point
+# docs/meta/messages.md#customer-service-window: CTWA / Page CTA free entry point
+FREE_ENTRY_POINT_SECONDS = 72 * 3600
 
 
 def contact_pk(phone_number_id: str, wa_id: str) -> str:

@@ -1,7 +1,7 @@
 """Media uploaded to Meta from our bucket, cached by content hash.
 
 `{pnid}#MEDIA#{sha256}` / `#`: the media id Meta gave an upload of that content from
-that number. An uploaded media id lives 30 days at Meta (fact sheet §1.4); we reuse
+that number. An uploaded media id lives 30 days at Meta (docs/meta/media.md#endpoints); we reuse
 it for 29, so sending the same file to many customers uploads it once. Deciding to
 upload or reuse is `wacloud.outbound.media`'s; this is only the record.
 """

@@ -1,9 +1,10 @@
-"""Unique recipients of business-initiated messages per moving 24 h (messaging limit, §4).
+"""Unique recipients of business-initiated messages per moving 24 h (messaging limit,
+docs/meta/throughput.md).
 
 Meta limits how many *different* users a business reaches outside a customer-service
-window in a moving 24 hours (250 for a new portfolio, §4) and documents no error code
-for going over it (§4 GAP), so we must count ourselves and defer before Meta silently
-drops or fails messages.
+window in a moving 24 hours (250 for a new portfolio, docs/meta/throughput.md) and documents no
+error code for going over it (docs/meta/throughput.md GAP), so we must count ourselves and defer
+before Meta silently drops or fails messages.
 
 Two items per business number:
 * a marker per recipient (`{pnid}#REACH#{wa_id}`) saying when it was last counted;

@@ -1,9 +1,10 @@
 """Per-number configuration an operator sets in the table (`TENANT#{pnid}`, sk `#`).
 
 Fields the sender reads, all optional:
-* `throughput_mps`  -- Meta's per-number throughput (80 default, up to 1,000, §4).
+* `throughput_mps`  -- Meta's per-number throughput (80 default, up to 1,000,
+docs/meta/throughput.md).
 * `messaging_limit` -- unique recipients of business-initiated messages per moving 24 h
-  (250 for a new portfolio, §4); `-1`, `0` or `"unlimited"` for no limit.
+  (250 for a new portfolio, docs/meta/throughput.md); `-1`, `0` or `"unlimited"` for no limit.
 * `waba_id`         -- the WABA whose synced templates this number sends (else the
   Meta secret's `tenants` entry is used).
 
@@ -27,9 +28,9 @@ from wacloud.infra.dynamo import Expr, conditional_update, get, items
 if TYPE_CHECKING:
     from wacloud.infra.credentials import MetaCredentials
 
-DEFAULT_THROUGHPUT_MPS = 80  # §4: default per business phone number
-MAX_THROUGHPUT_MPS = 1000  # §4: after the automatic upgrade
-DEFAULT_MESSAGING_LIMIT = 250  # §4: a new business portfolio starts at 250
+DEFAULT_THROUGHPUT_MPS = 80  # docs/meta/throughput.md: default per business phone number
+MAX_THROUGHPUT_MPS = 1000  # docs/meta/throughput.md: after the automatic upgrade
+DEFAULT_MESSAGING_LIMIT = 250  # docs/meta/throughput.md: a new business portfolio starts at 250
 TENANT_PREFIX = "TENANT#"
 CACHE_SECONDS = 60.0
 
@@ -60,7 +61,8 @@ def _throughput(value: Any) -> int:
 
 
 def _limit(value: Any) -> int | None:
-    # -1 is how Meta's business_capability_update spells "unlimited" (§3.7).
+    # -1 is how Meta's business_capability_update spells "unlimited"
+    # (docs/meta/webhooks.md#other-fields).
     if value is None or str(value).strip().lower() in ("unlimited", "-1", "0", ""):
         return None
     try:
@@ -97,7 +99,8 @@ def set_messaging_limit(phone_number_id: str, limit: int | None) -> None:
     """Record a number's messaging limit (None or -1: unlimited) in its tenant config.
 
     For operators, and for the inbound owner on `business_capability_update`
-    (`max_daily_conversations_per_business`; `..._per_phone` up to v23, §3.7).
+    (`max_daily_conversations_per_business`; `..._per_phone` up to v23,
+    docs/meta/webhooks.md#other-fields).
     """
     expr = Expr().set("messaging_limit", -1 if limit is None else limit)
     conditional_update(tenant_pk(phone_number_id), "#", expr.set("messaging_limit_at", now()))

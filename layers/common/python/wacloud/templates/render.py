@@ -85,7 +85,7 @@ def _text_params(mapping: Any, data: Any) -> list[dict[str, Any]]:
 
 
 def template_components(variables: dict[str, Any] | None, data: Any) -> list[dict[str, Any]]:
-    """Graph `template.components` (§2.5) from a variables mapping.
+    """Graph `template.components` (docs/meta/templates.md#sending) from a variables mapping.
 
     `variables`: {"header": [...] | {...}, "body": [...] | {...},
     "buttons": [{"index": 0, "sub_type": "url", "values": ["{code}"]}]}.

@@ -4,8 +4,8 @@ One item per name and language (`{waba}#TPL`, sort key `{name}#{language}`). Tem
 that disappeared from Meta are marked deleted rather than removed, so campaigns and
 history can still say what was sent. Sync writes only templates whose content changed
 (a digest per item), so a WABA with thousands of templates costs one query plus the
-changes every six hours. Status, quality and category webhooks (fact sheet §3.7) are
-applied at once by `apply_template_webhook`, so a PAUSED template stops campaigns
+changes every six hours. Status, quality and category webhooks (docs/meta/webhooks.md#other-fields)
+are applied at once by `apply_template_webhook`, so a PAUSED template stops campaigns
 within seconds rather than at the next sync.
 """
 
@@ -24,15 +24,19 @@ from wacloud.store.template_mirror import template_pk, template_sk
 if TYPE_CHECKING:
     from wacloud.graph.client import GraphClient
 
-# {{1}} (positional) or {{first_name}} (named) placeholders in template text (§2.5).
+# {{1}} (positional) or {{first_name}} (named) placeholders in template text
+# (docs/meta/templates.md#sending).
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
-# Page size we ask for. Meta's default page size is NOT CONFIRMED (§1.5); asking keeps
-# the number of Graph calls (200/hour per WABA by default, §4) small.
+# Page size we ask for. Meta's default page size is NOT CONFIRMED
+# (docs/meta/templates.md#management); asking keeps the number of Graph calls (200/hour per WABA by
+# default, docs/meta/throughput.md) small.
 PAGE_LIMIT = 100
-# A cursor chain longer than this is a loop (6,000 templates per WABA max, §1.5).
+# A cursor chain longer than this is a loop (6,000 templates per WABA max,
+# docs/meta/templates.md#management).
 MAX_PAGES = 1000
 SENDABLE_STATUSES = frozenset({"APPROVED"})
-# Webhook events after which a template is gone for good (§3.7 event enum).
+# Webhook events after which a template is gone for good (docs/meta/webhooks.md#other-fields event
+# enum).
 GONE_EVENTS = frozenset({"DELETED", "PENDING_DELETION"})
 
 # The mirror's keys are the store's; `template_pk` is named here for existing callers.
@@ -104,7 +108,8 @@ def component_parameters(
 
 
 def mirror_fields(template: dict[str, Any]) -> dict[str, Any]:
-    """The fields we keep from one `GET /{waba}/message_templates` entry (§1.5)."""
+    """The fields we keep from one `GET /{waba}/message_templates` entry
+    (docs/meta/templates.md#management)."""
     components = template.get("components") or []
     parameter_format = template.get("parameter_format") or "POSITIONAL"
     quality = template.get("quality_score")
@@ -176,7 +181,8 @@ def sync_templates(graph: GraphClient, waba_id: str, phone_number_id: str) -> di
 
 # ------------------------------------------------------------------ webhooks
 def webhook_changes(field: str, value: dict[str, Any]) -> dict[str, Any] | None:
-    """The mirror fields a template webhook changes (§3.7), or None if not a template one."""
+    """The mirror fields a template webhook changes (docs/meta/webhooks.md#other-fields), or None if
+    not a template one."""
     if field == "message_template_status_update":
         event = str(value.get("event") or "").upper()
         if not event:

@@ -1,4 +1,5 @@
-"""Text, location, contacts and reaction payloads (fact sheet §1.3, §2.1, §2.4)."""
+"""Text, location, contacts and reaction payloads (docs/meta/messages.md#reactions,
+docs/meta/limits.md#text-and-media, docs/meta/limits.md#contacts-and-location)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from pydantic_core import PydanticCustomError
 
 from wacloud.models.outbound.common import Chars, Items, NonEmptyStr, StrictModel
 
-TEXT_BODY_MAX = 4096  # §2.1 text.body
-# §2.4 CONFLICT: OAS maxItems 5 vs PYWA/Meta "up to 257". We enforce the stricter 5.
+TEXT_BODY_MAX = 4096  # docs/meta/limits.md#text-and-media text.body
+# docs/meta/limits.md#contacts-and-location CONFLICT: OAS maxItems 5 vs PYWA/Meta "up to 257". We
+# enforce the stricter 5.
 CONTACTS_MAX = 5
 
 
@@ -25,8 +27,9 @@ class TextObject(StrictModel):
 
 def _coordinate(limit: float) -> Any:
     def check(value: Any) -> float | str:
-        # Meta examples send numbers; OAS types them as strings outbound (§2.4):
-        # accept both and pass the user's form through untouched.
+        # Meta examples send numbers; OAS types them as strings outbound
+        # (docs/meta/limits.md#contacts-and-location): accept both and pass the user's form through
+        # untouched.
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise PydanticCustomError("wacloud_coord", "must be a number or a numeric string")
         try:
@@ -67,7 +70,8 @@ class LocationObject(StrictModel):
 
 class ReactionObject(StrictModel):
     message_id: NonEmptyStr
-    # "" removes an earlier reaction (PYWA remove_reaction, §1.3), so no min length.
+    # "" removes an earlier reaction (PYWA remove_reaction, docs/meta/messages.md#reactions), so no
+    # min length.
     emoji: str
 
 

@@ -1,4 +1,4 @@
-"""Interactive messages (fact sheet §2.2, §2.3).
+"""Interactive messages (docs/meta/limits.md#interactive, docs/meta/limits.md#flow-messages).
 
 One model per ``interactive.type`` instead of one permissive model: which header,
 body and footer are allowed differs per type (e.g. ``product`` forbids a header,
@@ -24,11 +24,15 @@ from wacloud.models.outbound.common import (
 from wacloud.models.outbound.media import DocumentObject, ImageObject, LinkOnlyMedia, VideoObject
 from wacloud.models.outbound.template import ProductSection
 
-HEADER_TEXT_MAX = 60  # §2.2 button/list/cta_url header text
-FOOTER_MAX = 60  # §2.2
-BODY_MAX = 1024  # §2.2 reply buttons, cta_url; OAS BodyObject default for the other types
-LIST_BODY_MAX = 4096  # §2.2 list (Meta 2026) -- OAS says 1024, Meta's per-type page wins (§9.2)
-# §9.2 CONFLICT: location request body 1024 (Meta Nov 2025) vs 4096 (3P) -> stricter 1024.
+HEADER_TEXT_MAX = 60  # docs/meta/limits.md#interactive button/list/cta_url header text
+FOOTER_MAX = 60  # docs/meta/limits.md#interactive
+# docs/meta/limits.md#interactive reply buttons, cta_url; OAS BodyObject default for the other types
+BODY_MAX = 1024
+# docs/meta/limits.md#interactive list (Meta 2026) -- OAS says 1024, Meta's per-type page wins
+# (docs/meta/conflicts.md#interactive-body-limits)
+LIST_BODY_MAX = 4096
+# docs/meta/conflicts.md#interactive-body-limits CONFLICT: location request body 1024 (Meta Nov
+# 2025) vs 4096 (3P) -> stricter 1024.
 LOCATION_REQUEST_BODY_MAX = 1024
 REPLY_BUTTONS_MAX = 3
 REPLY_TITLE_MAX = 20
@@ -42,8 +46,10 @@ LIST_ROW_DESCRIPTION_MAX = 72
 LIST_SECTION_TITLE_MAX = 24
 CTA_DISPLAY_TEXT_MAX = 20
 PRODUCT_SECTIONS_MAX = 10
-PRODUCT_ITEMS_TOTAL_MAX = 30  # §2.2: OAS says 30 per section, Meta/PYWA 30 in total -> total
-# §2.3 / §9.3 CONFLICT: flow_cta <= 30 (Meta "advised", OAS) vs <= 20 (PYWA) -> stricter 20.
+# docs/meta/limits.md#interactive: OAS says 30 per section, Meta/PYWA 30 in total -> total
+PRODUCT_ITEMS_TOTAL_MAX = 30
+# docs/meta/limits.md#flow-messages / docs/meta/conflicts.md#flow-cta CONFLICT: flow_cta <= 30 (Meta
+# "advised", OAS) vs <= 20 (PYWA) -> stricter 20.
 FLOW_CTA_MAX = 20
 
 
@@ -185,7 +191,7 @@ class ListAction(StrictModel):
 
 class InteractiveList(StrictModel):
     type: Literal["list"]
-    header: TextHeader | None = None  # §2.2: list headers are text only
+    header: TextHeader | None = None  # docs/meta/limits.md#interactive: list headers are text only
     body: ListBody
     footer: Footer | None = None
     action: ListAction
@@ -243,7 +249,8 @@ class CallPermissionAction(StrictModel):
 
 
 class InteractiveCallPermissionRequest(StrictModel):
-    """Header and footer are not supported in free-form (§2.2), so the model has none."""
+    """Header and footer are not supported in free-form (docs/meta/limits.md#interactive), so the
+    model has none."""
 
     type: Literal["call_permission_request"]
     body: Body | None = None
@@ -289,7 +296,7 @@ class ProductListAction(StrictModel):
 
 class InteractiveProductList(StrictModel):
     type: Literal["product_list"]
-    header: TextHeader  # §2.2: required, text
+    header: TextHeader  # docs/meta/limits.md#interactive: required, text
     body: Body | None = None
     footer: Footer | None = None
     action: ProductListAction
@@ -306,7 +313,7 @@ class CatalogMessageAction(StrictModel):
 
 class InteractiveCatalogMessage(StrictModel):
     type: Literal["catalog_message"]
-    body: Body  # §2.2: required
+    body: Body  # docs/meta/limits.md#interactive: required
     footer: Footer | None = None
     action: CatalogMessageAction
 
@@ -376,7 +383,7 @@ class CardVideoHeader(StrictModel):
 
 
 class InteractiveCarouselCard(StrictModel):
-    """Shape only: the fact sheet has no figures for interactive carousels (GAP)."""
+    """Shape only: docs/meta has no figures for interactive carousels (GAP)."""
 
     card_index: Annotated[int, Field(ge=0)]
     type: Literal["cta_url"]

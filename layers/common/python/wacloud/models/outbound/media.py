@@ -1,4 +1,4 @@
-"""Media objects (fact sheet §2.1): image, audio, video, document, sticker.
+"""Media objects (docs/meta/limits.md#text-and-media): image, audio, video, document, sticker.
 
 Meta takes exactly one of an uploaded media ``id`` or a public ``link``. We add a
 third source, ``s3_key``: an object in our media bucket that the sender uploads to
@@ -17,8 +17,8 @@ from pydantic_core import PydanticCustomError
 from wacloud.infra.media_keys import OUTBOUND_MEDIA_PREFIX, outbound_key_problem
 from wacloud.models.outbound.common import Chars, HttpUrlStr, NonEmptyStr, StrictModel
 
-# §2.1: image/document captions <= 1024 (Meta pages); video caption <= 1024 from OAS only
-# (Meta video page NOT CONFIRMED) -- the same figure, so one constant.
+# docs/meta/limits.md#text-and-media: image/document captions <= 1024 (Meta pages); video caption <=
+# 1024 from OAS only (Meta video page NOT CONFIRMED) -- the same figure, so one constant.
 CAPTION_MAX = 1024
 Caption = Annotated[str, Chars(max=CAPTION_MAX)]
 
@@ -81,15 +81,17 @@ class DocumentObject(_MediaSource):
 
 
 class AudioObject(_MediaSource):
-    """No caption: Meta's audio object has none (§2.1), so one is rejected, not dropped."""
+    """No caption: Meta's audio object has none (docs/meta/limits.md#text-and-media), so one is
+    rejected, not dropped."""
 
 
 class StickerObject(_MediaSource):
-    """No caption: the OAS sticker schema allows only ``id`` or ``link`` (§2.1)."""
+    """No caption: the OAS sticker schema allows only ``id`` or ``link``
+    (docs/meta/limits.md#text-and-media)."""
 
 
 class LinkOnlyMedia(_MediaSource):
-    """cta_url headers take media ``by link`` only (§2.2 cta_url row)."""
+    """cta_url headers take media ``by link`` only (docs/meta/limits.md#interactive cta_url row)."""
 
     @model_validator(mode="after")
     def _link_only(self) -> Self:

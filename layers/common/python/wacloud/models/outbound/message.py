@@ -221,7 +221,8 @@ def content_of(message: OutboundMessage) -> BaseModel | list[ContactCard]:
 
 
 def is_template(message: OutboundMessage) -> bool:
-    """Templates are the only messages allowed outside the 24 h window (§6)."""
+    """Templates are the only messages allowed outside the 24 h window
+    (docs/meta/messages.md#customer-service-window)."""
     return isinstance(message, TemplateMessage)
 
 
@@ -299,7 +300,8 @@ class TypingIndicatorObject(StrictModel):
 
 
 class MarkRead(StrictModel):
-    """``POST /{phone-number-id}/messages`` body marking an inbound message read (§1.2).
+    """``POST /{phone-number-id}/messages`` body marking an inbound message read
+    (docs/meta/messages.md#read-receipts).
 
     Marking one message read also marks earlier ones; it must happen within 30
     days of receipt or Meta answers 131009.
@@ -312,7 +314,8 @@ class MarkRead(StrictModel):
 
 
 class TypingIndicator(MarkRead):
-    """Read receipt plus typing indicator; Meta only offers the two together (§1.2).
+    """Read receipt plus typing indicator; Meta only offers the two together
+    (docs/meta/messages.md#read-receipts).
 
     The indicator disappears when we reply or after 25 seconds, whichever is first.
     """

@@ -52,8 +52,8 @@ from wacloud.models.outbound.message import (
     parse_outbound,
 )
 
-# §1.1: biz_opaque_callback_data max 512 (PYWA; NOT CONFIRMED on Meta's messages page,
-# taken as the binding limit because it is the only figure and the stricter reading).
+# docs/meta/messages.md#send: biz_opaque_callback_data max 512 (PYWA; NOT CONFIRMED on Meta's
+# messages page, taken as the binding limit because it is the only figure and the stricter reading).
 BIZ_OPAQUE_MAX = 512
 CALLBACK_PREFIX_RESERVED = 40
 """Characters the sender prepends (its own tracking token) to the user's callback data."""
@@ -90,7 +90,7 @@ IdempotencyKey = Annotated[
 ]
 Tag = Annotated[str, Chars(min=1, max=TAG_MAX_CHARS, why=OURS)]
 
-# Meta accepts "+", "-", "(", ")" and spaces around the digits (§1.1).
+# Meta accepts "+", "-", "(", ")" and spaces around the digits (docs/meta/messages.md#send).
 _TO_ALLOWED = re.compile(r"^\+?[0-9()\- ]+$")
 
 
@@ -99,8 +99,8 @@ def normalise_to(value: str) -> tuple[str, str]:
 
     ``wa_id`` is the digits only; it keys our per-recipient state. ``graph_to`` keeps a
     leading ``+`` when the user wrote one: without it Meta prepends the *business*
-    number's country code (§1.1), so ``+15551234567`` and ``15551234567`` can reach
-    different people and must not be conflated.
+    number's country code (docs/meta/messages.md#send), so ``+15551234567`` and ``15551234567`` can
+    reach different people and must not be conflated.
     """
     text = value.strip()
     if not _TO_ALLOWED.match(text):

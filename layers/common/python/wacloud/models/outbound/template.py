@@ -1,4 +1,4 @@
-"""Template sends (fact sheet §2.5).
+"""Template sends (docs/meta/templates.md#sending).
 
 We can only check what is visible in the send itself: we do not know the
 template's stored definition here, so parameter counts (132000) and formats
@@ -18,16 +18,18 @@ from wacloud.models.outbound.basic import LocationObject
 from wacloud.models.outbound.common import Chars, Items, NonEmptyStr, StrictModel, unique_values
 from wacloud.models.outbound.media import ImageObject, VideoObject, _MediaSource
 
-TEMPLATE_NAME_MAX = 512  # §1.5 name regex ^[a-z0-9_]+$, max 512
-HEADER_TEXT_PARAM_MAX = 60  # §2.5 header text parameter
-BODY_TEXT_PARAM_MAX = 1024  # §2.5 body text parameter when the template has other components
-BODY_ONLY_TEXT_PARAM_MAX = 32768  # §2.5 body text parameter when body is the only component
-TEMPLATE_BUTTONS_MAX = 10  # §2.5 creation limits: <= 10 buttons in total
-COPY_CODE_MAX = 15  # §2.5 creation limits: copy-code example / OTP <= 15
-CAROUSEL_CARDS_MAX = 10  # §2.5 creation limits: carousel <= 10 cards
+TEMPLATE_NAME_MAX = 512  # docs/meta/templates.md#management name regex ^[a-z0-9_]+$, max 512
+HEADER_TEXT_PARAM_MAX = 60  # docs/meta/templates.md#sending header text parameter
+# docs/meta/templates.md#sending body text parameter when the template has other components
+BODY_TEXT_PARAM_MAX = 1024
+# docs/meta/templates.md#sending body text parameter when body is the only component
+BODY_ONLY_TEXT_PARAM_MAX = 32768
+TEMPLATE_BUTTONS_MAX = 10  # docs/meta/templates.md#sending creation limits: <= 10 buttons in total
+COPY_CODE_MAX = 15  # docs/meta/templates.md#sending creation limits: copy-code example / OTP <= 15
+CAROUSEL_CARDS_MAX = 10  # docs/meta/templates.md#sending creation limits: carousel <= 10 cards
 
 _NAME = re.compile(r"^[a-z0-9_]+$")
-# §2.5: named parameters are "lowercase letters and underscores, unique".
+# docs/meta/templates.md#sending: named parameters are "lowercase letters and underscores, unique".
 _PARAM_NAME = re.compile(r"^[a-z_]+$")
 
 
@@ -62,8 +64,8 @@ ParamName = Annotated[str, Chars(min=1), AfterValidator(_check_param_name)]
 
 
 def _check_index(value: Any) -> int | str:
-    # Meta examples use both "0" and 0 (§2.5); keep whichever the user sent.
-    # OAS describes the range as 0-9, consistent with <= 10 buttons per template.
+    # Meta examples use both "0" and 0 (docs/meta/templates.md#sending); keep whichever the user
+    # sent. OAS describes the range as 0-9, consistent with <= 10 buttons per template.
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise PydanticCustomError("wacloud_index", "must be an integer 0-9 or a string '0'-'9'")
     text = str(value)
@@ -117,7 +119,7 @@ class CurrencyParam(StrictModel):
 
 
 class DateTimeValue(StrictModel):
-    # The Cloud API always renders fallback_value (§2.5).
+    # The Cloud API always renders fallback_value (docs/meta/templates.md#sending).
     fallback_value: NonEmptyStr
 
 
@@ -128,7 +130,8 @@ class DateTimeParam(StrictModel):
 
 
 class TemplateDocument(_MediaSource):
-    """Template document headers take no caption (§2.5: PDF only, no caption)."""
+    """Template document headers take no caption (docs/meta/templates.md#sending: PDF only, no
+    caption)."""
 
     filename: NonEmptyStr | None = None
 
@@ -162,7 +165,7 @@ BodyParam = Annotated[TextParam | CurrencyParam | DateTimeParam, Field(discrimin
 
 class HeaderComponent(StrictModel):
     type: Literal["header"]
-    # §2.5 creation limits: header has at most 1 variable.
+    # docs/meta/templates.md#sending creation limits: header has at most 1 variable.
     parameters: Annotated[list[HeaderParam], Items(min=1, max=1, noun="header parameters")]
 
     @model_validator(mode="after")
@@ -230,7 +233,7 @@ class ProductSection(StrictModel):
 
 class MpmAction(StrictModel):
     thumbnail_product_retailer_id: NonEmptyStr
-    # Counts for MPM template sections are not in the fact sheet: not enforced here.
+    # Counts for MPM template sections are not in docs/meta: not enforced here.
     sections: Annotated[list[ProductSection], Items(min=1, noun="sections")]
 
 
@@ -240,7 +243,8 @@ class MpmActionParam(StrictModel):
 
 
 def _one(noun: str) -> Items:
-    # Each button carries exactly one variable (§2.5: URL "1 variable, only at the end").
+    # Each button carries exactly one variable (docs/meta/templates.md#sending: URL "1 variable,
+    # only at the end").
     return Items(min=1, max=1, noun=noun)
 
 
@@ -255,7 +259,8 @@ class QuickReplyButton(_Button):
 
 
 class UrlButton(_Button):
-    """Also used for authentication OTP buttons, which Meta stores as URL (§2.5)."""
+    """Also used for authentication OTP buttons, which Meta stores as URL
+    (docs/meta/templates.md#sending)."""
 
     sub_type: Literal["url"]
     parameters: Annotated[list[ButtonTextParam], _one("text parameters")]
@@ -330,7 +335,8 @@ TemplateComponent = Annotated[
 
 class Language(StrictModel):
     code: NonEmptyStr
-    # OAS marks policy required but Meta's examples omit it (§2.5, §9.1): optional.
+    # OAS marks policy required but Meta's examples omit it (docs/meta/templates.md#sending,
+    # docs/meta/conflicts.md#oas-quirks): optional.
     policy: Literal["deterministic"] | None = None
 
 
@@ -368,8 +374,9 @@ class TemplateObject(StrictModel):
 
     @staticmethod
     def _check_named(comps: list[Any]) -> None:
-        # A template is either NAMED or POSITIONAL (§2.5 parameter_format), so one send
-        # mixing the two can never match; named ones must also be unique.
+        # A template is either NAMED or POSITIONAL (docs/meta/templates.md#sending
+        # parameter_format), so one send mixing the two can never match; named ones must also be
+        # unique.
         names: list[str | None] = []
         for c in comps:
             if isinstance(c, HeaderComponent | BodyComponent):

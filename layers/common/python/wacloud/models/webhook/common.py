@@ -1,11 +1,11 @@
 """Building blocks shared by every webhook model: the tolerant base, errors, contacts.
 
 Meta changes webhook payloads without versioning them (new keys, new enum values,
-new message types show up in production first — see fact sheet §3.3/§3.4 notes on
-``user_id``, ``revoke``, ``edit``). A webhook we reject is a webhook Meta retries for
-7 days and then loses, so every model here accepts unknown keys (``extra="allow"``)
-and keeps enum-like values as raw strings, with ``known_*`` helpers that return
-``None`` for values we have not seen.
+new message types show up in production first — see
+docs/meta/webhooks.md#envelope/docs/meta/webhooks.md#inbound-messages notes on ``user_id``,
+``revoke``, ``edit``). A webhook we reject is a webhook Meta retries for 7 days and then loses, so
+every model here accepts unknown keys (``extra="allow"``) and keeps enum-like values as raw strings,
+with ``known_*`` helpers that return ``None`` for values we have not seen.
 """
 
 from __future__ import annotations
@@ -53,10 +53,11 @@ class ErrorData(TolerantModel):
 
 class WaError(TolerantModel):
     """The error object Meta puts in ``statuses[].errors``, ``messages[].errors``
-    and ``value.errors`` (fact sheet §3.5, §3.6; codes in §5.2).
+    and ``value.errors`` (docs/meta/webhooks.md#statuses, docs/meta/webhooks.md#value-errors; codes
+    in docs/meta/errors.md#codes).
 
     Everything is optional: Meta's own fixtures omit ``title`` on call errors.
-    Handle errors by ``code`` (and ``details``), never by ``title`` (§5.1).
+    Handle errors by ``code`` (and ``details``), never by ``title`` (docs/meta/errors.md#envelope).
     """
 
     code: int | None = None
@@ -92,7 +93,7 @@ class WebhookContact(TolerantModel):
     """``value.contacts[]``: the user behind an inbound item.
 
     ``wa_id`` is the phone-based id; ``user_id`` / ``parent_user_id`` are the newer
-    business-scoped user ids (fact sheet §3.3, likely post-v23). Any of them may be
+    business-scoped user ids (docs/meta/webhooks.md#envelope, likely post-v23). Any of them may be
     missing, and the whole ``contacts`` array is absent on system messages, so
     nothing downstream may *require* a contact.
     """

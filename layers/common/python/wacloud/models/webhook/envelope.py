@@ -1,7 +1,8 @@
-"""The webhook envelope: ``object`` -> ``entry[]`` -> ``changes[]`` -> ``value`` (§3.3).
+"""The webhook envelope: ``object`` -> ``entry[]`` -> ``changes[]`` -> ``value``
+(docs/meta/webhooks.md#envelope).
 
-Every array level can hold several elements in one POST (§3.8 "Batching"), which is
-why nothing here exposes "the" message: use
+Every array level can hold several elements in one POST (docs/meta/webhooks.md#delivery "Batching"),
+which is why nothing here exposes "the" message: use
 :func:`wacloud.models.webhook.updates.iter_updates` to walk all of them.
 """
 

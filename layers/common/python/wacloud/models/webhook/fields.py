@@ -1,4 +1,5 @@
-"""Values of the non-``messages`` webhook fields (fact sheet §3.7, §8).
+"""Values of the non-``messages`` webhook fields (docs/meta/webhooks.md#other-fields,
+docs/meta/calling.md).
 
 Each model declares only what a source shows; ``extra="allow"`` keeps the rest, so a
 new key Meta adds is carried along untouched. A field we have no model for stays a
@@ -36,7 +37,8 @@ class WebhookField(StrEnum):
 
 
 class TemplateEvent(StrEnum):
-    """``message_template_status_update.event`` values listed by Meta (§3.7)."""
+    """``message_template_status_update.event`` values listed by Meta
+    (docs/meta/webhooks.md#other-fields)."""
 
     APPROVED = "APPROVED"
     ARCHIVED = "ARCHIVED"
@@ -113,7 +115,8 @@ class TemplateCategoryUpdate(TolerantModel):
 class PhoneNumberQualityUpdate(TolerantModel):
     """``phone_number_quality_update``: messaging-limit / throughput change.
 
-    The ``event`` enum is not confirmed (§3.7); ``current_limit`` was removed in Feb
+    The ``event`` enum is not confirmed (docs/meta/webhooks.md#other-fields); ``current_limit`` was
+    removed in Feb
     2026. Limits are strings such as ``TIER_2K`` or ``TIER_UNLIMITED``.
     """
 
@@ -127,8 +130,8 @@ class PhoneNumberQualityUpdate(TolerantModel):
 class PhoneNumberNameUpdate(TolerantModel):
     """``phone_number_name_update``: display-name review outcome.
 
-    Shape from M:webhooks/reference/phone_number_name_update (not in the fact
-    sheet's table; the field itself is in its field list).
+    Shape from M:webhooks/reference/phone_number_name_update (not in docs/meta's table; the field
+    itself is in its field list).
     """
 
     display_phone_number: str | None = None
@@ -145,7 +148,8 @@ class RestrictionInfo(TolerantModel):
 
 
 class VolumeTierInfo(TolerantModel):
-    """``VOLUME_BASED_PRICING_TIER_UPDATE`` payload (since 2025-10-01, §6)."""
+    """``VOLUME_BASED_PRICING_TIER_UPDATE`` payload (since 2025-10-01,
+    docs/meta/messages.md#customer-service-window)."""
 
     tier_update_time: int | None = None
     pricing_category: str | None = None
@@ -183,8 +187,8 @@ class BusinessCapabilityUpdate(TolerantModel):
 class FlowsUpdate(TolerantModel):
     """``flows``: Flow status change / endpoint health.
 
-    Event names are NOT CONFIRMED (§3.7); the keys below are the ones a third-party
-    source shows. Everything else is kept as extra attributes.
+    Event names are NOT CONFIRMED (docs/meta/webhooks.md#other-fields); the keys below are the ones
+    a third-party source shows. Everything else is kept as extra attributes.
     """
 
     flow_id: str | None = None
@@ -196,7 +200,8 @@ class FlowsUpdate(TolerantModel):
 
 
 class UserPreference(TolerantModel):
-    """One ``value.user_preferences[]`` item: marketing stop/resume (§3.7).
+    """One ``value.user_preferences[]`` item: marketing stop/resume
+    (docs/meta/webhooks.md#other-fields).
 
     ``timestamp`` is an integer here, unlike message timestamps.
     """
@@ -226,7 +231,7 @@ class CallSession(TolerantModel):
 
 
 class CallEvent(TolerantModel):
-    """One ``value.calls[]`` item: ``connect`` or ``terminate`` (§8).
+    """One ``value.calls[]`` item: ``connect`` or ``terminate`` (docs/meta/calling.md).
 
     Timestamps are strings; ``duration`` is an integer (seconds).
     """

@@ -1,4 +1,4 @@
-"""Inbound ``value.messages[]`` items (fact sheet §3.4).
+"""Inbound ``value.messages[]`` items (docs/meta/webhooks.md#inbound-messages).
 
 One flat :class:`InboundMessage` model rather than a discriminated union: Meta's
 message object *is* flat (``type`` names which sibling key holds the body), and a
@@ -52,7 +52,7 @@ class InteractiveType(StrEnum):
 
 
 class SystemType(StrEnum):
-    """``system.type`` values from the fact sheet."""
+    """``system.type`` values from docs/meta."""
 
     USER_CHANGED_NUMBER = "user_changed_number"
     CUSTOMER_IDENTITY_CHANGED = "customer_identity_changed"
@@ -88,7 +88,7 @@ class Referral(TolerantModel):
     """``messages[].referral``: the user came from a Click-to-WhatsApp ad or post.
 
     May ride on any message type. Its presence is what makes a conversation a free
-    entry point (§6).
+    entry point (docs/meta/messages.md#customer-service-window).
     """
 
     source_url: str | None = None
@@ -116,8 +116,9 @@ class Text(TolerantModel):
 class Media(TolerantModel):
     """Common media body (image, video; base of the others).
 
-    ``url`` is a direct download link Meta started adding in Nov 2025 (§3.4); when it
-    is missing the media must be fetched by ``id`` through the Graph API.
+    ``url`` is a direct download link Meta started adding in Nov 2025
+    (docs/meta/webhooks.md#inbound-messages); when it is missing the media must be fetched by ``id``
+    through the Graph API.
     """
 
     id: str | None = None
@@ -171,7 +172,8 @@ class ListReply(TolerantModel):
 
 
 class NfmReply(TolerantModel):
-    """Completed WhatsApp Flow; ``response_json`` is a JSON *string* (§3.4)."""
+    """Completed WhatsApp Flow; ``response_json`` is a JSON *string*
+    (docs/meta/webhooks.md#inbound-messages)."""
 
     response_json: str | None = None
     body: str | None = None
@@ -193,7 +195,7 @@ class NfmReply(TolerantModel):
 
 
 class CallPermissionReply(TolerantModel):
-    """User's answer to a call-permission request (§8)."""
+    """User's answer to a call-permission request (docs/meta/calling.md)."""
 
     response: str | None = None  # "accept" | "reject"
     expiration_timestamp: int | None = None
@@ -288,7 +290,7 @@ class Edit(TolerantModel):
     """User edited a message they had sent (newer, tolerated).
 
     ``message`` holds the new content in message shape (``type`` plus body); it is
-    kept as a dict because its exact shape is not in the fact sheet.
+    kept as a dict because its exact shape is not in docs/meta.
     """
 
     original_message_id: str | None = None

@@ -1,8 +1,9 @@
-"""``value.statuses[]``: delivery receipts for our messages, and call statuses (§3.5, §8).
+"""``value.statuses[]``: delivery receipts for our messages, and call statuses
+(docs/meta/webhooks.md#statuses, docs/meta/calling.md).
 
 Statuses are the bulk of webhook traffic (Meta sizes for 3x the outbound rate) and
-arrive duplicated and, as far as anyone can tell, unordered (§3.8: "delivered" is
-skipped when delivery and read coincide). :func:`status_rank` is the one rule the
+arrive duplicated and, as far as anyone can tell, unordered (docs/meta/webhooks.md#delivery:
+"delivered" is skipped when delivery and read coincide). :func:`status_rank` is the one rule the
 state machine needs: never move a message's status backwards.
 """
 
@@ -28,7 +29,8 @@ class StatusValue(StrEnum):
 class CallStatusValue(StrEnum):
     """Call statuses seen on ``statuses[]`` with ``type:"call"``.
 
-    Only ``RINGING`` is confirmed (§8); anything else parses and is flagged unknown.
+    Only ``RINGING`` is confirmed (docs/meta/calling.md); anything else parses and is flagged
+    unknown.
     """
 
     RINGING = "RINGING"
@@ -82,7 +84,8 @@ class Conversation(TolerantModel):
 
 
 class Pricing(TolerantModel):
-    """``statuses[].pricing``, on ``sent`` and on one of ``delivered``/``read`` (§3.5, §6).
+    """``statuses[].pricing``, on ``sent`` and on one of ``delivered``/``read``
+    (docs/meta/webhooks.md#statuses, docs/meta/messages.md#customer-service-window).
 
     ``pricing_model`` is ``CBP`` (before 2025-07-01) or ``PMP``; ``type`` is
     ``regular`` | ``free_customer_service`` | ``free_entry_point`` (+ group variants).
