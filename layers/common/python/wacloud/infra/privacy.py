@@ -15,8 +15,8 @@ replaced by ``"<value>"``. Nothing else (no ``input``, no ``ctx``, no ``url``).
 
 This module does not import pydantic at run time (only for type checking): most
 callers want ``mask_phone``, and pydantic_core alone costs tens of milliseconds of
-a cold start. ``scrub_exception`` finds ``ValidationError`` in ``sys.modules``: if
-pydantic_core was never imported, no ``ValidationError`` can exist.
+a cold start. ``is_validation_error`` finds ``ValidationError`` in ``sys.modules``:
+if pydantic_core was never imported, no ``ValidationError`` can exist.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, TypeGuard
 
 from wacloud.errors import InputError
 
@@ -152,6 +152,13 @@ def scrubbed(exc: ValidationError, what: str) -> ScrubbedValidationError:
     return ScrubbedValidationError(what, scrub_errors(exc))
 
 
+def is_validation_error(exc: BaseException) -> TypeGuard[ValidationError]:
+    """Whether ``exc`` is a pydantic ``ValidationError``, without importing pydantic:
+    if nothing imported pydantic_core, no ``ValidationError`` can exist."""
+    core = sys.modules.get("pydantic_core")
+    return core is not None and isinstance(exc, core.ValidationError)
+
+
 def scrub_exception(exc: BaseException) -> BaseException:
     """``exc`` itself, or a ``ScrubbedValidationError`` in its place if ``exc`` is or
     chains (``__cause__``/``__context__``) a pydantic ``ValidationError``.
@@ -159,15 +166,11 @@ def scrub_exception(exc: BaseException) -> BaseException:
     For a handler's last ``except``: ``raise safe from None`` when it differs, so
     neither the log's traceback nor the error Lambda reports quotes the input.
     """
-    core = sys.modules.get("pydantic_core")
-    if core is None:  # nothing imported pydantic: no ValidationError exists
-        return exc
-    validation_error: type[ValidationError] = core.ValidationError
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, validation_error):
+        if is_validation_error(current):
             return ScrubbedValidationError(type(exc).__name__, scrub_errors(current))
         current = current.__cause__ or current.__context__
     return exc
@@ -180,6 +183,7 @@ __all__ = [
     "ErrorDetail",
     "ScrubbedValidationError",
     "format_loc",
+    "is_validation_error",
     "redact",
     "safe_loc",
     "safe_msg",
