@@ -52,6 +52,8 @@ FUNCTIONS: dict[str, tuple[str, float | None]] = {
     "InboundProcessorFunction": ("inbound_processor", None),
     "QueueProcessorFunction": ("queue_processor", None),
     "TemplateSyncFunction": ("template_sync", None),
+    "WorkflowTriggerFunction": ("workflow_trigger", None),
+    "CampaignControlFunction": ("campaign_control", None),
 }
 CPU = 0
 # The target for every function: cold init <= 0.5x pywa's import, same run.

@@ -25,7 +25,7 @@ from wacloud.store import campaigns as store
 from wacloud.templates import RenderError, template_message
 
 from . import pacing, recipients
-from .model import in_segment, pick_variant, recipient_wa_id, subject
+from .rules import in_segment, pick_variant, recipient_wa_id, subject
 
 # (bodies, delay_seconds) -> None; raises if anything could not be queued.
 Enqueue = Callable[[list[str], int], None]

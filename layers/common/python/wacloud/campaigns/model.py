@@ -3,29 +3,37 @@
 A campaign sends one template message to each recipient of a list (inline, or a CSV
 / JSON Lines object in S3), optionally narrowed by a segment filter on contact
 attributes and tags, split between weighted variants (A/B), from a start time.
+
+Cold start: every model sets ``defer_build`` (its validator is built on first use, not
+at import) and the module does not use ``from __future__ import annotations`` (pydantic
+would otherwise ``eval`` every annotation string while creating each class).
+
+The rules applied to stored campaigns (variant choice, segments, numbers) are plain
+functions in `rules.py`, re-exported here.
 """
 
-from __future__ import annotations
-
-import hashlib
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
-# Campaigns default below transactional traffic (submissions default to 5), so a reply
-# or a booking confirmation overtakes a bulk send in every queue we order.
-CAMPAIGN_PRIORITY = 3
+from .rules import (
+    ACTIVE,
+    CAMPAIGN_PRIORITY,
+    FINAL,
+    Status,
+    in_segment,
+    pick_variant,
+    recipient_wa_id,
+    subject,
+)
 
-Status = Literal["scheduled", "running", "paused", "completed", "cancelled"]
-ACTIVE: tuple[str, ...] = ("scheduled", "running", "paused")
-FINAL: tuple[str, ...] = ("completed", "cancelled")
+_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
 class Variant(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,32}$")] = "A"
     template: Annotated[str, Field(pattern=r"^[a-z0-9_]+$", max_length=512)]
@@ -39,7 +47,7 @@ class Segment(BaseModel):
     """All given conditions must hold. Tags and attributes come from the contact
     record (`tags`, `attributes`) merged with the recipient's own row."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     tags_any: list[str] = Field(default_factory=list)
     tags_all: list[str] = Field(default_factory=list)
@@ -49,7 +57,7 @@ class Segment(BaseModel):
 
 
 class CampaignSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     phone_number_id: Annotated[str, Field(pattern=r"^[0-9]+$")]
     campaign_id: str | None = None
@@ -67,7 +75,7 @@ class CampaignSpec(BaseModel):
     recipients_s3_key: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> CampaignSpec:
+    def _check(self) -> Self:
         if (self.recipients is None) == (self.recipients_s3_key is None):
             raise ValueError("give exactly one of recipients or recipients_s3_key")
         if self.campaign_id is not None and not _ID.match(self.campaign_id):
@@ -78,62 +86,22 @@ class CampaignSpec(BaseModel):
         return self
 
 
-# ------------------------------------------------------------------ pure rules
-def pick_variant(campaign_id: str, wa_id: str, variants: list[dict[str, Any]]) -> dict[str, Any]:
-    """Weighted and deterministic: the same recipient always gets the same variant, so
-    a re-run slice (after a crash) never moves anyone between arms of the test."""
-    total = sum(float(v.get("weight", 1)) for v in variants)
-    digest = hashlib.sha256(f"{campaign_id}|{wa_id}".encode()).digest()
-    point = int.from_bytes(digest[:8], "big") / 2**64 * total
-    for variant in variants:
-        point -= float(variant.get("weight", 1))
-        if point < 0:
-            return variant
-    return variants[-1]
-
-
-def _as_tags(value: Any) -> set[str]:
-    if isinstance(value, str):
-        return {t.strip() for t in re.split(r"[|;,]", value) if t.strip()}
-    if isinstance(value, list | set | tuple):
-        return {str(t) for t in value}
-    return set()
-
-
-def subject(row: dict[str, Any], contact: dict[str, Any] | None) -> tuple[dict[str, Any], set[str]]:
-    """Attributes and tags a segment is evaluated on (the row wins over the contact)."""
-    attributes = dict((contact or {}).get("attributes") or {})
-    attributes.update({k: v for k, v in row.items() if k != "tags"})
-    tags = _as_tags((contact or {}).get("tags")) | _as_tags(row.get("tags"))
-    return attributes, tags
-
-
-def in_segment(segment: dict[str, Any] | None, attributes: dict[str, Any], tags: set[str]) -> bool:
-    if not segment:
-        return True
-    if segment.get("tags_any") and not tags & set(segment["tags_any"]):
-        return False
-    if segment.get("tags_all") and not set(segment["tags_all"]) <= tags:
-        return False
-    if segment.get("tags_none") and tags & set(segment["tags_none"]):
-        return False
-    for key, want in (segment.get("attributes") or {}).items():
-        have = attributes.get(key)
-        allowed = want if isinstance(want, list) else [want]
-        if str(have) not in {str(a) for a in allowed}:
-            return False
-    return True
-
-
-def recipient_wa_id(row: dict[str, Any]) -> str | None:
-    """Digits of the row's number (`wa_id`, `to` or `phone` column)."""
-    raw = row.get("wa_id") or row.get("to") or row.get("phone")
-    if raw is None:
-        return None
-    digits = re.sub(r"[^0-9]", "", str(raw))
-    return digits if 7 <= len(digits) <= 15 else None  # E.164: at most 15 digits
-
-
 def start_time(spec: CampaignSpec, default: float) -> float:
     started: datetime | None = spec.start_at
     return started.timestamp() if started else default
+
+
+__all__ = [
+    "ACTIVE",
+    "CAMPAIGN_PRIORITY",
+    "FINAL",
+    "CampaignSpec",
+    "Segment",
+    "Status",
+    "Variant",
+    "in_segment",
+    "pick_variant",
+    "recipient_wa_id",
+    "start_time",
+    "subject",
+]

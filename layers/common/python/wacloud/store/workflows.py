@@ -9,11 +9,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wacloud.infra.clock import now
 from wacloud.infra.dynamo import Expr, conditional_update, get, put, query, update
-from wacloud.models.workflow import Workflow
+
+if TYPE_CHECKING:
+    from wacloud.models.workflow import Workflow
 
 RUN_TTL_SECONDS = 400 * 24 * 3600
 # A string set cannot be empty: a run with no later steps holds this placeholder.
@@ -41,6 +43,10 @@ def put_definition(phone_number_id: str, workflow: Workflow) -> None:
 
 
 def tenant_workflows(phone_number_id: str) -> list[Workflow]:
+    # Imported here: the model (and pydantic) loads with the first definitions read,
+    # not with WorkflowTrigger's cold start (its run records need no model).
+    from wacloud.models.workflow import Workflow
+
     return [
         Workflow.model_validate_json(str(item["definition"]))
         for item in query(definitions_pk(phone_number_id))

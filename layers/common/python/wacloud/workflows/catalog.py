@@ -1,18 +1,26 @@
 """Which workflows a tenant runs: the shipped, ready-made definitions and installing
-them (or the tenant's own). Storage is `wacloud.store.workflows`'s."""
+them (or the tenant's own). Storage is `wacloud.store.workflows`'s.
+
+The definition model (pydantic) is imported by the functions that validate, not with
+the module: WorkflowTrigger's cold start imports this package and should not pay for it.
+"""
 
 from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wacloud.models.workflow import Workflow
 from wacloud.store import workflows as store
+
+if TYPE_CHECKING:
+    from wacloud.models.workflow import Workflow
 
 
 def shipped() -> dict[str, Workflow]:
     """The ready-made definitions in `definitions/*.json`."""
+    from wacloud.models.workflow import Workflow
+
     folder = resources.files("wacloud.workflows") / "definitions"
     out: dict[str, Workflow] = {}
     for entry in folder.iterdir():
@@ -24,6 +32,8 @@ def shipped() -> dict[str, Workflow]:
 
 def install(phone_number_id: str, definition: Workflow | dict[str, Any]) -> Workflow:
     """Add or replace one of a tenant's workflows (validated first)."""
+    from wacloud.models.workflow import Workflow
+
     workflow = (
         definition if isinstance(definition, Workflow) else Workflow.model_validate(definition)
     )

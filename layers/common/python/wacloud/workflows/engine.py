@@ -22,12 +22,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from wacloud.infra.clock import iso, now
-from wacloud.models.outbound.submission import Submission
 from wacloud.store import messages
 from wacloud.store import workflows as store
 from wacloud.store.messages import SCHEDULE_AHEAD_SECONDS, message_id_for
@@ -35,7 +32,11 @@ from wacloud.templates import RenderError, lookup, template_message
 
 from . import failures
 from .failures import InvalidEventError
-from .model import Workflow, recipients, step_time
+from .model import recipients, step_time
+
+if TYPE_CHECKING:
+    from wacloud.models.outbound.submission import Submission
+    from wacloud.models.workflow import Workflow
 
 STALE_STEP_SECONDS = 3600
 MAX_RECIPIENTS_PER_EVENT = 500  # more than this is a campaign, not a workflow
@@ -116,6 +117,10 @@ def _start(
     submit: Submit,
     report: EventReport,
 ) -> None:
+    # The outbound models load with the first workflow that starts, not with the
+    # module: an event that only cancels, or matches no workflow, needs none of them.
+    from wacloud.models.outbound.submission import Submission
+
     at = now()
     due_now: list[dict[str, Any]] = []
     later: list[tuple[Submission, dict[str, Any], float, str]] = []
@@ -147,7 +152,7 @@ def _start(
                 # What the sender would refuse is refused here, where it can be traced
                 # to the workflow, step and event.
                 submission = Submission.model_validate(document)
-            except (RenderError, ValidationError, ValueError) as exc:
+            except (RenderError, ValueError) as exc:  # pydantic's ValidationError included
                 description = failures.describe(exc)
                 failures.record(
                     pnid,

@@ -23,11 +23,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from pydantic import ValidationError
 
 from wacloud.errors import InputError
 from wacloud.infra.clock import now
-from wacloud.infra.privacy import mask_phone
+from wacloud.infra.privacy import is_validation_error, mask_phone
 from wacloud.store import workflow_failures as kept
 from wacloud.templates import RenderError
 
@@ -45,7 +44,7 @@ def describe(exc: Exception) -> dict[str, Any]:
     """A PII-free account of why a step failed: the error's type and, for validation
     errors, each error's location and type (pydantic's `input` and message, which
     quote the customer's data, are left out)."""
-    if isinstance(exc, ValidationError):
+    if is_validation_error(exc):
         errors = [
             {"loc": ".".join(str(part) for part in error["loc"]), "type": error["type"]}
             for error in exc.errors(include_url=False, include_input=False)

@@ -11,12 +11,26 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wacloud.models.workflow import At, Step, Workflow
 from wacloud.templates import RenderError, lookup, parse_time
 
+if TYPE_CHECKING:
+    from wacloud.models.workflow import At, Step, Workflow
+
 __all__ = ["At", "Step", "Workflow", "parse_offset", "recipients", "step_time"]
+_MODELS = frozenset({"At", "Step", "Workflow"})
+
+
+def __getattr__(name: str) -> Any:
+    """The definition models (`wacloud.models.workflow`), loaded on first use so that
+    importing the engine does not import pydantic (WorkflowTrigger's cold start)."""
+    if name in _MODELS:
+        from wacloud.models import workflow
+
+        return getattr(workflow, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _OFFSET = re.compile(r"^([+-]?)(\d+)([dhm])$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
@@ -34,6 +48,8 @@ def step_time(step: Step, detail: dict[str, Any]) -> datetime | None:
     """When a step is due (None: now)."""
     if step.at == "now":
         return None
+    from wacloud.models.workflow import At  # loaded already: ``step`` is one of its models
+
     assert isinstance(step.at, At)
     value = lookup(detail, step.at.from_)
     if value is None:

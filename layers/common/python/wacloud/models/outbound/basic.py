@@ -1,8 +1,6 @@
 """Text, location, contacts and reaction payloads (docs/meta/messages.md#reactions,
 docs/meta/limits.md#text-and-media, docs/meta/limits.md#contacts-and-location)."""
 
-from __future__ import annotations
-
 import datetime as dt
 import math
 import re

@@ -10,8 +10,6 @@ Limits are attached as ``Annotated`` metadata (``Chars``, ``Items``) rather than
 schema still carries ``maxLength``/``maxItems`` for client-side tooling.
 """
 
-from __future__ import annotations
-
 import inspect
 import types
 from collections.abc import Sized

@@ -6,8 +6,6 @@ body and footer are allowed differs per type (e.g. ``product`` forbids a header,
 "unknown field"/"required field" errors.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator

@@ -7,8 +7,6 @@ users queue media without making it public, and it never reaches Meta. Only keys
 under ``outbound/`` are accepted (wacloud.infra.media_keys says why).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Self
 
 from pydantic import Field, field_validator, model_validator

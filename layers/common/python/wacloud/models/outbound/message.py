@@ -9,8 +9,6 @@ The building blocks live in ``outbound_*`` modules; this module is the public
 surface and re-exports them.
 """
 
-from __future__ import annotations
-
 import functools
 from typing import Annotated, Any, Literal, Self, TypeVar
 

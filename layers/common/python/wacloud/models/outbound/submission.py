@@ -9,8 +9,6 @@ copy examples straight from Meta's docs. Our fields (``idempotency_key``,
 Run ``python -m wacloud.models.outbound.submission [PATH]`` to (re)write the JSON schema.
 """
 
-from __future__ import annotations
-
 import functools
 import hashlib
 import json

@@ -6,8 +6,6 @@ template's stored definition here, so parameter counts (132000) and formats
 accept, e.g. a header text parameter over 60 characters.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any, Literal, Self
 

@@ -8,8 +8,6 @@ every model here accepts unknown keys (``extra="allow"``) and keeps enum-like va
 with ``known_*`` helpers that return ``None`` for values we have not seen.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import TypeVar
 
@@ -25,6 +23,10 @@ class TolerantModel(BaseModel):
     ``coerce_numbers_to_str`` because ids are strings in Meta's payloads but a
     hand-written test sender (or a future Meta change) may send numbers; we would
     rather normalise than drop the update.
+
+    ``defer_build``: a model's validator is built on its first use, not at import, so a
+    function that imports the webhook models but never parses a payload in a call does
+    not pay for them at cold start.
     """
 
     model_config = ConfigDict(
@@ -32,6 +34,7 @@ class TolerantModel(BaseModel):
         frozen=True,
         populate_by_name=True,
         coerce_numbers_to_str=True,
+        defer_build=True,
     )
 
 

@@ -6,8 +6,6 @@ which is why nothing here exposes "the" message: use
 :func:`wacloud.models.webhook.updates.iter_updates` to walk all of them.
 """
 
-from __future__ import annotations
-
 from typing import Any, Self
 
 from pydantic import (

@@ -6,8 +6,6 @@ new key Meta adds is carried along untouched. A field we have no model for stays
 plain dict in :class:`~wacloud.models.webhook.updates.FieldUpdate`.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Any
 

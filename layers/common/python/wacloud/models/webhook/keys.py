@@ -17,8 +17,6 @@ so keys must be stable across retries — M:webhooks/overview "deduplicate"):
   ``entry.time`` tells them apart.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 

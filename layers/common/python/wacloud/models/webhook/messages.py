@@ -7,8 +7,6 @@ flat model never fails on a ``type`` we do not know — the message still parses
 ``known_type`` and read the matching attribute.
 """
 
-from __future__ import annotations
-
 import json
 from enum import StrEnum
 from typing import Any

@@ -13,8 +13,6 @@ The models live in small ``webhook_*`` modules; this one re-exports them and add
 use them at all — it splits raw dicts with ``wacloud.inbound.split``.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Mapping
 from typing import Any

@@ -7,8 +7,6 @@ arrive duplicated and, as far as anyone can tell, unordered (docs/meta/webhooks.
 state machine needs: never move a message's status backwards.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from types import MappingProxyType
 

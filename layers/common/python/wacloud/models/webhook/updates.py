@@ -7,8 +7,6 @@ duplicates, docs/meta/webhooks.md#delivery) and a tenant key: ``phone_number_id`
 items, ``waba_id`` for WABA-level fields where ``phone_number_id`` is ``None``.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -43,7 +41,7 @@ FREE_ENTRY_POINT_WINDOW_SECONDS = 72 * 3600
 class _UpdateBase(BaseModel):
     """Fields every update carries; updates are our own data, so no extras."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     waba_id: str
     phone_number_id: str | None
