@@ -10,7 +10,6 @@ import pytest
 from pydantic import TypeAdapter
 
 from wacloud.models.webhook.parse import (
-    STATUS_RANK,
     AccountUpdate,
     BusinessCapabilityUpdate,
     CallEvent,
@@ -37,8 +36,6 @@ from wacloud.models.webhook.parse import (
     iter_updates,
     opens_customer_service_window,
     parse_webhook,
-    status_advances,
-    status_rank,
 )
 
 CORPUS = Path(__file__).resolve().parents[1] / "payloads"
@@ -537,7 +534,6 @@ def test_sent_status_conversation_pricing_and_callback_data() -> None:
 def test_status_values(name: str, value: StatusValue) -> None:
     update = only_status(name)
     assert update.status.known_status is value
-    assert update.status.rank == STATUS_RANK[value]
 
 
 def test_failed_status_errors() -> None:
@@ -560,11 +556,10 @@ def test_free_entry_point_status() -> None:
     assert only_status("status_free_entry_point").status.is_free_entry_point
 
 
-def test_unknown_status_is_kept_flagged_and_ranked_zero() -> None:
+def test_unknown_status_is_kept_and_flagged() -> None:
     update = only_status("status_unknown")
     assert update.is_unknown
     assert update.status.status == "future_status"
-    assert update.status.rank == 0
     assert update.dedupe_key.endswith(":future_status")
 
 
@@ -573,54 +568,16 @@ def test_call_status() -> None:
     assert update.status.is_call
     assert update.status.id.startswith("wacid.")
     assert update.status.known_status is not None
-    assert update.status.rank == 0
     assert update.status.biz_opaque_callback_data == "call-ctx-7"
 
 
-def test_out_of_order_statuses_all_yield_and_rank_picks_read() -> None:
+def test_out_of_order_statuses_all_yield_and_the_store_rank_picks_read() -> None:
+    from wacloud.store.messages import RANK
+
     statuses = [u for u in updates("statuses_out_of_order") if isinstance(u, StatusUpdate)]
     assert [u.status.status for u in statuses] == ["read", "sent", "delivered"]
     assert len({u.dedupe_key for u in statuses}) == 3
-    current: str | None = None
-    for update in statuses:
-        if status_advances(current, update.status.status):
-            current = update.status.status
-    assert current == "read"
-
-
-# --- status rank -------------------------------------------------------------------
-
-
-def test_status_rank_ordering() -> None:
-    assert (
-        0
-        == status_rank("whatever")
-        < status_rank("sent")
-        < status_rank("delivered")
-        < status_rank("read")
-        < status_rank("played")
-        < status_rank("failed")
-    )
-    assert STATUS_RANK["failed"] == max(STATUS_RANK.values())
-
-
-@pytest.mark.parametrize(
-    ("current", "new", "advances"),
-    [
-        (None, "sent", True),
-        (None, "mystery", False),
-        ("sent", "delivered", True),
-        ("sent", "read", True),
-        ("read", "delivered", False),
-        ("read", "read", False),
-        ("read", "played", True),
-        ("failed", "read", False),
-        ("delivered", "failed", True),
-        ("read", "mystery", False),
-    ],
-)
-def test_status_advances(current: str | None, new: str, advances: bool) -> None:
-    assert status_advances(current, new) is advances
+    assert max((u.status.status for u in statuses), key=RANK.__getitem__) == "read"
 
 
 # --- other fields ------------------------------------------------------------------

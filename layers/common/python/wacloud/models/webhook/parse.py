@@ -85,15 +85,12 @@ from wacloud.models.webhook.messages import (
     Unsupported,
 )
 from wacloud.models.webhook.statuses import (
-    STATUS_RANK,
     CallStatusValue,
     Conversation,
     ConversationOrigin,
     MessageStatus,
     Pricing,
     StatusValue,
-    status_advances,
-    status_rank,
 )
 from wacloud.models.webhook.updates import (
     CUSTOMER_SERVICE_WINDOW_SECONDS,
@@ -161,7 +158,6 @@ __all__ = [
     "CUSTOMER_SERVICE_WINDOW_SECONDS",
     "FIELD_VALUE_MODELS",
     "FREE_ENTRY_POINT_WINDOW_SECONDS",
-    "STATUS_RANK",
     "WHATSAPP_OBJECT",
     "AccountUpdate",
     "Audio",
@@ -233,6 +229,4 @@ __all__ = [
     "iter_updates",
     "opens_customer_service_window",
     "parse_webhook",
-    "status_advances",
-    "status_rank",
 ]

@@ -3,12 +3,12 @@
 
 Statuses are the bulk of webhook traffic (Meta sizes for 3x the outbound rate) and
 arrive duplicated and, as far as anyone can tell, unordered (docs/meta/webhooks.md#delivery:
-"delivered" is skipped when delivery and read coincide). :func:`status_rank` is the one rule the
-state machine needs: never move a message's status backwards.
+"delivered" is skipped when delivery and read coincide). Which status may replace which is
+the message state machine's rule, owned by ``wacloud.store.messages`` (``RANK``): these
+models only describe what Meta sent.
 """
 
 from enum import StrEnum
-from types import MappingProxyType
 
 from wacloud.models.webhook.common import TolerantModel, WaError, known
 from wacloud.models.webhook.keys import to_int
@@ -32,36 +32,6 @@ class CallStatusValue(StrEnum):
     """
 
     RINGING = "RINGING"
-
-
-#: Rank of each message status: a status may only replace one of lower rank.
-#: ``played`` (first play of a voice note) comes after ``read``; ``failed`` is terminal.
-#: Unknown statuses rank 0 so they never overwrite a known state.
-STATUS_RANK: MappingProxyType[str, int] = MappingProxyType(
-    {
-        StatusValue.SENT.value: 1,
-        StatusValue.DELIVERED.value: 2,
-        StatusValue.READ.value: 3,
-        StatusValue.PLAYED.value: 4,
-        StatusValue.FAILED.value: 5,
-    }
-)
-
-
-def status_rank(status: str) -> int:
-    """Rank of a raw status string; 0 for anything unknown."""
-    return STATUS_RANK.get(status, 0)
-
-
-def status_advances(current: str | None, new: str) -> bool:
-    """True if ``new`` should replace ``current`` (strictly higher rank).
-
-    Equal rank is a duplicate, lower rank is a late arrival; both are ignored. A
-    message with no recorded status accepts any known status.
-    """
-    if current is None:
-        return status_rank(new) > 0
-    return status_rank(new) > status_rank(current)
 
 
 class ConversationOrigin(TolerantModel):
@@ -132,11 +102,6 @@ class MessageStatus(TolerantModel):
     def is_unknown_status(self) -> bool:
         """True for a status value outside the documented set; store and flag it."""
         return self.known_status is None
-
-    @property
-    def rank(self) -> int:
-        """:func:`status_rank` of this status (0 for call statuses)."""
-        return 0 if self.is_call else status_rank(self.status)
 
     @property
     def sent_at(self) -> int | None:
