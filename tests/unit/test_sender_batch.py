@@ -218,6 +218,15 @@ def test_failed_writes_after_the_sends_fail_no_message(
     p.metrics.clear_metrics()
 
 
+def test_the_dynamodb_client_skips_per_call_client_work(env: None) -> None:
+    from botocore.validate import ParamValidationDecorator
+
+    # botocore wraps the serializer in its validator unless validation is off.
+    assert not isinstance(aws.dynamodb()._serializer, ParamValidationDecorator)
+    assert isinstance(aws.sqs()._serializer, ParamValidationDecorator)
+    assert str(aws.dynamodb().meta.config.user_agent).startswith("wacloud Botocore/")
+
+
 def test_sender_import_keeps_powertools_parser_models_out() -> None:
     """Powertools' batch utility imports its pydantic parser models for every event
     source when pydantic is already loaded (`batch/types.py`, `has_pydantic`): the
