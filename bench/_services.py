@@ -82,11 +82,19 @@ def _start_keepalive(emu: Any) -> Any:
     reuse them; measuring connection setup instead would misstate client CPU per
     message several times over. This mirrors ``Emulator.start()`` otherwise.
     """
+    server = _keepalive_server(emu.app)
+    emu.url = f"http://127.0.0.1:{server.server_address[1]}"
+    emu.core.base_url = emu.url
+    emu.scheduler.start()
+    emu.dispatcher.start()
+    return server
+
+
+def _keepalive_server(app: Any) -> Any:
+    """A WSGI app on an HTTP/1.1 keep-alive server (127.0.0.1, a free port), serving."""
     import io
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    app = emu.app
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -141,19 +149,33 @@ def _start_keepalive(emu: Any) -> Any:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_DELETE = _wsgi  # noqa: N815
+        do_GET = do_POST = do_DELETE = do_PUT = do_HEAD = do_PATCH = _wsgi  # noqa: N815
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True
         request_queue_size = 512
 
     server = Server(("127.0.0.1", 0), Handler)
-    emu.url = f"http://127.0.0.1:{server.server_address[1]}"
-    emu.core.base_url = emu.url
-    emu.scheduler.start()
-    emu.dispatcher.start()
-    threading.Thread(target=server.serve_forever, name="emulator-http", daemon=True).start()
+    threading.Thread(target=server.serve_forever, name="keepalive-http", daemon=True).start()
     return server
+
+
+def serve_moto_keepalive() -> None:
+    """Child process entry point: moto's server app over keep-alive until stdin closes.
+
+    Why: moto's own server (werkzeug) closes the connection after every response, so
+    every boto3 call would pay a TCP connect and close that DynamoDB, which keeps
+    connections alive, never charges (same reasoning as `_start_keepalive`).
+    Prints the base URL.
+    """
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    server = _keepalive_server(DomainDispatcherApplication(create_backend_app))
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        server.shutdown()
 
 
 class _Child:
@@ -219,12 +241,40 @@ class EmulatorProcess(_Child):
 
 
 class MotoProcess(_Child):
-    """moto's server mode in a child process (boto3's client-side CPU stays ours)."""
+    """moto's server mode in a child process (boto3's client-side CPU stays ours).
+
+    `keep_alive=True` serves moto's app over HTTP/1.1 keep-alive instead of moto's
+    werkzeug server, which closes every connection (`serve_moto_keepalive`).
+    """
 
     url = ""
     stops_on_eof = False
 
+    def __init__(self, *, keep_alive: bool = False) -> None:
+        super().__init__()
+        self.keep_alive = keep_alive
+
     def __enter__(self) -> MotoProcess:
+        if self.keep_alive:
+            self.stops_on_eof = True
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "from bench._services import serve_moto_keepalive; serve_moto_keepalive()",
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                env=child_env(),
+            )
+            assert self.proc.stdout is not None
+            line = self.proc.stdout.readline().strip()
+            if not line.startswith("http"):
+                raise RuntimeError(f"moto did not start (got {line!r})")
+            self.url = line
+            return self
         port = _free_port()
         self.proc = subprocess.Popen(
             [

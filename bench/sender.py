@@ -15,7 +15,9 @@ What is measured, and why this way:
   25 records (Powertools batch processing, `Sender.handle`: validation, DynamoDB claim,
   contact/policy read, Graph call, outcome write, logs, metrics), with DynamoDB and
   Secrets Manager served by moto in a separate process, so boto3's client-side CPU
-  counts and moto's does not.
+  counts and moto's does not. moto's app is served over HTTP/1.1 keep-alive, as
+  DynamoDB serves (moto's own werkzeug server closes every connection, which would add
+  a TCP connect and close to every boto3 call; the emulator is served the same way).
 - AWS API calls per message of the full Lambda path, counted per operation on boto3's
   event system (`bench/_aws_calls.py`), and the handler's CPU per message as a multiple
   of the GraphClient-only CPU per message measured in the same run (issue #11 targets:
@@ -390,7 +392,7 @@ def run(ctx: Context) -> list[Table]:
                 )
             seq = _pywa_sequential(emulator.url, ctx.n(full=20, quick=3))
         session.close()
-        with MotoProcess() as moto:
+        with MotoProcess(keep_alive=True) as moto:
             bench = _HandlerBench(emulator, moto)
             for latency in slow_latencies:
                 emulator.set_latency_ms(latency)
@@ -431,8 +433,8 @@ def run(ctx: Context) -> list[Table]:
         f"(first batch is warm-up), {POOL}-thread pool, asyncio loop per batch as in "
         "functions/sender/app.py.",
         "lambda_handler rows: functions/sender/app.py on SQS events of 25 records, Sender.handle "
-        "+ DynamoDB and Secrets Manager on moto server (separate process; moto's CPU excluded, "
-        f"boto3's included); {handler_batches} invocations; item failures: {failures}.",
+        "+ DynamoDB and Secrets Manager on moto server (separate process, keep-alive; moto's CPU "
+        f"excluded, boto3's included); {handler_batches} invocations; item failures: {failures}.",
         f"pywa called sequentially (its plain sync API) at {LATENCIES_MS[-1]} ms: "
         f"{seq.per_second:.1f} msg/s, {seq.cpu_us_per_item:.0f} us CPU/msg.",
         "0 ms rows are bounded by the emulator (werkzeug, single process), not the client.",

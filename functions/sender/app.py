@@ -11,6 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+
+# Before anything imports pydantic: Powertools' batch utility loads its pydantic parser
+# models for every event source when pydantic is already loaded (~90-180 ms of cold
+# start for models the Sender never uses; tests/unit/test_sender_batch.py pins it).
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -3,17 +3,20 @@
 Every table access in `wacloud.store` goes through these, so three things are written
 once: building expression placeholders from Python values (`Expr`), a conditional
 write whose failed condition is an answer rather than an error (`conditional_update`,
-`update`, `put`, `delete`), and following `LastEvaluatedKey` (`pages`, `query`).
+`update`, `put`, `delete`), following `LastEvaluatedKey` (`pages`, `query`), and the
+batch calls with their unprocessed remainders (`batch_get`, `batch_put`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from typing import Any, Literal
 
+from wacloud.errors import StoreError, TransientError
 from wacloud.infra.aws import dynamodb
 from wacloud.infra.config import settings
 
@@ -257,6 +260,46 @@ def put_if_absent(item: Mapping[str, Any]) -> bool:
     return put(item, Expr().when("attribute_not_exists(pk)"))
 
 
+# BatchWriteItem's limit on requests per call, and how often its unprocessed remainder
+# (throttling) is sent again, with a short doubling pause, before giving up.
+BATCH_WRITE_MAX = 25
+BATCH_WRITE_ATTEMPTS = 5
+_BATCH_WRITE_PAUSE_SECONDS = 0.05
+
+
+class UnprocessedWritesError(StoreError, TransientError):
+    """BatchWriteItem left items unwritten after every attempt (sustained throttling)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} item(s) left unwritten by BatchWriteItem")
+        self.count = count
+
+
+def batch_put(items: Sequence[Mapping[str, Any]]) -> None:
+    """Write whole items without conditions: one BatchWriteItem per 25 items.
+
+    For writes that need no condition and may be late by a moment (lookup items,
+    advisory counters). Throttled items come back as UnprocessedItems and are sent
+    again (bounded, with a short pause); UnprocessedWritesError if some never went.
+    """
+    name = table()
+    for start in range(0, len(items), BATCH_WRITE_MAX):
+        request: dict[str, Any] = {
+            name: [
+                {"PutRequest": {"Item": marshal(i)}} for i in items[start : start + BATCH_WRITE_MAX]
+            ]
+        }
+        for attempt in range(BATCH_WRITE_ATTEMPTS):
+            response = dynamodb().batch_write_item(RequestItems=request)
+            request = response.get("UnprocessedItems") or {}
+            if not request:
+                break
+            if attempt + 1 < BATCH_WRITE_ATTEMPTS:
+                time.sleep(_BATCH_WRITE_PAUSE_SECONDS * 2**attempt)
+        if request:
+            raise UnprocessedWritesError(sum(len(v) for v in request.values()))
+
+
 def delete(pk: str, sk: str = "#") -> bool:
     """Delete one item; True if it existed (so a repeated delete reports nothing)."""
     response = dynamodb().delete_item(TableName=table(), Key=key(pk, sk), ReturnValues="ALL_OLD")
@@ -268,6 +311,35 @@ def get(pk: str, sk: str = "#", *, consistent: bool = True) -> dict[str, Any] | 
     response = dynamodb().get_item(TableName=table(), Key=key(pk, sk), ConsistentRead=consistent)
     item = response.get("Item")
     return unmarshal(item) if item else None
+
+
+# BatchGetItem's limit on keys per call.
+BATCH_GET_MAX = 100
+
+
+def batch_get(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Several items by (pk, sk), strongly consistent: one BatchGetItem per 100 keys.
+
+    Returns the items found, by key; a missing item is simply absent. Throttled keys
+    come back as UnprocessedKeys and are asked for again (only those).
+    """
+    name = table()
+    wanted = list(dict.fromkeys(keys))
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for start in range(0, len(wanted), BATCH_GET_MAX):
+        request: dict[str, Any] = {
+            name: {
+                "Keys": [key(pk, sk) for pk, sk in wanted[start : start + BATCH_GET_MAX]],
+                "ConsistentRead": True,
+            }
+        }
+        while request:
+            response = dynamodb().batch_get_item(RequestItems=request)
+            for raw in response.get("Responses", {}).get(name, []):
+                item = unmarshal(raw)
+                found[(str(item["pk"]), str(item["sk"]))] = item
+            request = response.get("UnprocessedKeys") or {}
+    return found
 
 
 def pages(

@@ -12,8 +12,9 @@ back; the others are deleted):
 2. `process`: the records concurrently on a thread pool (sends block on the network,
    not the CPU; threads share one connection pool). Each send is at most once by the
    sender's claim, not by anything here.
-3. `_clean`: Powertools' failure report, then unused tokens are refunded, even when
-   the whole batch failed.
+3. `_clean`: Powertools' failure report, then the writes the batch collected (wamid
+   lookups and pair buckets, one BatchWriteItem: `Prefetched.flush`), then unused
+   tokens are refunded, even when the whole batch failed.
 
 Waiting never happens on the original SQS message: a message that must wait (a limit,
 Meta's rate limits, a retry backoff, a claim still in flight) is put back as a *copy*
@@ -147,10 +148,26 @@ class SendBatchProcessor(BatchProcessor):
         try:
             super()._clean()  # type: ignore[no-untyped-call]
         finally:
-            if self._budget is not None:
-                self._budget.settle()
-            self._budget = None
-            self._prefetched = Prefetched()
+            try:
+                self._flush()
+            finally:
+                if self._budget is not None:
+                    self._budget.settle()
+                self._budget = None
+                self._prefetched = Prefetched()
+
+    def _flush(self) -> None:
+        """The batch's deferred writes (wamid lookups, pair buckets), one BatchWriteItem.
+
+        Every message's outcome is already recorded by now, so a failure here is logged
+        and counted, never reported as the batch's: redelivering the batch could not
+        write these and would only find each message finished (docs/outbound.md).
+        """
+        try:
+            self._prefetched.flush()
+        except Exception as exc:
+            self._count("SenderBatchWriteFailed")
+            logger.error("batch writes after the sends failed", extra={"error": type(exc).__name__})
 
     # ------------------------------------------------------------------ one record
     def record_handler(self, record: SQSRecord) -> str:

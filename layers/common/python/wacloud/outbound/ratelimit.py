@@ -12,7 +12,10 @@ Two buckets exist:
   upgrade (docs/meta/throughput.md, error 130429). Tokens for a whole SQS batch are taken in one
   call (`ThroughputBudget`) and handed out in memory.
 * per (number, recipient) pair: 1 message / 6 s with bursts of up to 45 borrowed
-  against future quota (docs/meta/throughput.md, error 131056).
+  against future quota (docs/meta/throughput.md, error 131056). A sender batch reads
+  its pairs' buckets with its contacts, decides in memory (`PairLedger`) and writes
+  the new arrival times once after its sends; a single message outside a batch takes
+  its token with one conditional update (`acquire_pair`).
 
 Over a limit is never a failure: the caller defers the message by the returned wait.
 The bucket items and their updates are `wacloud.store.throughput`'s; this module keeps
@@ -136,10 +139,71 @@ def _remember(pk: str, tat: float) -> None:
         _seen[pk] = max(tat, _seen.get(pk, tat))
 
 
+# The pair bucket is idle again once it has caught up with now; keep it a day at most.
+PAIR_TTL_SECONDS = 86_400
+
+
 def acquire_pair(phone_number_id: str, wa_id: str) -> Grant:
     """One message to this recipient under the pair limit (docs/meta/throughput.md)."""
-    # The bucket is idle again once it has caught up with now; keep it a day at most.
-    return acquire(bucket_pk("PAIR", phone_number_id, wa_id), 1, PAIR_RATE, ttl_seconds=86_400)
+    return acquire(
+        bucket_pk("PAIR", phone_number_id, wa_id), 1, PAIR_RATE, ttl_seconds=PAIR_TTL_SECONDS
+    )
+
+
+class PairLedger:
+    """The pair buckets of one SQS batch: read before the sends, decided in memory,
+    written once after them (docs/outbound.md, "AWS calls per message").
+
+    Built from the arrival times read with the batch's contacts (one BatchGetItem);
+    `take` is the same GCRA step as `acquire`, on the larger of what was read and what
+    this process has seen; `dirty_items` are the buckets the batch moved, for the
+    batch's one BatchWriteItem. Saves one conditional update per message.
+
+    The trade-off: the write is not conditional, so two containers sending to the same
+    recipient between one's read and the other's write can both pass and one's token
+    is overwritten. That needs the same recipient in two batches handled at the same
+    moment, costs at most one batch's messages to that recipient beyond the limit,
+    and Meta's own pair limit (131056) then defers the excess (retried later, never
+    failed): a bounded overshoot of a limit Meta enforces anyway, for a call saved on
+    every message. Within one container the bucket only moves forward (`_seen`).
+    """
+
+    def __init__(self, tats: Mapping[tuple[str, str], float | None] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._tats: dict[tuple[str, str], float | None] = dict(tats or {})
+        self._dirty: set[tuple[str, str]] = set()
+
+    def knows(self, phone_number_id: str, wa_id: str) -> bool:
+        """Whether this pair's bucket was read with the batch (else use `acquire_pair`)."""
+        return (phone_number_id, wa_id) in self._tats
+
+    def take(self, phone_number_id: str, wa_id: str) -> Grant:
+        pair = (phone_number_id, wa_id)
+        pk = bucket_pk("PAIR", phone_number_id, wa_id)
+        with self._lock:
+            read = self._tats[pair]
+            with _seen_lock:
+                seen = _seen.get(pk)
+            known = [t for t in (read, seen) if t is not None]
+            granted, new_tat, wait = plan(max(known) if known else None, now(), 1, PAIR_RATE)
+            if not granted:
+                return Grant(0, wait)
+            self._tats[pair] = new_tat
+            self._dirty.add(pair)
+        _remember(pk, new_tat)
+        return Grant(granted, wait)
+
+    def dirty_items(self) -> list[dict[str, object]]:
+        """The moved buckets as whole items (written unconditionally), then forgotten."""
+        expires_at = int(now() + PAIR_TTL_SECONDS)
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+            tats = {pair: self._tats[pair] for pair in dirty}
+        return [
+            throughput.bucket_item(bucket_pk("PAIR", *pair), tat, expires_at)
+            for pair, tat in tats.items()
+            if tat is not None
+        ]
 
 
 class ThroughputBudget:
@@ -205,7 +269,9 @@ __all__ = [
     "PAIR_BURST",
     "PAIR_INTERVAL_SECONDS",
     "PAIR_RATE",
+    "PAIR_TTL_SECONDS",
     "Grant",
+    "PairLedger",
     "Rate",
     "ThroughputBudget",
     "acquire",

@@ -51,7 +51,7 @@ from wacloud.models.outbound.submission import SUBMISSION_MAX_BYTES, Submission
 from wacloud.outbound import media, ratelimit
 from wacloud.outbound import policy as send_policy
 from wacloud.outbound import reconcile as send_reconcile
-from wacloud.store import contacts, messages, reach, template_mirror, tenants
+from wacloud.store import contacts, messages, reach, template_mirror, tenants, throughput
 from wacloud.store.messages import SCHEDULE_AHEAD_SECONDS, ClaimOutcome, State, message_id_for
 
 logger = Logger(child=True)
@@ -166,17 +166,26 @@ def _seconds(value: float) -> int:
 
 @dataclass
 class Prefetched:
-    """What one SQS batch reads once for all of its messages (outbound/batch.py).
+    """What one SQS batch reads once before its sends and writes once after them
+    (outbound/batch.py; docs/outbound.md, "AWS calls per message").
 
-    Every body is validated once, and every recipient's contact is read with one
-    BatchGetItem before the sends instead of one GetItem each. The contact is read
-    a moment earlier than a per-message read would (before the claim rather than just
-    after it); what the sender itself changes on a contact (an opt-out Meta reported)
-    is dropped from here, so a later message of the same batch reads it again.
+    Before: every body is validated once, and every recipient's contact and pair
+    bucket are read with one BatchGetItem instead of one GetItem and one conditional
+    update each. The contact is read a moment earlier than a per-message read would
+    (before the claim rather than just after it); what the sender itself changes on a
+    contact (an opt-out Meta reported) is dropped from here, so a later message of the
+    same batch reads it again.
+
+    After (`flush`): the wamid lookups of the messages sent and the pair buckets the
+    batch moved, in one BatchWriteItem per 25 items. Only a batch collects writes
+    (`prefetch` sets `batched`); a single `Sender.handle` writes each at once.
     """
 
     submissions: dict[str, Submission | ValueError | ValidationError] = field(default_factory=dict)
     contacts: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+    pairs: ratelimit.PairLedger = field(default_factory=ratelimit.PairLedger)
+    batched: bool = False
+    _lookups: list[dict[str, Any]] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def contact(self, phone_number_id: str, wa_id: str) -> dict[str, Any] | None:
@@ -190,9 +199,35 @@ class Prefetched:
         with self._lock:
             self.contacts.pop((phone_number_id, wa_id), None)
 
+    def pair_grant(self, phone_number_id: str, wa_id: str) -> ratelimit.Grant:
+        """The pair-rate token: decided in memory when the batch read the bucket."""
+        if self.pairs.knows(phone_number_id, wa_id):
+            return self.pairs.take(phone_number_id, wa_id)
+        return ratelimit.acquire_pair(phone_number_id, wa_id)
+
+    def note_lookup(self, phone_number_id: str, message_id: str, wamid: str) -> None:
+        with self._lock:
+            self._lookups.append(messages.wamid_lookup_item(phone_number_id, message_id, wamid))
+
+    def flush(self) -> int:
+        """Write what the batch collected (lookups, moved pair buckets); items written.
+
+        Unconditional writes that may be late or, after sustained throttling, lost:
+        status webhooks write the same lookup again (`messages.apply_status`), and a
+        lost pair bucket only lets a later message through early, which Meta's own
+        pair limit (131056) defers.
+        """
+        with self._lock:
+            items, self._lookups = self._lookups, []
+        items += self.pairs.dirty_items()
+        if items:
+            messages.write_after_batch(items)
+        return len(items)
+
 
 def prefetch(bodies: Iterable[str]) -> Prefetched:
-    """Validate a batch's bodies and read its recipients' contacts at once."""
+    """Validate a batch's bodies and read its recipients' contacts and pair buckets at
+    once; the result collects the batch's writes until `Prefetched.flush`."""
     out = Prefetched()
     for body in bodies:
         if body in out.submissions:
@@ -208,7 +243,9 @@ def prefetch(bodies: Iterable[str]) -> Prefetched:
         if isinstance(s, Submission) and not (s.send_at and s.send_at.timestamp() > later)
     }
     if keys:
-        out.contacts = contacts.load_many(keys)
+        out.contacts, tats = throughput.load_contacts_and_pairs(keys)
+        out.pairs = ratelimit.PairLedger(tats)
+    out.batched = True
     return out
 
 
@@ -360,7 +397,7 @@ class Sender:
         checked = self._policy(submission, message_id, token, prefetched)
         if isinstance(checked, SendResult):
             return checked
-        deferral = self._limits(submission, checked, budget)
+        deferral = self._limits(submission, checked, budget, prefetched)
         if deferral is not None:
             reason, wait = deferral
             retry_in = _seconds(wait)
@@ -420,20 +457,25 @@ class Sender:
         return SendResult(Outcome.REJECTED, message_id, detail=refusal)
 
     def _limits(
-        self, submission: Submission, checked: _Checked, budget: ratelimit.ThroughputBudget
+        self,
+        submission: Submission,
+        checked: _Checked,
+        budget: ratelimit.ThroughputBudget,
+        prefetched: Prefetched,
     ) -> tuple[dict[str, Any], float] | None:
         """The first limit this message is over, with how long to wait; None to send now.
 
         Cheapest first: the number token comes from the batch's reservation in memory,
-        the pair bucket costs one update, the messaging limit applies only to
-        business-initiated messages (templates outside the window) and costs two.
+        the pair bucket from the batch's read (in memory; one update outside a batch),
+        the messaging limit applies only to business-initiated messages (templates
+        outside the window) and costs two.
         """
         pnid, wa_id = submission.phone_number_id, submission.wa_id
         wait = budget.take(pnid)
         if wait is not None:
             mps = tenants.load(pnid).throughput_mps
             return _deferral("throughput", f"number throughput limit ({mps} msg/s)"), wait
-        pair = ratelimit.acquire_pair(pnid, wa_id)
+        pair = prefetched.pair_grant(pnid, wa_id)
         if not pair.granted:
             return _deferral(
                 "pair_rate",
@@ -488,7 +530,7 @@ class Sender:
             return self._outcome_unknown(pnid, message_id, token, exc)
         except GraphAPIError as exc:
             return self._graph_error(submission, message_id, token, item, exc, prefetched)
-        if not self._record_sent(pnid, message_id, token, sent.wamid, sent.wa_id):
+        if not self._record_sent(pnid, message_id, token, sent.wamid, sent.wa_id, prefetched):
             # Meta has it; only our record lags. Keep the claim so nothing re-sends it.
             return SendResult(
                 Outcome.IN_FLIGHT,
@@ -508,18 +550,30 @@ class Sender:
         return SendResult(Outcome.SENT, message_id, detail={"wamid": sent.wamid})
 
     def _record_sent(
-        self, pnid: str, message_id: str, token: str, wamid: str, wa_id: str | None
+        self,
+        pnid: str,
+        message_id: str,
+        token: str,
+        wamid: str,
+        wa_id: str | None,
+        prefetched: Prefetched,
     ) -> bool:
         """Record Meta's acceptance, retrying a failed write a few times (bounded).
 
         If it still fails (DynamoDB throttled or down), the acceptance is written to its
         own item for the reconcile to find, and the claim stays `sending`: whatever
         happens next, this message is never sent again. False when not recorded.
+        In a batch the wamid lookup is written with the batch's other lookups after
+        the sends (`Prefetched.flush`), not here.
         """
         failure = ""
         for attempt in range(RECORD_SENT_ATTEMPTS):
             try:
-                messages.mark_sent(pnid, message_id, token, wamid, wa_id)
+                messages.mark_sent(
+                    pnid, message_id, token, wamid, wa_id, lookup=not prefetched.batched
+                )
+                if prefetched.batched:
+                    prefetched.note_lookup(pnid, message_id, wamid)
                 return True
             except Exception as exc:  # boto3 already retried; these are ours on top
                 failure = exc.__class__.__name__

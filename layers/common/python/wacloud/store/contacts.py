@@ -8,7 +8,14 @@ from typing import Any
 from wacloud.infra import retention
 from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import now
-from wacloud.infra.dynamo import get, is_conditional_failure, marshal, table, unmarshal
+from wacloud.infra.dynamo import (
+    batch_get,
+    get,
+    is_conditional_failure,
+    marshal,
+    table,
+    unmarshal,
+)
 
 # docs/meta/messages.md#customer-service-window: CTWA / Page CTA free entry point
 FREE_ENTRY_POINT_SECONDS = 72 * 3600
@@ -22,36 +29,21 @@ def load(phone_number_id: str, wa_id: str) -> dict[str, Any] | None:
     return get(contact_pk(phone_number_id, wa_id), "#")
 
 
-# BatchGetItem's limit on keys per call.
-_BATCH_GET_MAX = 100
+def contact_key(phone_number_id: str, wa_id: str) -> tuple[str, str]:
+    """The contact's (pk, sk), for batch reads (`dynamo.batch_get`)."""
+    return contact_pk(phone_number_id, wa_id), "#"
 
 
 def load_many(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any] | None]:
     """Several contacts at once, strongly consistent: one BatchGetItem per 100 keys.
 
-    For a sender batch, which reads every recipient's contact before its sends
-    (`(phone_number_id, wa_id)` -> the item, or None when there is none).
+    `(phone_number_id, wa_id)` -> the item, or None when there is none. The sender
+    reads its batch's contacts together with their pair buckets instead
+    (`wacloud.store.throughput.load_contacts_and_pairs`, the same single call).
     """
-    wanted = {contact_pk(pnid, wa_id): (pnid, wa_id) for pnid, wa_id in keys}
-    found: dict[tuple[str, str], dict[str, Any] | None] = dict.fromkeys(wanted.values())
-    pks = list(wanted)
-    for start in range(0, len(pks), _BATCH_GET_MAX):
-        request: dict[str, Any] = {
-            table(): {
-                "Keys": [
-                    marshal({"pk": pk, "sk": "#"}) for pk in pks[start : start + _BATCH_GET_MAX]
-                ],
-                "ConsistentRead": True,
-            }
-        }
-        while request:
-            response = dynamodb().batch_get_item(RequestItems=request)
-            for raw in response.get("Responses", {}).get(table(), []):
-                item = unmarshal(raw)
-                found[wanted[str(item["pk"])]] = item
-            # Throttled keys come back unprocessed: ask again for those only.
-            request = response.get("UnprocessedKeys") or {}
-    return found
+    wanted = {contact_key(pnid, wa_id): (pnid, wa_id) for pnid, wa_id in keys}
+    found = batch_get(wanted)
+    return {pair: found.get(k) for k, pair in wanted.items()}
 
 
 def record_customer_message(

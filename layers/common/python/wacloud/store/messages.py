@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import iso, now
 from wacloud.infra.dynamo import (
+    batch_put,
     get,
     is_conditional_failure,
     marshal,
@@ -652,16 +653,29 @@ def _set_fields(
             raise
 
 
+def wamid_lookup_item(phone_number_id: str, message_id: str, wamid: str) -> dict[str, Any]:
+    """The lookup item that ties Meta's wamid to our message id (`{pnid}#WAMID#{wamid}`)."""
+    at = now()
+    return {
+        "pk": wamid_pk(phone_number_id, wamid),
+        "sk": "#",
+        "message_id": message_id,
+        "created_at": at,
+        "expires_at": message_expiry(at),
+    }
+
+
 def _put_wamid_lookup(phone_number_id: str, message_id: str, wamid: str) -> None:
-    put_if_absent(
-        {
-            "pk": wamid_pk(phone_number_id, wamid),
-            "sk": "#",
-            "message_id": message_id,
-            "created_at": now(),
-            "expires_at": message_expiry(now()),
-        }
-    )
+    put_if_absent(wamid_lookup_item(phone_number_id, message_id, wamid))
+
+
+def write_after_batch(items: Sequence[dict[str, Any]]) -> None:
+    """A sender batch's unconditional writes, once after its sends: one BatchWriteItem
+    per 25 items (the wamid lookups of `wamid_lookup_item` and the pair buckets of
+    `wacloud.store.throughput.bucket_item`). Raises UnprocessedWritesError when
+    throttling left some unwritten; see docs/outbound.md for why a lost write is safe.
+    """
+    batch_put(items)
 
 
 def link_wamid(phone_number_id: str, message_id: str, wamid: str) -> None:
@@ -675,12 +689,25 @@ def message_id_for_wamid(phone_number_id: str, wamid: str) -> str | None:
 
 
 def mark_sent(
-    phone_number_id: str, message_id: str, token: str, wamid: str, wa_id: str | None
+    phone_number_id: str,
+    message_id: str,
+    token: str,
+    wamid: str,
+    wa_id: str | None,
+    *,
+    lookup: bool = True,
 ) -> None:
     """Record Meta's acceptance. The wamid is always kept; the state only moves if a
-    faster status webhook has not already moved it further."""
+    faster status webhook has not already moved it further.
+
+    `lookup=False`: the caller writes the wamid lookup itself, later (a sender batch
+    writes all of its lookups in one BatchWriteItem after its sends, `write_after_batch`).
+    Nothing depends on the lookup in between: status webhooks name our message id in
+    their callback data, and Meta's `sent`/`failed` status writes the lookup too.
+    """
     at = now()
-    _put_wamid_lookup(phone_number_id, message_id, wamid)
+    if lookup:
+        _put_wamid_lookup(phone_number_id, message_id, wamid)
     moved = _transition(
         phone_number_id,
         message_id,

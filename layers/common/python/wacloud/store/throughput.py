@@ -2,15 +2,21 @@
 
 `{pnid}#RATE#NUMBER` (per business number) and `{pnid}#RATE#PAIR#{wa_id}` (per
 recipient), sk `#`. The GCRA arithmetic that decides how many tokens to ask for is in
-`wacloud.outbound.ratelimit`; here are only the two ways of moving a bucket (both one
-conditional UpdateItem) and the refund.
+`wacloud.outbound.ratelimit`; here are the two ways of moving a bucket with one
+conditional UpdateItem each, the refund, and the batch form of the pair buckets: read
+with the batch's contacts in one BatchGetItem (`load_contacts_and_pairs`), written
+back as whole items in the batch's BatchWriteItem (`bucket_item`; see
+docs/outbound.md, "AWS calls per message", for why that is sound).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from wacloud.infra.dynamo import Expr, update
+from wacloud.infra.dynamo import Expr, batch_get, update
+from wacloud.store.contacts import contact_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +63,33 @@ def give_back(pk: str, cost: float) -> None:
     expr = Expr()
     expr.set_clause(f"tat = tat - {expr.value(round(cost, 6))}").when("attribute_exists(tat)")
     update(pk, "#", expr)
+
+
+def pair_key(phone_number_id: str, wa_id: str) -> tuple[str, str]:
+    return bucket_pk("PAIR", phone_number_id, wa_id), "#"
+
+
+def bucket_item(pk: str, tat: float, expires_at: int) -> dict[str, Any]:
+    """A whole bucket item, for an unconditional batch write of its new arrival time."""
+    return {"pk": pk, "sk": "#", "tat": round(tat, 6), "expires_at": expires_at}
+
+
+Recipient = tuple[str, str]  # (phone_number_id, wa_id)
+
+
+def load_contacts_and_pairs(
+    recipients: Iterable[Recipient],
+) -> tuple[dict[Recipient, dict[str, Any] | None], dict[Recipient, float | None]]:
+    """Each recipient's contact and pair-bucket arrival time, in one BatchGetItem
+    (per 50 recipients): what a sender batch needs before its sends.
+
+    Contacts: the item or None. Arrival times: None when there is no bucket yet.
+    """
+    wanted = list(dict.fromkeys(recipients))
+    found = batch_get([k for r in wanted for k in (contact_key(*r), pair_key(*r))])
+    contacts = {r: found.get(contact_key(*r)) for r in wanted}
+    tats: dict[Recipient, float | None] = {}
+    for r in wanted:
+        tat = (found.get(pair_key(*r)) or {}).get("tat")
+        tats[r] = float(tat) if tat is not None else None
+    return contacts, tats
