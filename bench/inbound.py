@@ -82,7 +82,12 @@ class CallCounter:
 
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
+    # A benchmark that ran before in this process may have left a moto server's endpoint
+    # (AWS_ENDPOINT_URL*) behind; mock_aws answers in-process only without one.
+    stale = [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")]
+    saved = {k: os.environ.get(k) for k in [*values, *stale]}
+    for key in stale:
+        del os.environ[key]
     os.environ.update(values)
     try:
         yield
