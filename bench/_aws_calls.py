@@ -74,3 +74,15 @@ class ApiCalls:
 
     def total(self, phase: str) -> int:
         return sum(self.by_operation(phase).values())
+
+
+def reset_wacloud() -> None:
+    """Drop wacloud's process-wide caches (settings, boto3 clients, tenant configs):
+    an earlier benchmark in this process may have filled them for another endpoint."""
+    from wacloud.infra import aws, config
+    from wacloud.store import tenants
+
+    config.settings.cache_clear()
+    for client in (aws.dynamodb, aws.sqs, aws.s3):
+        client.cache_clear()
+    tenants.clear_cache()

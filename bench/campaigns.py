@@ -66,7 +66,6 @@ answers in a few ms where moto server takes ~5-10 ms per call, so AWS is faster.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
@@ -79,12 +78,12 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from bench._aws_calls import ApiCalls, reset_wacloud
 from bench._common import (
     FUNCTIONS_DIR,
     Context,
@@ -326,74 +325,7 @@ class SqsSinkProcess(_Child):
         return result
 
 
-# ---------------------------------------------------------------------- counting
-class ApiCalls:
-    """Counts AWS API calls per (phase, "service.Operation") on boto3's default session.
-
-    Installed before wacloud.infra.aws creates its clients: each client copies the session's
-    handlers when created, so every client made afterwards is counted. Calls made while
-    no phase is set (setup, verification) are ignored.
-    """
-
-    def __init__(self) -> None:
-        import boto3
-
-        if boto3.DEFAULT_SESSION is None:
-            boto3.setup_default_session()
-        assert boto3.DEFAULT_SESSION is not None
-        self._events = boto3.DEFAULT_SESSION.events
-        self.phase: str | None = None
-        self.calls: Counter[tuple[str, str]] = Counter()
-        self.attempts: Counter[str] = Counter()
-        self._events.register("before-call", self._on_call, unique_id="bench-campaigns-call")
-        self._events.register("before-send", self._on_send, unique_id="bench-campaigns-send")
-
-    def _on_call(self, event_name: str, **_: Any) -> None:
-        if self.phase is not None:
-            _event, service, operation = event_name.split(".", 2)
-            self.calls[(self.phase, f"{service}.{operation}")] += 1
-
-    def _on_send(self, **_: Any) -> None:
-        if self.phase is not None:
-            self.attempts[self.phase] += 1
-
-    def close(self) -> None:
-        self._events.unregister("before-call", unique_id="bench-campaigns-call")
-        self._events.unregister("before-send", unique_id="bench-campaigns-send")
-
-    @contextlib.contextmanager
-    def counting(self, phase: str) -> Iterator[None]:
-        self.phase = phase
-        try:
-            yield
-        finally:
-            self.phase = None
-
-    def by_operation(self, phase: str) -> dict[str, int]:
-        return dict(
-            sorted(
-                ((op, c) for (p, op), c in self.calls.items() if p == phase),
-                key=lambda kv: (-kv[1], kv[0]),
-            )
-        )
-
-    def total(self, phase: str) -> int:
-        return sum(self.by_operation(phase).values())
-
-
 # ---------------------------------------------------------------------- environment
-def _reset_wacloud() -> None:
-    """Drop wacloud's process-wide caches (settings, boto3 clients, tenant configs):
-    an earlier benchmark in this process may have filled them for another endpoint."""
-    from wacloud.infra import aws, config
-    from wacloud.store import tenants
-
-    config.settings.cache_clear()
-    for client in (aws.dynamodb, aws.sqs, aws.s3):
-        client.cache_clear()
-    tenants.clear_cache()
-
-
 def _create_resources(moto: MotoProcess) -> dict[str, str]:
     """The template's table, bucket and queues in moto, by the local stack's own code."""
     _, refs = create_template_resources(
@@ -503,7 +435,7 @@ def _fan_out(n: int) -> Outcome:
             )
         )
         os.environ["AWS_ENDPOINT_URL_SQS"] = sink.url
-        _reset_wacloud()
+        reset_wacloud()
         counts = ApiCalls()
         try:
             return _drive(n, sink, counts, names, timeout_s, memory_mb, LambdaContext)
@@ -668,7 +600,7 @@ def run(ctx: Context) -> list[Table]:
     finally:
         os.environ.clear()
         os.environ.update(saved_env)
-        _reset_wacloud()
+        reset_wacloud()
     return [_table(out)]
 
 

@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+from bench._aws_calls import ApiCalls, reset_wacloud
 from bench._common import FUNCTIONS_DIR, REPO_ROOT, Context, Row, Table, ensure_import_paths
 
 TITLE = "InboundProcessor AWS calls"
@@ -49,37 +50,6 @@ ENVIRONMENT = {
 }
 
 
-class CallCounter:
-    """AWS API calls by operation, counted on boto3's event system (``before-call``)."""
-
-    def __init__(self) -> None:
-        import boto3
-
-        boto3.setup_default_session()
-        assert boto3.DEFAULT_SESSION is not None
-        self._events = boto3.DEFAULT_SESSION.events
-        self.calls: Counter[str] = Counter()
-        self.on = False
-        self._events.register("before-call", self._on_call, unique_id="bench-inbound-call")
-
-    def _on_call(self, event_name: str, **_: Any) -> None:
-        if self.on:
-            _event, service, operation = event_name.split(".", 2)
-            self.calls[f"{service}.{operation}"] += 1
-
-    @contextlib.contextmanager
-    def counting(self) -> Iterator[Counter[str]]:
-        self.calls = Counter()
-        self.on = True
-        try:
-            yield self.calls
-        finally:
-            self.on = False
-
-    def close(self) -> None:
-        self._events.unregister("before-call", unique_id="bench-inbound-call")
-
-
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     # A benchmark that ran before in this process may have left a moto server's endpoint
@@ -97,14 +67,6 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-def _reset_wacloud() -> None:
-    from wacloud.infra import aws, config
-
-    config.settings.cache_clear()
-    for client in (aws.dynamodb, aws.sqs, aws.s3):
-        client.cache_clear()
 
 
 def _create_resources() -> dict[str, str]:
@@ -208,26 +170,24 @@ def count_calls(messages: int) -> tuple[Counter[str], Counter[str], int]:
     logging.getLogger("aws_lambda_powertools").setLevel(logging.ERROR)
     with _environment(ENVIRONMENT), mock_aws():
         os.environ.update(_create_resources())
-        _reset_wacloud()
-        counter = CallCounter()
+        reset_wacloud()
+        counter = ApiCalls()
         try:
             with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
                 app = _load_app()
                 handler = app.lambda_handler
                 customer = "15550001111"
-                with counter.counting() as first:
+                with counter.counting("first"):
                     handler(_sqs_event(_text_item(customer, "wamid.B0", "hi"), 0), _Context())
-                later: Counter[str] = Counter()
                 for n in range(1, messages + 1):
                     item = _text_item(customer, f"wamid.B{n}", f"hello {n}")
-                    with counter.counting() as calls:
+                    with counter.counting("later"):
                         result = handler(_sqs_event(item, n), _Context())
                     assert not result.get("batchItemFailures"), result
-                    later.update(calls)
         finally:
             counter.close()
-            _reset_wacloud()
-    return first, later, messages
+            reset_wacloud()
+    return Counter(counter.by_operation("first")), Counter(counter.by_operation("later")), messages
 
 
 def run(ctx: Context) -> list[Table]:
