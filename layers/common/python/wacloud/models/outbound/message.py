@@ -152,20 +152,6 @@ OutboundMessage = Annotated[
     Field(discriminator="type"),
 ]
 
-MESSAGE_TYPES: tuple[str, ...] = (
-    "text",
-    "image",
-    "audio",
-    "video",
-    "document",
-    "sticker",
-    "location",
-    "contacts",
-    "reaction",
-    "template",
-    "interactive",
-)
-
 _BY_TYPE: dict[str, type[BaseModel]] = {
     "text": TextMessage,
     "image": ImageMessage,
@@ -179,6 +165,8 @@ _BY_TYPE: dict[str, type[BaseModel]] = {
     "template": TemplateMessage,
     "interactive": InteractiveMessage,
 }
+#: Every message type, in Meta's order (the keys above).
+MESSAGE_TYPES: tuple[str, ...] = tuple(_BY_TYPE)
 register_root("OutboundMessage", OutboundMessage)
 
 
