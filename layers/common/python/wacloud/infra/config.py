@@ -186,6 +186,20 @@ class Settings:
     media_retry_seconds: int = 60
     """INBOUND_MEDIA_RETRY_SECONDS (60): seconds before a message recorded with its media
     pending fetches it again (doubled per try, at most 900; docs/inbound.md)."""
+    openai_secret_id: str | None = None
+    """OPENAI_SECRET_ID: the Secrets Manager secret with OpenAI's key (JSON ``api_key``,
+    optional ``base_url``: the local stack points it at its OpenAI stand-in)."""
+    assistant_queue_url: str | None = None
+    """ASSISTANT_QUEUE_URL: where the InboundProcessor queues customer messages for the
+    assistant (its own function, so OpenAI's latency never holds the inbound queue)."""
+    event_bus_name: str | None = None
+    """EVENT_BUS_NAME: the stack's own EventBridge bus, where our facts are published
+    (e.g. ``conversation.handoff_requested``)."""
+    handoff_topic_arn: str | None = None
+    """HANDOFF_TOPIC_ARN: the SNS topic operators subscribe to for handoff requests."""
+    knowledge_prefix: str = "knowledge/"
+    """KNOWLEDGE_PREFIX (``knowledge/``): media-bucket prefix of the knowledge-base
+    documents, ``{prefix}{phone_number_id}/{document}``; the index lives beside it."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -220,6 +234,11 @@ class Settings:
             service_name=env.get("POWERTOOLS_SERVICE_NAME") or None,
             metrics_namespace=metrics_namespace(),
             media_retry_seconds=int(env.get("INBOUND_MEDIA_RETRY_SECONDS", "60")),
+            openai_secret_id=env.get("OPENAI_SECRET_ID") or None,
+            assistant_queue_url=env.get("ASSISTANT_QUEUE_URL") or None,
+            event_bus_name=env.get("EVENT_BUS_NAME") or None,
+            handoff_topic_arn=env.get("HANDOFF_TOPIC_ARN") or None,
+            knowledge_prefix=env.get("KNOWLEDGE_PREFIX", "knowledge/"),
         )
 
     def require(self, value: str | None, name: str) -> str:
