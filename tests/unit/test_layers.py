@@ -4,9 +4,10 @@ Tiers, lowest first; a module may import its own tier and the tiers below it:
 
     0  infra     aws clients, config, clock, credentials, the DynamoDB helpers
                  (and `wacloud.errors`, the error hierarchy every tier raises)
-    1  graph     the Graph API client and its errors
-    2  store     every table access: may import infra and models, never graph
-    3  features  inbound, outbound, templates, scheduling, campaigns, workflows, erasure
+    1  clients   the Graph API client and its errors (`graph`), the OpenAI client (`llm`)
+    2  store     every table access: may import infra and models, never a client
+    3  features  inbound, outbound, templates, scheduling, campaigns, workflows, erasure,
+                 conversations, assistant, knowledge, moderation
 
 `models` is data beside the tiers: it may import infra (and models) only, and any
 tier may import it.
@@ -36,7 +37,21 @@ PACKAGE = ROOT / "wacloud"
 
 INFRA, GRAPH, STORE, FEATURE, MODELS = "infra", "graph", "store", "feature", "models"
 TIER = {INFRA: 0, GRAPH: 1, STORE: 2, FEATURE: 3}
-FEATURES = ("inbound", "outbound", "templates", "scheduling", "campaigns", "workflows", "erasure")
+FEATURES = (
+    "inbound",
+    "outbound",
+    "templates",
+    "scheduling",
+    "campaigns",
+    "workflows",
+    "erasure",
+    "conversations",
+    "assistant",
+    "knowledge",
+    "moderation",
+)
+# Clients of outside services share the Graph client's tier: they may import infra only.
+CLIENTS = ("graph", "llm")
 # What each kind of module may import, besides its own kind.
 ALLOWED: dict[str, set[str]] = {
     INFRA: set(),
@@ -71,7 +86,9 @@ def _kind(module: str) -> str | None:
     top = parts[1]
     if top in (INFRA, "errors"):
         return INFRA
-    if top in (GRAPH, STORE, MODELS):
+    if top in CLIENTS:
+        return GRAPH
+    if top in (STORE, MODELS):
         return top
     if top in FEATURES:
         return FEATURE
