@@ -13,7 +13,9 @@ with a fallback and hands the conversation to a person.
 
 ``openai`` is imported when the first call is made, not when this module is: it is
 the heaviest package in the layer and a container that never calls OpenAI (or only
-reads the contract's names) must not pay for it at cold start.
+reads the contract's names) must not pay for it at cold start. pydantic is not imported
+here either (the schemas the callers pass bring it), so the inbound path may import
+this package without loading it (tests/unit/test_cold_imports.py).
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
-from pydantic import BaseModel, ValidationError
-
 from wacloud.errors import ConfigurationError
 from wacloud.infra.config import settings
 from wacloud.llm.errors import LLMError, LLMErrorKind
@@ -35,10 +35,11 @@ from wacloud.llm.models import EMBED_DIMENSIONS, EMBED_MODEL, TRANSCRIBE_MODEL, 
 
 if TYPE_CHECKING:
     from openai import OpenAI
+    from pydantic import BaseModel
 
 __all__ = ["DEFAULT_TIMEOUT", "LLMClient", "Turn", "configured_llm_client"]
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 R = TypeVar("R")
 
 DEFAULT_TIMEOUT = 20.0
@@ -197,9 +198,6 @@ class LLMClient:
         (which may quote the prompt) or its chain (``from None``)."""
         try:
             return call()
-        except ValidationError:
-            # The answer did not fit the schema (truncated or malformed JSON).
-            raise LLMError("refused", operation=operation) from None
         except Exception as exc:  # classified below; anything not the SDK's is re-raised
             mapped = _map_error(exc, operation)
             if mapped is None:
@@ -211,7 +209,11 @@ def _map_error(exc: BaseException, operation: str) -> LLMError | None:
     """The `LLMError` for an SDK exception, or None for anything that is not the SDK's
     (a bug of ours must surface as itself)."""
     import openai
+    from pydantic import ValidationError
 
+    if isinstance(exc, ValidationError):
+        # The answer did not fit the schema (truncated or malformed JSON).
+        return LLMError("refused", operation=operation)
     if isinstance(exc, openai.APITimeoutError):
         return LLMError("timeout", operation=operation)
     if isinstance(exc, openai.APIConnectionError):
