@@ -77,8 +77,10 @@ def stem(word: str) -> str:
     """A crude stem: plurals and -ing/-ed off ("openings" -> "open", "horas" -> "hora"),
     enough for a question and a passage to share their words' roots."""
     for suffix in _SUFFIXES:
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            root = word[: -len(suffix)]
+            # "shipping" -> "shipp" -> "ship"
+            return root[:-1] if root[-1] == root[-2] and root[-1] not in "aeiou" else root
     return word
 
 
