@@ -12,24 +12,29 @@ from local.template import REPO_ROOT
 STATE_FILE = REPO_ROOT / ".local-state" / "stack.json"
 
 
-def run_forever(*, port: int, emulator_port: int, moto_port: int, speedup: float) -> int:
+def run_forever(
+    *, port: int, emulator_port: int, moto_port: int, speedup: float, openai_port: int = 0
+) -> int:
     stack = LocalStack(
         LocalStackConfig(
             gateway_port=port,
             emulator_port=emulator_port,
             moto_port=moto_port,
+            openai_port=openai_port,
             schedule_speedup=speedup,
         )
     )
     stack.start()
-    assert stack.emulator is not None
+    assert stack.emulator is not None and stack.openai is not None
     emulator = stack.emulator.url
+    openai = stack.openai.url
     print(
         f"""
 wacloud is running locally (Ctrl-C to stop)
   webhook URL    {stack.webhook_url}
   emulator (Meta) {emulator}   token: {stack.config.access_token}
   moto (AWS)     {stack.moto_url}  (DynamoDB: {stack.dynamodb_url})
+  OpenAI stand-in {openai}/v1   (script it: POST {openai}/_standin/rules, /faults)
   outbound queue {stack.outputs.get("OutboundQueueUrl")}
 
 Talk to it as a customer:
@@ -47,6 +52,7 @@ Send as the business (puts a submission on the outbound queue):
                 "outputs": stack.outputs,
                 "moto_url": stack.moto_url,
                 "emulator_url": emulator,
+                "openai_url": openai,
                 "environment": stack.function_environment("SenderFunction"),
             }
         )

@@ -21,6 +21,7 @@ from local.emulator import Emulator, EmulatorConfig, WebhookDeliveryConfig
 from local.event_rules import AsyncInvokeConfig, EventRule, business_event
 from local.gateway import LocalHttpApi, Route
 from local.lambdas import FunctionSpec, Invocation, LocalFunction
+from local.openai_standin import Standin
 from local.pollers import MappingSpec, QueuePoller
 from local.resources import create_resources
 from local.schedules import ScheduleSpec, Ticker
@@ -43,6 +44,7 @@ class LocalStackConfig:
     gateway_port: int = 0
     moto_port: int = 0
     emulator_port: int = 0
+    openai_port: int = 0
     # Local stand-ins for what a deployer puts in the Meta secret after `sam deploy`.
     access_token: str = "local-token"
     app_secret: str = "local-app-secret"
@@ -73,6 +75,9 @@ class LocalStack:
         self._moto: Any = None
         self.gateway: LocalHttpApi | None = None
         self.emulator: Emulator | None = None
+        self.openai: Standin | None = None
+        """The OpenAI stand-in the OpenAI secret points at: tests script answers
+        (``add_rules``), faults (``add_fault``) and read ``requests()`` on it."""
         self.session: Any = None
         self.resolver: Resolver | None = None
 
@@ -99,6 +104,7 @@ class LocalStack:
             )
         )
         self.emulator.start()
+        self.openai = Standin(cfg.host, cfg.openai_port or 0).start()
 
         sam = load_sam_template()
         translated = translate(sam, cfg.region)
@@ -108,6 +114,7 @@ class LocalStack:
         self.resolver.parameters = self._parameters(translated)
         create_resources(translated["Resources"], self.resolver, self.session)
         self._configure_secret()
+        self._configure_openai_secret()
         self._create_functions(sam, translated)
         self._wire_routes(sam)
         self._wire_mappings(translated)
@@ -132,6 +139,8 @@ class LocalStack:
             self.gateway.stop()
         if self.emulator:
             self.emulator.stop()
+        if self.openai:
+            self.openai.stop()
         if self._moto:
             self._moto.stop()
             self._dynamodb_moto.stop()
@@ -245,6 +254,18 @@ class LocalStack:
             }
         )
         client.put_secret_value(SecretId=secret_id, SecretString=json.dumps(current))
+
+    def _configure_openai_secret(self) -> None:
+        """Point the OpenAI secret at the stand-in, as a deployer puts a real key there
+        (any key works locally; a real ``sk-`` key and no ``base_url`` reach OpenAI)."""
+        assert self.resolver is not None and self.openai is not None
+        secret_id = self.resolver.refs.get("OpenAISecret")
+        if secret_id is None:
+            return
+        self.client("secretsmanager").put_secret_value(
+            SecretId=secret_id,
+            SecretString=json.dumps({"api_key": "local-standin", "base_url": self.openai.base_url}),
+        )
 
     def _create_functions(self, sam: dict[str, Any], translated: dict[str, Any]) -> None:
         assert self.resolver is not None

@@ -246,8 +246,10 @@ def test_no_secret_travels_as_a_template_parameter(sam: dict[str, Any]) -> None:
     for name in sam.get("Parameters", {}):
         words = ("token", "secret", "password", "key")
         assert not any(word in name.lower() for word in words), name
-    (secret,) = _of_type(sam, "AWS::SecretsManager::Secret").values()
-    assert "SecretString" not in secret["Properties"], "secrets must not be written in the template"
+    for secret in _of_type(sam, "AWS::SecretsManager::Secret").values():
+        assert "SecretString" not in secret["Properties"], (
+            "secrets must not be written in the template"
+        )
 
 
 # Functions an operator or a tool invokes (`aws lambda invoke`): no event source.
