@@ -1,4 +1,5 @@
-"""Create the template's stateful resources (tables, queues, buckets, secrets) in moto.
+"""Create the template's stateful resources (tables, queues, buckets, secrets, buses,
+topics) in moto.
 
 Properties are taken from the translated template and passed to the same APIs
 CloudFormation would call, so a key schema, index, TTL or redrive policy defined in
@@ -21,6 +22,7 @@ CREATED_TYPES = (
     "AWS::S3::BucketPolicy",
     "AWS::SecretsManager::Secret",
     "AWS::Events::EventBus",
+    "AWS::SNS::Topic",
 )
 
 
@@ -188,6 +190,16 @@ def _event_bus(logical_id: str, props: dict[str, Any], resolver: Resolver, sessi
     resolver.attrs[(logical_id, "Name")] = name
 
 
+def _topic(logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any) -> None:
+    # Publishing and subscriptions are moto's own (an SQS subscriber receives what
+    # is published, as in AWS); the KMS key is not modelled locally.
+    name = props.get("TopicName") or physical_name(resolver.stack_name, logical_id, limit=256)
+    arn = session.client("sns").create_topic(Name=name)["TopicArn"]
+    resolver.refs[logical_id] = arn
+    resolver.attrs[(logical_id, "TopicArn")] = arn
+    resolver.attrs[(logical_id, "TopicName")] = name
+
+
 _CREATORS = {
     "AWS::DynamoDB::Table": _table,
     "AWS::SQS::Queue": _queue,
@@ -195,4 +207,5 @@ _CREATORS = {
     "AWS::S3::BucketPolicy": _bucket_policy,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::Events::EventBus": _event_bus,
+    "AWS::SNS::Topic": _topic,
 }

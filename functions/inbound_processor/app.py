@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from wacloud.graph.client import GraphClient
+    from wacloud.inbound import Responder
     from wacloud.inbound.processor import (
         CustomerMessage,
         FieldChange,
@@ -153,17 +154,37 @@ def register_features(
     return inbound
 
 
+def build_responder(replier: Responder | None = None) -> Responder:
+    """What answers customers, composed from the inside out.
+
+    ``replier`` is what answers when nothing else has (the RESPONDER setting: menu,
+    echo, none). Around it, outermost first:
+    - the handoff gate (wacloud.conversations): silent while a person has the
+      conversation; handoff keywords and the menu's "Talk to a person" hand over.
+    Pieces to add here as they land (#12): the assistant
+    (``AssistantResponder(replier)``, inside the gate) and moderation
+    (``ScreenedResponder(...)``, outside it: a blocked contact reaches nobody).
+    RESPONDER=none stays silent: no gate, so no automatic notice either.
+    """
+    from wacloud.conversations import HandoffGate
+    from wacloud.inbound.responder import NoReply, configured_responder
+
+    replier = replier if replier is not None else configured_responder()
+    if isinstance(replier, NoReply):
+        return replier
+    return HandoffGate(replier)
+
+
 @cache
 def _inbound() -> InboundProcessor:
     from wacloud.inbound.processor import InboundOptions, InboundProcessor
-    from wacloud.inbound.responder import configured_responder
     from wacloud.infra.aws import s3
     from wacloud.infra.queues import submit_many
 
     cfg = settings()
     return register_features(
         InboundProcessor(
-            responder=configured_responder(),
+            responder=build_responder(),
             submit=submit_many,
             mark_read=_mark_read,
             options=InboundOptions.from_settings(cfg),

@@ -435,3 +435,38 @@ def test_media_that_never_arrives_is_marked_failed_on_the_last_retry(aws_state: 
     assert record is not None and record["media_status"] == "failed"
     assert record["media_error"]["code"] == "unavailable"
     assert len(retries.items) == 5 and len(rec.submitted) == 1
+
+
+# ------------------------------------------------------------------ responder protocol
+class Seen:
+    """A responder that keeps what it was given and answers "on its way"."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    def respond(self, message: Any) -> Any:
+        from wacloud.inbound import Response
+
+        self.messages.append(message)
+        return Response(pending=True)
+
+
+def test_an_answer_on_its_way_shows_typing_and_sends_nothing_now(aws_state: None) -> None:
+    rec, seen = Recorder(), Seen()
+    effects = make(rec, responder=seen).process(text_webhook("hello"))
+    assert rec.reads == [(PNID, "wamid.T1", True)]
+    assert rec.submitted == []
+    assert "answer_pending" in effects[0].notes
+    (message,) = seen.messages
+    assert message.text == "hello" and message.at > 0 and message.media is None
+
+
+def test_the_responder_gets_the_stored_media(aws_state: None) -> None:
+    doc = payload("message_image.json")
+    image = doc["entry"][0]["changes"][0]["value"]["messages"][0]["image"]
+    image["sha256"] = hashlib.sha256(JPEG).hexdigest()
+    seen = Seen()
+    make(Recorder(), responder=seen).process(doc)
+    (message,) = seen.messages
+    assert message.media.s3_key == f"media/{image['sha256']}"
+    assert message.media.mime_type == "image/jpeg" and message.media.bucket == BUCKET

@@ -130,6 +130,10 @@ USED_ACTIONS = {
     "s3:ListBucket",
     "s3:DeleteObject",
     "secretsmanager:GetSecretValue",
+    "events:PutEvents",  # conversation events on the stack's bus (wacloud.conversations)
+    "sns:Publish",  # the operators' handoff topic
+    "kms:GenerateDataKey",  # ... encrypted with SNS's managed key, only via SNS
+    "kms:Decrypt",
 }
 # Only these delete: housekeeping (expired blocks) and Powertools idempotency.
 MAY_DELETE = {

@@ -13,9 +13,11 @@ Order of the steps, and why:
    nothing written, and the last delivery records the failure.
 2. The contact (window, profile) and the record; each is idempotent on its own.
 3. Subscribers (campaign replies...), on every delivery.
-4. A consent keyword is confirmed, anything else goes to the responder; the read
-   receipt; the replies, with deterministic idempotency keys so reprocessing the
-   same message can never reply twice.
+4. A consent keyword is confirmed, anything else goes to the responder (with the
+   stored media, for voice notes); the read receipt, with the typing indicator when
+   replies follow or the responder says an answer is on its way; the replies, with
+   deterministic idempotency keys so reprocessing the same message can never reply
+   twice.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from aws_lambda_powertools import Logger
 
 from wacloud.inbound import consent
 from wacloud.inbound.dispatch import CustomerMessage, InboundEffects, Subscribers
-from wacloud.inbound.responder import IncomingMessage, Reply, Responder
+from wacloud.inbound.responder import IncomingMessage, MediaRef, Reply, Responder, as_response
 from wacloud.infra.config import DEFAULT_OPT_IN, DEFAULT_OPT_OUT, Settings
 from wacloud.infra.privacy import mask_phone
 from wacloud.store import contacts, inbound_log
@@ -247,7 +249,9 @@ class MessageHandler:
             effects.notes.append("media_pending")
         elif media is not None:
             effects.notes.append("media_stored" if media.media else "media_error")
-        self._answer(pnid, wa_id, message, profile, opens_window, at, effects)
+        self._answer(
+            pnid, wa_id, message, profile, opens_window, at, effects, None if pending else media
+        )
         if pending:
             # After the answer: the item is done once its retry is queued (a failure
             # here retries the item; the answer's keys make its reply the same one).
@@ -285,9 +289,11 @@ class MessageHandler:
         opens_window: bool,
         at: float,
         effects: InboundEffects,
+        media: MediaOutcome | None = None,
     ) -> None:
         text = message.text.body if message.text else None
         replies: list[Reply] = []
+        pending = False
         choice = consent.keyword_choice(
             text, self.options.opt_out_keywords, self.options.opt_in_keywords
         )
@@ -299,7 +305,7 @@ class MessageHandler:
             replies.extend([confirmation] if confirmation else [])
             effects.notes.append(note)
         elif opens_window and message.type != "reaction":
-            replies.extend(
+            response = as_response(
                 self.responder.respond(
                     IncomingMessage(
                         phone_number_id=pnid,
@@ -309,12 +315,19 @@ class MessageHandler:
                         text=text,
                         reply_id=_reply_id(message),
                         profile_name=profile,
+                        at=at,
+                        media=_media_ref(media),
                     )
                 )
             )
+            replies.extend(response.replies)
+            pending = response.pending
+            if pending:
+                effects.notes.append("answer_pending")
         if self.mark_read is not None and self.options.mark_as_read and opens_window:
+            typing = self.options.typing_indicator and (bool(replies) or pending)
             try:
-                self.mark_read(pnid, message.id, self.options.typing_indicator and bool(replies))
+                self.mark_read(pnid, message.id, typing)
             except Exception:  # a read receipt is a courtesy; never lose the reply over it
                 logger.exception("mark as read failed", extra={"wamid": message.id})
         if replies:
@@ -369,6 +382,18 @@ class MessageHandler:
             extra={"wamid": message.id, "stored": bool(media.media), "attempt": attempt},
         )
         return effects
+
+
+def _media_ref(outcome: MediaOutcome | None) -> MediaRef | None:
+    """The stored media of the message, for the responder (None if not stored)."""
+    media = outcome.media if outcome is not None else None
+    if not media or not media.get("s3_key"):
+        return None
+    return MediaRef(
+        bucket=str(media.get("bucket") or ""),
+        s3_key=str(media["s3_key"]),
+        mime_type=str(media.get("mime_type") or "application/octet-stream"),
+    )
 
 
 def _attach_args(media: MediaOutcome) -> dict[str, Any]:

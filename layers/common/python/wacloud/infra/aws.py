@@ -70,3 +70,19 @@ def s3() -> S3Client:
     import boto3
 
     return boto3.client("s3", config=_config())
+
+
+@cache
+def events() -> Any:
+    """EventBridge: conversation events on the stack's bus (wacloud.conversations)."""
+    import boto3
+
+    return boto3.client("events", config=_config())
+
+
+@cache
+def sns() -> Any:
+    """SNS: the operators' handoff topic (wacloud.conversations)."""
+    import boto3
+
+    return boto3.client("sns", config=_config())

@@ -1,0 +1,37 @@
+"""Conversations: who answers a customer, the bot or a person (issue #12, "Human handoff").
+
+A conversation is handed to a person on a handoff keyword, the menu's "Talk to a
+person", or the assistant's judgement (human request, complaint, low confidence,
+errors); the business is told on its event bus and its operators' SNS topic; the
+bot stays silent until a person releases it or the tenant's timeout passes.
+State: wacloud.store.conversations (`{pnid}#CONV#{wa_id}`).
+"""
+
+from __future__ import annotations
+
+from .events import HANDOFF_REQUESTED, RELEASED
+from .gate import HandoffGate
+from .handoff import HANDOFF_REASONS, in_handoff, release, request_handoff
+from .keywords import DEFAULT_KEYWORDS, find_keyword, fold, guess_language
+from .notice import handoff_notice, is_open, next_opening
+from .settings import HandoffSettings, load_handoff_settings, parse_hours
+
+__all__ = [
+    "DEFAULT_KEYWORDS",
+    "HANDOFF_REASONS",
+    "HANDOFF_REQUESTED",
+    "RELEASED",
+    "HandoffGate",
+    "HandoffSettings",
+    "find_keyword",
+    "fold",
+    "guess_language",
+    "handoff_notice",
+    "in_handoff",
+    "is_open",
+    "load_handoff_settings",
+    "next_opening",
+    "parse_hours",
+    "release",
+    "request_handoff",
+]
