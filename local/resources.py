@@ -136,6 +136,10 @@ def _bucket(logical_id: str, props: dict[str, Any], resolver: Resolver, session:
                 ]
             },
         )
+    if "NotificationConfiguration" in props:
+        from local.s3_notifications import configure_notifications
+
+        configure_notifications(client, name, props["NotificationConfiguration"])
     resolver.refs[logical_id] = name
     resolver.attrs[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
 

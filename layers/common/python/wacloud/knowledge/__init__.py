@@ -15,7 +15,7 @@ call that needs it.
 from wacloud.knowledge.documents import SUPPORTED_EXTENSIONS, DocumentError
 from wacloud.knowledge.embedding import Embedder
 from wacloud.knowledge.index import IndexResult, document_from_key, index_document, remove_document
-from wacloud.knowledge.search import Passage, clear_cache, search
+from wacloud.knowledge.retrieval import Passage, clear_cache, search
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",

@@ -1,0 +1,56 @@
+"""A bucket's NotificationConfiguration from template.yaml, applied in moto.
+
+moto delivers S3 event notifications to SQS itself (``moto/s3/notifications.py``: on
+PutObject, CopyObject, DeleteObject(s) and multipart completion, in the S3 event
+message format, plus the ``s3:TestEvent`` when the configuration is set), as long as the
+bucket and the queue live in the same moto process, which they do here (only DynamoDB
+has a process of its own, local/stack.py). What moto lacks is CloudFormation: the
+template's ``NotificationConfiguration`` property must become a
+PutBucketNotificationConfiguration call, with CloudFormation's field names mapped to
+the API's. The queues' pollers then deliver the events to the function as in AWS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["configure_notifications", "notification_request"]
+
+
+def _filter(spec: dict[str, Any]) -> dict[str, Any]:
+    rules = spec.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+    if not rules:
+        return {}
+    return {
+        "Filter": {
+            "Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}
+        }
+    }
+
+
+def notification_request(props: dict[str, Any]) -> dict[str, Any]:
+    """PutBucketNotificationConfiguration's ``NotificationConfiguration`` for the
+    template's (resolved) property: one entry per template entry, events as given."""
+    request: dict[str, Any] = {}
+    for cfn, api, target, arn in (
+        ("QueueConfigurations", "QueueConfigurations", "Queue", "QueueArn"),
+        ("TopicConfigurations", "TopicConfigurations", "Topic", "TopicArn"),
+        ("LambdaConfigurations", "LambdaFunctionConfigurations", "Function", "LambdaFunctionArn"),
+    ):
+        entries = [
+            {arn: spec[target], "Events": [spec["Event"]], **_filter(spec)}
+            for spec in props.get(cfn, [])
+        ]
+        if entries:
+            request[api] = entries
+    if "EventBridgeConfiguration" in props:
+        request["EventBridgeConfiguration"] = {}
+    return request
+
+
+def configure_notifications(client: Any, bucket: str, props: dict[str, Any]) -> None:
+    request = notification_request(props)
+    if request:
+        client.put_bucket_notification_configuration(
+            Bucket=bucket, NotificationConfiguration=request
+        )
