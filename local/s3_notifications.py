@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["configure_notifications", "notification_request"]
+__all__ = ["configure_notifications", "drop_unavailable_targets", "notification_request"]
 
 
 def _filter(spec: dict[str, Any]) -> dict[str, Any]:
@@ -54,3 +54,34 @@ def configure_notifications(client: Any, bucket: str, props: dict[str, Any]) -> 
         client.put_bucket_notification_configuration(
             Bucket=bucket, NotificationConfiguration=request
         )
+
+
+def _referenced(value: Any) -> set[str]:
+    """Logical ids a template value refers to (Ref, Fn::GetAtt)."""
+    if isinstance(value, list):
+        return set().union(*(_referenced(v) for v in value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    if len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref" and isinstance(arg, str):
+            return {arg}
+        if key == "Fn::GetAtt":
+            return {arg[0] if isinstance(arg, list) else str(arg).split(".", 1)[0]}
+    return set().union(*(_referenced(v) for v in value.values())) if value else set()
+
+
+def drop_unavailable_targets(resources: dict[str, Any]) -> dict[str, Any]:
+    """`resources` with each bucket's NotificationConfiguration removed when it names a
+    resource outside `resources` (a benchmark creating only some of the template's
+    resources, e.g. the bucket without KnowledgeQueue): such a bucket is created without
+    notifications instead of waiting forever for a queue nobody creates."""
+    out = dict(resources)
+    for logical_id, resource in resources.items():
+        props = resource.get("Properties", {})
+        if resource["Type"] != "AWS::S3::Bucket" or "NotificationConfiguration" not in props:
+            continue
+        if not _referenced(props["NotificationConfiguration"]) <= set(resources):
+            trimmed = {k: v for k, v in props.items() if k != "NotificationConfiguration"}
+            out[logical_id] = {**resource, "Properties": trimmed}
+    return out
