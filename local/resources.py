@@ -33,7 +33,11 @@ def physical_name(stack: str, logical_id: str, *, lower: bool = False, limit: in
 
 def create_resources(resources: dict[str, Any], resolver: Resolver, session: Any) -> None:
     """Create every stateful resource, in dependency order (a DLQ before its queue)."""
-    pending = {k: r for k, r in resources.items() if r["Type"] in CREATED_TYPES}
+    from local.s3_notifications import drop_unavailable_targets
+
+    pending = {
+        k: r for k, r in drop_unavailable_targets(resources).items() if r["Type"] in CREATED_TYPES
+    }
     while pending:
         progressed = False
         for logical_id, resource in list(pending.items()):
@@ -138,6 +142,10 @@ def _bucket(logical_id: str, props: dict[str, Any], resolver: Resolver, session:
                 ]
             },
         )
+    if "NotificationConfiguration" in props:
+        from local.s3_notifications import configure_notifications
+
+        configure_notifications(client, name, props["NotificationConfiguration"])
     resolver.refs[logical_id] = name
     resolver.attrs[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
 
