@@ -130,6 +130,8 @@ USED_ACTIONS = {
     "s3:ListBucket",
     "s3:DeleteObject",
     "secretsmanager:GetSecretValue",
+    "events:PutEvents",  # #12: conversation.handoff_requested (wacloud.conversations)
+    "sns:Publish",  # #12: the handoff topic
 }
 # Only these delete: housekeeping (expired blocks) and Powertools idempotency.
 MAY_DELETE = {
