@@ -98,6 +98,32 @@ def attach_media(
     return True
 
 
+def set_transcript(
+    phone_number_id: str, wamid: str, transcript: str, *, kind: str = "transcript"
+) -> bool:
+    """Store what a voice note says (or what an image shows, `kind="description"`) on
+    its message record, for the history and for a person taking over.
+
+    Conditional on the record existing (an erased message is not brought back) and
+    on no text of that kind yet (a retried job keeps the first one). True if written.
+    """
+    field = "transcript" if kind == "transcript" else "description"
+    try:
+        dynamodb().update_item(
+            TableName=table(),
+            Key=marshal({"pk": inbound_pk(phone_number_id, wamid), "sk": "#"}),
+            UpdateExpression="SET #f = :text",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#f)",
+            ExpressionAttributeNames={"#f": field},
+            ExpressionAttributeValues=marshal({":text": transcript}),
+        )
+    except Exception as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
 def record_status(
     phone_number_id: str, wamid: str, status: str, at: float, fields: dict[str, Any]
 ) -> bool:

@@ -1,0 +1,165 @@
+"""What the assistant needs from the rest of the system, as narrow interfaces.
+
+The worker talks to the model, the knowledge base, the conversation state and
+moderation only through `Ports`. `default_ports()` wires the real modules, imported
+when the first job needs them (the openai SDK is heavy: never at cold init); tests
+pass small in-process fakes and so test the decisions, not the plumbing.
+
+The real modules are found by name (`import_module`) because they are features of
+their own (`wacloud.conversations`, `wacloud.knowledge`, `wacloud.moderation`) used
+only through their packages' public names, and a client (`wacloud.llm`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
+Turn = dict[str, str]
+"""{"role": "user" | "assistant", "content": str} (wacloud.llm's Turn)."""
+
+#: The chat model when neither the tenant nor wacloud.llm names one.
+FALLBACK_CHAT_MODEL = "gpt-4.1-mini"
+
+
+class UsageLike(Protocol):
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+
+
+class PassageLike(Protocol):
+    @property
+    def document(self) -> str: ...
+    @property
+    def chunk(self) -> int: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def text(self) -> str: ...
+
+
+class LLM(Protocol):
+    """The part of `wacloud.llm.LLMClient` the assistant calls."""
+
+    def parse(
+        self, *, model: str, instructions: str, turns: Sequence[Turn], schema: type[M]
+    ) -> tuple[M, UsageLike]: ...
+
+    def transcribe(self, audio: bytes, *, filename: str) -> str: ...
+
+    def describe_image(
+        self, image: bytes, *, mime_type: str, prompt: str, model: str
+    ) -> tuple[str, UsageLike]: ...
+
+
+class RequestHandoff(Protocol):
+    def __call__(
+        self, phone_number_id: str, wa_id: str, *, reason: str, at: float, language: str | None
+    ) -> bool: ...
+
+
+class InHandoff(Protocol):
+    def __call__(self, phone_number_id: str, wa_id: str, *, at: float) -> bool: ...
+
+
+class ReportSpam(Protocol):
+    def __call__(self, phone_number_id: str, wa_id: str, *, at: float) -> None: ...
+
+
+class Search(Protocol):
+    def __call__(self, phone_number_id: str, query: str, *, k: int) -> Sequence[PassageLike]: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    llm: Callable[[], LLM]
+    """The model client, made on first use (cached per container by wacloud.llm)."""
+    llm_errors: tuple[type[BaseException], ...]
+    """What the client raises when the model cannot answer (wacloud.llm.LLMError)."""
+    default_model: str
+    search: Search
+    in_handoff: InHandoff
+    request_handoff: RequestHandoff
+    report_spam: ReportSpam
+    add_conversation_tokens: Callable[[str, str, int], None]
+    """(pnid, wa_id, tokens): ADD to the conversation's `tokens` (store/conversations)."""
+    load_conversation: Callable[[str, str], Mapping[str, Any] | None]
+    """(pnid, wa_id) -> the conversation item (`summary`, `summary_upto`) or None."""
+    save_summary: Callable[[str, str, str, str], None]
+    """(pnid, wa_id, summary, summary_upto): the running summary on the conversation."""
+    submit: Callable[[list[dict[str, Any]]], None]
+    """Put submissions on the outbound queue (wacloud.infra.queues.submit_many)."""
+    read_media: Callable[[str, str], bytes]
+    """(bucket, key) -> the cached media's bytes."""
+
+
+def _read_media(bucket: str, key: str) -> bytes:
+    from wacloud.infra.aws import s3
+
+    data: bytes = s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+    return data
+
+
+def _submit(documents: list[dict[str, Any]]) -> None:
+    from wacloud.infra.queues import submit_many
+
+    submit_many(documents)
+
+
+def _conversations() -> Any:
+    return import_module("wacloud.store.conversations")
+
+
+def default_ports() -> Ports:
+    """The real collaborators, imported now (call it on the first job, not at import)."""
+    llm = import_module("wacloud.llm")
+    conversations = import_module("wacloud.conversations")
+    knowledge = import_module("wacloud.knowledge")
+    moderation = import_module("wacloud.moderation")
+    models = import_module("wacloud.llm.models")
+    default_model = next(
+        (
+            str(getattr(models, name))
+            for name in ("CHAT_MODEL", "DEFAULT_CHAT_MODEL", "DEFAULT_MODEL")
+            if getattr(models, name, None)
+        ),
+        FALLBACK_CHAT_MODEL,
+    )
+
+    def search(phone_number_id: str, query: str, *, k: int) -> Sequence[PassageLike]:
+        passages: Sequence[PassageLike] = knowledge.search(
+            phone_number_id, query, k=k, llm=llm.configured_llm_client()
+        )
+        return passages
+
+    def add_tokens(phone_number_id: str, wa_id: str, tokens: int) -> None:
+        _conversations().add_tokens(phone_number_id, wa_id, tokens)
+
+    def load_conversation(phone_number_id: str, wa_id: str) -> Mapping[str, Any] | None:
+        item: Mapping[str, Any] | None = _conversations().load(phone_number_id, wa_id)
+        return item
+
+    def save_summary(phone_number_id: str, wa_id: str, summary: str, upto: str) -> None:
+        _conversations().set_summary(phone_number_id, wa_id, summary=summary, upto=upto)
+
+    return Ports(
+        llm=llm.configured_llm_client,
+        llm_errors=(llm.LLMError,),
+        default_model=default_model,
+        search=search,
+        in_handoff=conversations.in_handoff,
+        request_handoff=conversations.request_handoff,
+        report_spam=moderation.report_spam,
+        add_conversation_tokens=add_tokens,
+        load_conversation=load_conversation,
+        save_summary=save_summary,
+        submit=_submit,
+        read_media=_read_media,
+    )
