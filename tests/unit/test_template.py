@@ -147,6 +147,7 @@ S3_WRITES = {
     "QueueProcessorFunctionRole": {"webhooks/"},
     "CampaignControlFunctionRole": {"campaigns/"},
     "WorkflowTriggerFunctionRole": {"webhooks/"},
+    "KnowledgeIndexerFunctionRole": {"knowledge-index/"},
 }
 
 
