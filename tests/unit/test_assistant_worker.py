@@ -464,7 +464,7 @@ def test_responder_queues_when_enabled(table: str) -> None:
     queued: list[dict[str, Any]] = []
     responder = AssistantResponder(Menu(), enqueue=queued.append)
     replies = responder.respond(Msg())
-    assert replies == () and answer_pending(replies) and replies is ON_ITS_WAY
+    assert not replies.replies and answer_pending(replies) and replies is ON_ITS_WAY
     assert queued == [
         {
             "phone_number_id": PNID,

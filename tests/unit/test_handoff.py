@@ -147,12 +147,12 @@ def test_an_expired_handoff_may_be_entered_again(bus: Bus) -> None:
 def test_tokens_add_up_and_the_summary_only_moves_forward(bus: Bus) -> None:
     assert store.add_tokens(PNID, WA, 120) == 120
     assert store.add_tokens(PNID, WA, 30) == 150
-    assert store.set_summary(PNID, WA, summary="new", upto=20.0, at=MONDAY_10)
-    assert not store.set_summary(PNID, WA, summary="old", upto=10.0, at=MONDAY_10)
+    assert store.set_summary(PNID, WA, summary="new", upto="20", at=MONDAY_10)
+    assert not store.set_summary(PNID, WA, summary="old", upto="10", at=MONDAY_10)
     conversation = store.load(PNID, WA)
     assert (conversation.summary, conversation.summary_upto, conversation.tokens) == (
         "new",
-        20.0,
+        "20",
         150,
     )
     item = conversation.to_item()

@@ -12,7 +12,6 @@ from wacloud.assistant.responder import (
     ANSWERED_TYPES,
     ON_ITS_WAY,
     AssistantResponder,
-    OnItsWay,
     answer_pending,
 )
 from wacloud.assistant.worker import AssistantWorker, InvalidJobError, Job, Outcome
@@ -27,7 +26,6 @@ __all__ = [
     "FormRow",
     "InvalidJobError",
     "Job",
-    "OnItsWay",
     "Outcome",
     "Ports",
     "ReplyForm",

@@ -5,16 +5,14 @@ moderation only through `Ports`. `default_ports()` wires the real modules, impor
 when the first job needs them (the openai SDK is heavy: never at cold init); tests
 pass small in-process fakes and so test the decisions, not the plumbing.
 
-The real modules are found by name (`import_module`) because they are features of
-their own (`wacloud.conversations`, `wacloud.knowledge`, `wacloud.moderation`) used
-only through their packages' public names, and a client (`wacloud.llm`).
+The features (`wacloud.conversations`, `wacloud.knowledge`, `wacloud.moderation`)
+are used only through their packages' public names; `wacloud.llm` is a client.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import import_module
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -23,8 +21,6 @@ M = TypeVar("M", bound=BaseModel)
 Turn = dict[str, str]
 """{"role": "user" | "assistant", "content": str} (wacloud.llm's Turn)."""
 
-#: The chat model when neither the tenant nor wacloud.llm names one.
-FALLBACK_CHAT_MODEL = "gpt-4.1-mini"
 
 
 class UsageLike(Protocol):
@@ -113,25 +109,11 @@ def _submit(documents: list[dict[str, Any]]) -> None:
     submit_many(documents)
 
 
-def _conversations() -> Any:
-    return import_module("wacloud.store.conversations")
-
-
 def default_ports() -> Ports:
     """The real collaborators, imported now (call it on the first job, not at import)."""
-    llm = import_module("wacloud.llm")
-    conversations = import_module("wacloud.conversations")
-    knowledge = import_module("wacloud.knowledge")
-    moderation = import_module("wacloud.moderation")
-    models = import_module("wacloud.llm.models")
-    default_model = next(
-        (
-            str(getattr(models, name))
-            for name in ("CHAT_MODEL", "DEFAULT_CHAT_MODEL", "DEFAULT_MODEL")
-            if getattr(models, name, None)
-        ),
-        FALLBACK_CHAT_MODEL,
-    )
+    from wacloud import conversations, knowledge, llm, moderation
+    from wacloud.infra.clock import now
+    from wacloud.store import conversations as conversation_store
 
     def search(phone_number_id: str, query: str, *, k: int) -> Sequence[PassageLike]:
         passages: Sequence[PassageLike] = knowledge.search(
@@ -140,19 +122,21 @@ def default_ports() -> Ports:
         return passages
 
     def add_tokens(phone_number_id: str, wa_id: str, tokens: int) -> None:
-        _conversations().add_tokens(phone_number_id, wa_id, tokens)
+        conversation_store.add_tokens(phone_number_id, wa_id, tokens)
 
     def load_conversation(phone_number_id: str, wa_id: str) -> Mapping[str, Any] | None:
-        item: Mapping[str, Any] | None = _conversations().load(phone_number_id, wa_id)
-        return item
+        found = conversation_store.load(phone_number_id, wa_id)
+        return {"summary": found.summary, "summary_upto": found.summary_upto}
 
     def save_summary(phone_number_id: str, wa_id: str, summary: str, upto: str) -> None:
-        _conversations().set_summary(phone_number_id, wa_id, summary=summary, upto=upto)
+        conversation_store.set_summary(
+            phone_number_id, wa_id, summary=summary, upto=upto, at=now()
+        )
 
     return Ports(
         llm=llm.configured_llm_client,
         llm_errors=(llm.LLMError,),
-        default_model=default_model,
+        default_model=llm.CHAT_MODEL,
         search=search,
         in_handoff=conversations.in_handoff,
         request_handoff=conversations.request_handoff,

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from wacloud.inbound import Response, as_response
 from wacloud.infra.clock import now
 from wacloud.store.assistant import AssistantSettings, load_settings
 
@@ -22,21 +23,12 @@ from wacloud.store.assistant import AssistantSettings, load_settings
 ANSWERED_TYPES = frozenset({"text", "interactive", "button", "audio", "image"})
 
 
-class OnItsWay(tuple[Any, ...]):
-    """No reply now, an answer is on its way (the typing indicator should show).
-
-    An empty sequence, so a caller that only submits replies submits none; a caller
-    that knows the marker (`answer_pending`) shows the typing indicator.
-    """
-
-    answer_pending = True
+#: No reply now, an answer is on its way: the inbound core shows the typing indicator.
+ON_ITS_WAY = Response(pending=True)
 
 
-ON_ITS_WAY = OnItsWay()
-
-
-def answer_pending(replies: Sequence[Any]) -> bool:
-    return bool(getattr(replies, "answer_pending", False))
+def answer_pending(answer: object) -> bool:
+    return isinstance(answer, Response) and answer.pending
 
 
 class Message(Protocol):
@@ -58,7 +50,7 @@ class Message(Protocol):
 
 
 class Inner(Protocol):
-    def respond(self, message: Any) -> Sequence[dict[str, Any]]: ...
+    def respond(self, message: Any) -> Response | Sequence[dict[str, Any]]: ...
 
 
 def _enqueue(job: dict[str, Any]) -> None:
@@ -102,8 +94,8 @@ class AssistantResponder:
     enqueue: Callable[[dict[str, Any]], None] = _enqueue
     settings: Callable[[str], AssistantSettings] = field(default=load_settings)
 
-    def respond(self, message: Message) -> Sequence[dict[str, Any]]:
+    def respond(self, message: Message) -> Response:
         if message.type not in ANSWERED_TYPES or not self.settings(message.phone_number_id).enabled:
-            return self.inner.respond(message)
+            return as_response(self.inner.respond(message))
         self.enqueue(job_for(message))
         return ON_ITS_WAY

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from datetime import time
 from functools import cache
 
+from typing import TYPE_CHECKING
+
 from wacloud.conversations.keywords import DEFAULT_KEYWORDS
+
+if TYPE_CHECKING:
+    from wacloud.store.assistant import AssistantSettings
 
 DEFAULT_TIMEOUT_SECONDS = 24 * 3600
 DEFAULT_WAIT_MINUTES = 15
@@ -69,7 +74,23 @@ def _defaults() -> HandoffSettings:
 
 
 def load_handoff_settings(phone_number_id: str) -> HandoffSettings:
-    """The tenant's handoff settings. Until the assistant's settings store lands in this
-    branch, the defaults for every tenant; the one line that switches it:
-    ``return from_assistant(wacloud.store.assistant.load_settings(phone_number_id))``."""
-    return _defaults()
+    """The tenant's handoff settings, from the assistant's settings item (cached there)."""
+    from wacloud.store.assistant import load_settings
+
+    return from_assistant(load_settings(phone_number_id))
+
+
+def from_assistant(assistant: AssistantSettings) -> HandoffSettings:
+    """The handoff part of the assistant's settings; an unset keyword list keeps ours."""
+    hours = {
+        WEEKDAYS.index(day[:3]): tuple(
+            (time.fromisoformat(opens), time.fromisoformat(closes)) for opens, closes in spans
+        )
+        for day, spans in assistant.hours.items()
+    }
+    return HandoffSettings(
+        keywords=assistant.handoff_keywords or DEFAULT_KEYWORDS,
+        timeout_seconds=assistant.handoff_timeout_seconds,
+        time_zone=assistant.time_zone,
+        hours=hours,
+    )

@@ -67,7 +67,8 @@ class Conversation:
     released_at: float | None = None
     released_by: str | None = None
     summary: str | None = None
-    summary_upto: float | None = None
+    #: The gsi1 sort key of the last turn the summary covers (sorts like the turns).
+    summary_upto: str | None = None
     tokens: int = 0
     assignee: str | None = None
 
@@ -94,7 +95,7 @@ class Conversation:
             released_at=_float(item.get("released_at")),
             released_by=_str(item.get("released_by")),
             summary=_str(item.get("summary")),
-            summary_upto=_float(item.get("summary_upto")),
+            summary_upto=_str(item.get("summary_upto")),
             tokens=int(item.get("tokens") or 0),
             assignee=_str(item.get("assignee")),
         )
@@ -200,8 +201,9 @@ def add_tokens(phone_number_id: str, wa_id: str, n: int) -> int:
     return int(written.attributes.get("tokens") or 0)
 
 
-def set_summary(phone_number_id: str, wa_id: str, *, summary: str, upto: float, at: float) -> bool:
-    """Store the running summary covering the turns up to ``upto``; only moves forward
+def set_summary(phone_number_id: str, wa_id: str, *, summary: str, upto: str, at: float) -> bool:
+    """Store the running summary covering the turns up to ``upto`` (the gsi1 sort key
+    of the last turn it covers); only moves forward
     (a slower, older summary never replaces a newer one). True if stored."""
     expr = Expr()
     upto_name = expr.name("summary_upto")
