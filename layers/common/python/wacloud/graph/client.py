@@ -426,7 +426,7 @@ def _failures(entries: list[Any]) -> list[BlockFailure]:
             BlockFailure(
                 input=str(entry.get("input", "")),
                 wa_id=str(entry["wa_id"]) if entry.get("wa_id") else None,
-                code=int(code) if isinstance(code, int) or str(code).isdigit() else None,
+                code=_code(code),
                 message=str(first.get("message") or ""),
                 details=str(data["details"])
                 if isinstance(data, dict) and data.get("details")
@@ -482,3 +482,10 @@ def _json_or_none(response: httpx.Response) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def _code(value: Any) -> int | None:
+    """An error code given as a number or a string of digits (examples show both)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
