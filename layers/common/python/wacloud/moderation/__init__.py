@@ -21,9 +21,11 @@ from wacloud.moderation.actions import (
 )
 from wacloud.moderation.responder import ScreenedResponder
 from wacloud.moderation.screen import Screen, Verdict
+from wacloud.store.moderation import ModerationSettings, load_settings, save_settings
 
 __all__ = [
     "BlockOutcome",
+    "ModerationSettings",
     "Screen",
     "ScreenedResponder",
     "Verdict",
@@ -31,6 +33,8 @@ __all__ = [
     "blocked_at_meta",
     "lift_block",
     "list_blocks",
+    "load_settings",
     "report_spam",
+    "save_settings",
     "unblock",
 ]
