@@ -65,9 +65,10 @@ def test_a_business_cannot_be_blocked(emu: Emulator, client: httpx.Client) -> No
     business = emu.core.phone_number(PNID).display_phone_number
     r = block(client, [business])
     assert r.status_code == 400
-    assert "business" in r.json()["block_users"]["failed_users"][0]["errors"][0]["error_data"][
-        "details"
-    ]
+    assert (
+        "business"
+        in r.json()["block_users"]["failed_users"][0]["errors"][0]["error_data"]["details"]
+    )
 
 
 def test_at_most_1000_per_request(emu: Emulator, client: httpx.Client) -> None:

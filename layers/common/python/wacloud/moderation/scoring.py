@@ -4,7 +4,7 @@ Points (a tenant's threshold defaults to 10, store/moderation.py):
 * each message beyond the minute's rate limit: 1
 * the same text again within a burst: 1 (compared by a keyed digest, never stored as text)
 * a message with a link: 1
-* the assistant judged the message spam (`report_spam`): 5
+* the assistant judged the message spam (`report_spam`): 6 (two reports within minutes block)
 The score halves every `half_life_seconds`, so a customer who slows down is forgotten.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 OVER_RATE_POINTS = 1.0
 REPEAT_POINTS = 1.0
 LINK_POINTS = 1.0
-SPAM_POINTS = 5.0
+SPAM_POINTS = 6.0
 
 # A URL with a scheme, a www. host, or a bare domain with a common top-level domain.
 _LINK = re.compile(

@@ -34,7 +34,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from wacloud.infra.clock import iso, now
-from wacloud.infra.dynamo import Expr, conditional_update, get, put, query, update
+from wacloud.infra.dynamo import Expr, batch_get, conditional_update, get, put, query, update
 from wacloud.store.contacts import contact_pk
 from wacloud.store.due import HOUSEKEEPING_PARTITION
 from wacloud.store.tenants import tenant_pk
@@ -290,11 +290,13 @@ def blocked_contacts(phone_number_id: str, *, limit: int = 100) -> list[dict[str
     """Contacts of a number whose block ends at a set time (the `HK` index), soonest
     end first. Permanent blocks are not indexed: Meta's list (`blocked_users`) has them."""
     prefix = f"{phone_number_id}#C#"
-    return [
-        item
-        for item in query(HOUSEKEEPING_PARTITION, index="due", key_attr="due_pk")
-        if str(item.get("pk", "")).startswith(prefix) and item.get("blocked")
+    keys = [
+        (str(k["pk"]), str(k["sk"]))
+        for k in query(HOUSEKEEPING_PARTITION, index="due", key_attr="due_pk")
+        if str(k.get("pk", "")).startswith(prefix)
     ][:limit]
+    found = batch_get(keys)  # the index holds keys only
+    return [found[k] for k in keys if k in found and found[k].get("blocked")]
 
 
 def load_contact(phone_number_id: str, wa_id: str) -> dict[str, Any] | None:
