@@ -110,7 +110,7 @@ def test_rate_counts_this_minute_and_starts_again_next_minute(table: str) -> Non
     item = contacts.load(PNID, USER) or {}
     assert item[state.rate_slot(T0)] == 4
     wrote(T0 + 61)
-    count, _ = state.take_customer_message(PNID, USER, T0 + 61) or (0, {})
+    _, count, _ = state.take_customer_message(PNID, USER, T0 + 61) or (0, 0, {})
     assert count == 1
     slots = [k for k in (contacts.load(PNID, USER) or {}) if k.startswith(state.RATE_PREFIX)]
     assert slots == [state.rate_slot(T0 + 61)]  # every other slot removed
@@ -121,11 +121,11 @@ def test_a_stale_slot_a_full_cycle_later_is_reset(table: str) -> None:
     wrote(T0 + 1)
     later = T0 + state.RATE_SLOTS * 60  # the same slot, RATE_SLOTS minutes on
     wrote(later)
-    count, before = state.take_customer_message(PNID, USER, later) or (0, {})
+    _, count, before = state.take_customer_message(PNID, USER, later) or (0, 0, {})
     assert count == 1 and before[state.rate_slot(later)] == 2  # the old minute's count
     assert (contacts.load(PNID, USER) or {})[state.rate_slot(later)] == 1
     wrote(later + 1)
-    assert (state.take_customer_message(PNID, USER, later + 1) or (0,))[0] == 2
+    assert (state.take_customer_message(PNID, USER, later + 1) or (0, 0))[1] == 2
 
 
 # ------------------------------------------------------------------ the screen
@@ -144,6 +144,16 @@ def test_notice_once_per_burst_then_silence(table: str, graph: GraphClient) -> N
     wrote(T0 + 60)
     assert responder.respond(Msg(PNID, USER, "back", at=T0 + 60)) == ("inner-result", "back")
     assert responder.extra() == "extra"  # the inner responder's other members pass through
+
+
+def test_without_at_the_screen_takes_the_fresh_note_at_no_cost(table: str) -> None:
+    wrote(T0)
+    inner = Inner()
+    responder = ScreenedResponder(inner)
+    message = SimpleNamespace(phone_number_id=PNID, wa_id=USER, text="hi")
+    assert responder.respond(message) == ("inner-result", "hi")
+    item = contacts.load(PNID, USER) or {}
+    assert item[state.rate_slot(T0)] == 1 and "last_seen_screened" not in item
 
 
 def test_without_at_and_without_the_noted_write_the_screen_counts_itself(table: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from wacloud.infra.clock import now
 from wacloud.moderation.screen import Screen, Verdict
 from wacloud.store.moderation import load_settings
 
@@ -40,9 +39,10 @@ class ScreenedResponder:
         self.screen = screen if screen is not None else Screen()
 
     def respond(self, message: _Message) -> Any:
-        # `at` (when the customer wrote) is newer than this wrapper; fall back to now.
+        # `at` (when the customer wrote) is newer than this wrapper: without it the screen
+        # takes the time of the customer-message write just made for this contact, or now.
         at = getattr(message, "at", None)
-        at = float(at) if at is not None else now()
+        at = float(at) if at is not None else None
         verdict = self.screen.check(message.phone_number_id, message.wa_id, message.text, at=at)
         if verdict is Verdict.ALLOW:
             return self.inner.respond(message)

@@ -36,12 +36,15 @@ class Screen:
     def check(
         self, phone_number_id: str, wa_id: str, text: str | None, *, at: float | None = None
     ) -> Verdict:
-        at = now() if at is None else at
         config = state.load_settings(phone_number_id)
         if not config.enabled:
             return Verdict.ALLOW
         noted = state.take_customer_message(phone_number_id, wa_id, at)
-        count, old = noted if noted is not None else state.count_message(phone_number_id, wa_id, at)
+        if noted is not None:
+            at, count, old = noted
+        else:
+            at = now() if at is None else at
+            count, old = state.count_message(phone_number_id, wa_id, at)
         if _blocked(old, at):
             return Verdict.SILENT
         over = count > config.rate_per_minute

@@ -30,6 +30,7 @@ costs no read.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -46,6 +47,7 @@ CACHE_SECONDS = 60.0
 # How many contacts noted by customer-message writes are kept for the screen that
 # follows in the same invocation (a batch holds at most 10 SQS records).
 _NOTED_MAX = 256
+_NOTED_FRESH_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,7 @@ class ModerationSettings:
 
 
 _cache: dict[str, tuple[float, ModerationSettings]] = {}
-_noted: dict[tuple[str, str], tuple[float, int, dict[str, Any]]] = {}
+_noted: dict[tuple[str, str], tuple[float, int, dict[str, Any], float]] = {}
 _lock = threading.Lock()
 
 
@@ -158,20 +160,26 @@ def note_customer_message(
     with _lock:
         if len(_noted) >= _NOTED_MAX:
             _noted.clear()
-        _noted[(phone_number_id, wa_id)] = (at, count, old)
+        _noted[(phone_number_id, wa_id)] = (at, count, old, time.monotonic())
 
 
 def take_customer_message(
-    phone_number_id: str, wa_id: str, at: float
-) -> tuple[int, dict[str, Any]] | None:
-    """(messages this minute, the contact before the write) if this message's write ran
-    in this process; None otherwise (the screen then counts by itself)."""
+    phone_number_id: str, wa_id: str, at: float | None
+) -> tuple[float, int, dict[str, Any]] | None:
+    """(the message's time, messages this minute, the contact before the write) if this
+    message's write ran in this process; None otherwise (the screen then counts by
+    itself). Without `at` (a caller that does not know the message's time), the note
+    made for the contact in the last few seconds is taken: the write and the screen of
+    one message run back to back in one invocation."""
     with _lock:
         hit = _noted.get((phone_number_id, wa_id))
-        if hit is None or hit[0] != at:
+        if hit is None:
+            return None
+        fresh = time.monotonic() - hit[3] <= _NOTED_FRESH_SECONDS
+        if (at is not None and hit[0] != at) or (at is None and not fresh):
             return None
         del _noted[(phone_number_id, wa_id)]
-    return hit[1], hit[2]
+    return hit[0], hit[1], hit[2]
 
 
 def count_message(phone_number_id: str, wa_id: str, at: float) -> tuple[int, dict[str, Any]]:
