@@ -314,7 +314,3 @@ def load_contact(phone_number_id: str, wa_id: str) -> dict[str, Any] | None:
 def block_until_of(item: dict[str, Any]) -> float | None:
     until = item.get("blocked_until")
     return float(until) if until is not None else None
-
-
-def now_or(at: float | None) -> float:
-    return now() if at is None else at
