@@ -1,7 +1,8 @@
 """QueueProcessor: every minute (EventBridge), the work that waits for a time.
 
 1. Release scheduled and parked messages that fell due, highest priority first.
-2. Housekeeping: lift temporary blocks that are over, delete expired state.
+2. Housekeeping: lift temporary blocks that are over (also at Meta's Block API,
+   `wacloud.moderation.lift_block`), delete expired state.
 3. Fan out campaigns, a paced and bounded slice each.
 Each step stops at its share of a deadline well inside the timeout, so a backlog is
 worked off over several runs instead of timing one out. Campaigns are steered by
@@ -22,7 +23,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wacloud import campaigns
+from wacloud import campaigns, moderation
 from wacloud.infra.config import settings
 from wacloud.infra.queues import send_bodies
 from wacloud.scheduling.release import housekeeping, release_due
@@ -80,7 +81,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     usable = max(5.0, context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS)
     deadline = started + usable
     released = release_due(_enqueue, deadline=started + usable * RELEASE_SHARE)
-    kept = housekeeping(deadline=started + usable * (RELEASE_SHARE + HOUSEKEEPING_SHARE))
+    kept = housekeeping(
+        deadline=started + usable * (RELEASE_SHARE + HOUSEKEEPING_SHARE),
+        # Blocks that end: at Meta's Block API too, where moderation placed one.
+        lift_block=moderation.lift_block,
+    )
     fanout = campaigns.run_fanout(_enqueue_delayed, deadline=deadline, run_seconds=PERIOD_SECONDS)
     metrics.add_metric(name="ScheduledReleased", unit=MetricUnit.Count, value=released.released)
     metrics.add_metric(name="ScheduledBacklog", unit=MetricUnit.Count, value=released.backlog)

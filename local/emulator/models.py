@@ -24,6 +24,8 @@ class PhoneNumber:
     business_profile: dict[str, Any] = field(default_factory=dict)
     # wa_id -> emulator-clock time blocked; insertion order is the GET order.
     blocklist: dict[str, float] = field(default_factory=dict)
+    # Bumped on every blocklist change: a paging cursor from an older version -> 139102.
+    blocklist_version: int = 0
 
 
 @dataclass

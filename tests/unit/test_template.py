@@ -258,7 +258,7 @@ def test_no_secret_travels_as_a_template_parameter(sam: dict[str, Any]) -> None:
 
 
 # Functions an operator or a tool invokes (`aws lambda invoke`): no event source.
-INVOKED_DIRECTLY = {"CampaignControlFunction"}
+INVOKED_DIRECTLY = {"CampaignControlFunction", "ContactControlFunction"}
 
 
 def test_only_scan_is_template_syncs(cfn: dict[str, Any]) -> None:

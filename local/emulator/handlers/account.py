@@ -1,4 +1,4 @@
-"""Phone number, business profile and block users (docs/meta/account.md#block-users,
+"""Phone number, business profile and block users (docs/meta/blocking.md,
 docs/meta/account.md#business-profile, docs/meta/account.md#phone-number)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from ..errors import GraphError, bad_param, invalid, missing
+from ..errors import GraphError, bad_param, invalid, missing, title_for
 from ..models import PhoneNumber
 from ..validation.common import array, as_obj, enum, no_unknown, req, string
 from ..validation.message import normalize_recipient
@@ -15,6 +15,9 @@ from .base import Ctx, Result, params, read_json
 BLOCK_PER_REQUEST = 1000
 BLOCKLIST_MAX = 64000
 BLOCK_WINDOW = 86400  # only users who messaged in the last 24 h can be blocked
+# GET page size: Graph's usual default 25; the maximum is not documented (NOT CONFIRMED).
+LIST_DEFAULT_LIMIT = 25
+LIST_MAX_LIMIT = 1000
 VERTICALS = (
     "OTHER",
     "AUTO",
@@ -147,17 +150,39 @@ def update_profile(ctx: Ctx, pnid: str) -> Result:
 
 
 # ------------------------------------------------------------------ block users
-def _user_error(details: str) -> dict[str, Any]:
-    # Per-user error code is not documented beyond the 139100 family
-    # (docs/meta/account.md#block-users): 139100.
+# docs/meta/blocking.md. Per-user error codes are not documented beyond the 139100 family:
+# every per-user failure carries 139100, except a full blocklist (139101).
+NOT_RECENT = "Only users who messaged the business in the last 24 hours can be blocked."
+
+
+def _user_error(details: str, code: int = 139100) -> dict[str, Any]:
     return {
-        "message": "(#139100) Failed to block/unblock users",
-        "code": 139100,
+        "message": f"(#{code}) {title_for(code)}",
+        "code": code,
         "error_data": {"details": details},
     }
 
 
+def _block_one(
+    core: Any, pn: PhoneNumber, wa_id: str, now: float, business: set[str]
+) -> str | None:
+    """Block one user; the reason it failed, or None. Called under the state lock."""
+    if wa_id in business:
+        return "A business cannot be blocked."
+    u = core.state.users.get((pn.id, wa_id))
+    if u is None or u.last_inbound_at is None or now - u.last_inbound_at >= BLOCK_WINDOW:
+        return NOT_RECENT
+    if wa_id not in pn.blocklist:
+        if len(pn.blocklist) >= BLOCKLIST_MAX:
+            return "limit"
+        pn.blocklist[wa_id] = now
+        pn.blocklist_version += 1
+    return None
+
+
 def block_users(ctx: Ctx, pnid: str, *, block: bool) -> Result:
+    """POST blocks, DELETE unblocks. All done: 200 with the lists. Some or all failed:
+    400 with the lists and error 139100 beside them (docs/meta/blocking.md#responses)."""
     core = ctx.core
     pn = core.phone_number(pnid)
     body = as_obj(read_json(ctx.req), "body")
@@ -177,79 +202,84 @@ def block_users(ctx: Ctx, pnid: str, *, block: bool) -> Result:
             try:
                 wa_id = normalize_recipient(raw, pn.display_phone_number)
             except GraphError:
+                # wa_id "may not be present if the number is invalid"
                 failed.append({"input": raw, "errors": [_user_error("Invalid phone number.")]})
                 continue
             if block:
-                u = core.state.users.get((pn.id, wa_id))
-                if wa_id in business_numbers:
-                    failed.append(
-                        {"input": raw, "errors": [_user_error("A business cannot be blocked.")]}
-                    )
-                elif (
-                    u is None
-                    or u.last_inbound_at is None
-                    or now - u.last_inbound_at >= BLOCK_WINDOW
-                ):
-                    failed.append(
-                        {
-                            "input": raw,
-                            "errors": [
-                                _user_error(
-                                    "Only users who messaged the business in the last "
-                                    "24 hours can be blocked."
-                                )
-                            ],
-                        }
-                    )
-                elif wa_id not in pn.blocklist and len(pn.blocklist) >= BLOCKLIST_MAX:
-                    failed.append(
-                        {
-                            "input": raw,
-                            "errors": [
-                                {
-                                    "message": "(#139101) Blocklist limit reached",
-                                    "code": 139101,
-                                    "error_data": {
-                                        "details": "The blocklist holds at most 64,000 users."
-                                    },
-                                }
-                            ],
-                        }
-                    )
-                else:
-                    pn.blocklist.setdefault(wa_id, now)
-                    done.append({"input": raw, "wa_id": wa_id})
+                why = _block_one(core, pn, wa_id, now, business_numbers)
             elif wa_id in pn.blocklist:
                 del pn.blocklist[wa_id]
-                done.append({"input": raw, "wa_id": wa_id})
+                pn.blocklist_version += 1
+                why = None
             else:
-                failed.append({"input": raw, "errors": [_user_error("User is not blocked.")]})
-    result: dict[str, Any] = {("added_users" if block else "removed_users"): done}
-    if failed:
-        result["failed_users"] = failed
-    return 200, {"messaging_product": "whatsapp", "block_users": result}
+                why = "User is not blocked."
+            if why is None:
+                done.append({"input": raw, "wa_id": wa_id})
+            elif why == "limit":
+                error = _user_error("The blocklist holds at most 64,000 users.", 139101)
+                failed.append({"input": raw, "wa_id": wa_id, "errors": [error]})
+            else:
+                failed.append({"input": raw, "wa_id": wa_id, "errors": [_user_error(why)]})
+    lists: dict[str, Any] = {("added_users" if block else "removed_users"): done}
+    out: dict[str, Any] = {"messaging_product": "whatsapp", "block_users": lists}
+    if not failed:
+        return 200, out
+    lists["failed_users"] = failed
+    what = "block" if block else "unblock"
+    err = GraphError(139100, f"Failed to {what} some users, see the block_users response list.")
+    out.update(err.envelope(core.ids.fbtrace()))
+    return err.status, out
+
+
+def _cursor(version: int, wa_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{version}:{wa_id}".encode()).decode()
+
+
+def _read_cursor(raw: Any) -> tuple[int, str]:
+    try:
+        version, _, wa_id = base64.urlsafe_b64decode(str(raw)).decode().partition(":")
+        return int(version), wa_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GraphError(100, "Invalid cursor.") from exc
 
 
 def list_blocked(ctx: Ctx, pnid: str) -> Result:
+    """GET: the blocklist in pages (`limit`, cursors `after` / `before`). A cursor from
+    before the list changed answers 139102 (docs/meta/blocking.md#list)."""
     pn = ctx.core.phone_number(pnid)
     args = params(ctx.req)
     try:
-        limit = int(args.get("limit", 25))
+        limit = int(args.get("limit", LIST_DEFAULT_LIMIT))
     except ValueError as exc:
         raise GraphError(100, "Param limit must be an integer.") from exc
+    if not 1 <= limit <= LIST_MAX_LIMIT:
+        raise GraphError(100, f"Param limit must be between 1 and {LIST_MAX_LIMIT}.")
     with ctx.core.state.lock:
         ids = list(pn.blocklist)
-    start = 0
-    if "after" in args:
-        after = base64.b64decode(str(args["after"])).decode()
-        start = ids.index(after) + 1 if after in ids else len(ids)
-    page = ids[start : start + limit]
+        version = pn.blocklist_version
+    start, end = 0, len(ids)
+    for name in ("after", "before"):
+        if name in args:
+            seen_version, anchor = _read_cursor(args[name])
+            if seen_version != version or anchor not in pn.blocklist:
+                raise GraphError(139102, "The blocklist changed while paging; start again.")
+            at = ids.index(anchor)
+            if name == "after":
+                start = at + 1
+            else:
+                start, end = max(0, at - limit), at
+    page = ids[start : min(end, start + limit)]
     body: dict[str, Any] = {"data": [{"messaging_product": "whatsapp", "wa_id": w} for w in page]}
-    cursors = {}
+    paging: dict[str, Any] = {"cursors": {}}
     if page:
-        cursors = {
-            "before": base64.b64encode(page[0].encode()).decode(),
-            "after": base64.b64encode(page[-1].encode()).decode(),
+        paging["cursors"] = {
+            "before": _cursor(version, page[0]),
+            "after": _cursor(version, page[-1]),
         }
-    body["paging"] = {"cursors": cursors}
+        base = f"{ctx.core.base_url}/{ctx.version}/{pn.id}/block_users?limit={limit}"
+        if start + len(page) < len(ids):
+            paging["next"] = f"{base}&after={paging['cursors']['after']}"
+        if start > 0:
+            paging["previous"] = f"{base}&before={paging['cursors']['before']}"
+    body["paging"] = paging
     return 200, body

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +85,47 @@ class SentMessage:
     wamid: str
     wa_id: str | None
     message_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockFailure:
+    """One user Meta did not block (or unblock), with Meta's first error for it."""
+
+    input: str
+    wa_id: str | None
+    code: int | None
+    message: str
+    details: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockResult:
+    """What a block or unblock call did, per user (docs/meta/blocking.md#block-and-unblock).
+
+    ``done`` holds the ``wa_id`` of every user blocked (``added_users``) or unblocked
+    (``removed_users``); ``failed`` the others. A partly failed call is a result, not
+    an exception: Meta answers it with HTTP 400 and error 139100 beside the lists.
+    """
+
+    done: tuple[str, ...]
+    failed: tuple[BlockFailure, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedPage:
+    """One page of a number's blocklist; ``after`` is the cursor of the next page (None
+    on the last one)."""
+
+    wa_ids: tuple[str, ...]
+    after: str | None
+
+
+# docs/meta/blocking.md#limits: at most 1,000 users per block or unblock request.
+BLOCK_USERS_PER_REQUEST = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +221,62 @@ class GraphClient:
         if typing_indicator:
             payload["typing_indicator"] = {"type": "text"}
         self._request("POST", f"/{phone_number_id}/messages", phone_number_id, json=payload)
+
+    # ------------------------------------------------------------------ block users
+    def block_users(self, phone_number_id: str, wa_ids: Sequence[str]) -> BlockResult:
+        """Block users at Meta (docs/meta/blocking.md): only users who wrote in the last
+        24 h can be; failures are per user in the result."""
+        return self._block("POST", phone_number_id, wa_ids)
+
+    def unblock_users(self, phone_number_id: str, wa_ids: Sequence[str]) -> BlockResult:
+        """Unblock users at Meta; failures (e.g. not blocked) are per user in the result."""
+        return self._block("DELETE", phone_number_id, wa_ids)
+
+    def blocked_users(
+        self, phone_number_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> BlockedPage:
+        """One page of the number's blocklist. Error 139102 (`GraphAPIError`): the list
+        changed while paging; start again from the first page."""
+        params: dict[str, Any] = {}
+        if after:
+            params["after"] = after
+        if limit:
+            params["limit"] = limit
+        body = self._request(
+            "GET", f"/{phone_number_id}/block_users", phone_number_id, params=params
+        )
+        data = body.get("data") or []
+        paging = body.get("paging") or {}
+        cursors = paging.get("cursors") or {}
+        # Graph pages: a `next` link only when there is a next page.
+        more = bool(paging.get("next")) and bool(cursors.get("after"))
+        return BlockedPage(
+            wa_ids=tuple(str(d["wa_id"]) for d in data if isinstance(d, dict) and d.get("wa_id")),
+            after=str(cursors["after"]) if more else None,
+        )
+
+    def _block(self, method: str, phone_number_id: str, wa_ids: Sequence[str]) -> BlockResult:
+        if not 1 <= len(wa_ids) <= BLOCK_USERS_PER_REQUEST:
+            raise ValueError(f"block 1 to {BLOCK_USERS_PER_REQUEST} users per request")
+        payload = {
+            "messaging_product": "whatsapp",
+            # wa_id is international without "+": sent with it, as the send path does.
+            "block_users": [{"user": w if w.startswith("+") else f"+{w}"} for w in wa_ids],
+        }
+        status, body = self._call(
+            method, f"/{phone_number_id}/block_users", phone_number_id, json=payload
+        )
+        lists = body.get("block_users") if isinstance(body, dict) else None
+        if not isinstance(lists, dict):
+            raise GraphAPIError.from_response(status, body)
+        # 400 + 139100 with the lists: some or all users failed, reported per user.
+        done_key = "added_users" if method == "POST" else "removed_users"
+        done = tuple(
+            str(u["wa_id"])
+            for u in lists.get(done_key) or []
+            if isinstance(u, dict) and u.get("wa_id")
+        )
+        return BlockResult(done=done, failed=tuple(_failures(lists.get("failed_users") or [])))
 
     # ------------------------------------------------------------------ templates
     def list_templates(
@@ -293,6 +390,15 @@ class GraphClient:
     def _request(
         self, method: str, path: str, phone_number_id: str, **kwargs: Any
     ) -> dict[str, Any]:
+        status, body = self._call(method, path, phone_number_id, **kwargs)
+        if status >= 400 or (isinstance(body, dict) and "error" in body):
+            raise GraphAPIError.from_response(status, body)
+        return body if isinstance(body, dict) else {}
+
+    def _call(
+        self, method: str, path: str, phone_number_id: str, **kwargs: Any
+    ) -> tuple[int, dict[str, Any] | None]:
+        """One request: (HTTP status, the JSON body or None); transport errors raise."""
         import httpx
 
         try:
@@ -304,10 +410,30 @@ class GraphClient:
                 f"{method} {path}: {exc.__class__.__name__}: {exc}",
                 reached_meta=_reached_meta(exc),
             ) from exc
-        body = _json_or_none(response)
-        if response.status_code >= 400 or (isinstance(body, dict) and "error" in body):
-            raise GraphAPIError.from_response(response.status_code, body)
-        return body if isinstance(body, dict) else {}
+        return response.status_code, _json_or_none(response)
+
+
+def _failures(entries: list[Any]) -> list[BlockFailure]:
+    out: list[BlockFailure] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        errors = entry.get("errors") or [{}]
+        first = errors[0] if isinstance(errors[0], dict) else {}
+        data = first.get("error_data")
+        code = first.get("code")
+        out.append(
+            BlockFailure(
+                input=str(entry.get("input", "")),
+                wa_id=str(entry["wa_id"]) if entry.get("wa_id") else None,
+                code=_code(code),
+                message=str(first.get("message") or ""),
+                details=str(data["details"])
+                if isinstance(data, dict) and data.get("details")
+                else None,
+            )
+        )
+    return out
 
 
 def _reached_meta(exc: Exception) -> bool | None:
@@ -356,3 +482,10 @@ def _json_or_none(response: httpx.Response) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def _code(value: Any) -> int | None:
+    """An error code given as a number or a string of digits (examples show both)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None

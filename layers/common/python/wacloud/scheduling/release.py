@@ -128,10 +128,20 @@ class HousekeepingReport:
     skipped: int = 0
 
 
+# Ends a due block: (due key, the item, now) -> True if lifted (wacloud.moderation.lift_block
+# also ends it at Meta's Block API).
+LiftBlock = Callable[[dict[str, Any], dict[str, Any], float], bool]
+
+
 def housekeeping(
-    *, limit: int = 500, deadline: float | None = None, at: float | None = None
+    *,
+    limit: int = 500,
+    deadline: float | None = None,
+    at: float | None = None,
+    lift_block: LiftBlock | None = None,
 ) -> HousekeepingReport:
-    """Lift temporary blocks that are over and delete state past its expiry."""
+    """Lift temporary blocks that are over and delete state past its expiry. `lift_block`
+    ends a block (default: in our state only)."""
     at = now() if at is None else at
     report = HousekeepingReport()
     for key in due_keys(HOUSEKEEPING_PARTITION, at, limit):
@@ -142,7 +152,10 @@ def housekeeping(
             report.skipped += 1
             continue
         block_over = item.get("blocked_until") is not None and float(item["blocked_until"]) <= at
-        if block_over and due_index.unblock(key, at):
+        lifted = block_over and (
+            lift_block(key, item, at) if lift_block is not None else due_index.unblock(key, at)
+        )
+        if lifted:
             report.unblocked += 1
             continue
         ttl_over = item.get("expires_at") is not None and float(item["expires_at"]) <= at

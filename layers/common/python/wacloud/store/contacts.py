@@ -117,15 +117,36 @@ def _record_customer_message(
         condition += (
             " AND (attribute_not_exists(opted_out_marketing) OR opted_out_marketing <> :true)"
         )
+    # The inbound rate rides on this write (store/moderation.py): one more to this
+    # minute's slot, every other slot removed; the contact as it was comes back.
+    from wacloud.store import moderation
+
+    slot = moderation.rate_slot(at)
+    names = {"#rate": slot}
+    names.update({f"#r{i}": name for i, name in enumerate(moderation.other_rate_slots(at))})
+    values[":one"] = 1
+    expression = (
+        "SET "
+        + ", ".join(sets)
+        + " ADD #rate :one REMOVE "
+        + ", ".join(n for n in names if n != "#rate")
+    )
     try:
-        dynamodb().update_item(
+        response = dynamodb().update_item(
             TableName=table(),
             Key=key,
-            UpdateExpression="SET " + ", ".join(sets),
+            UpdateExpression=expression,
             ConditionExpression=condition,
+            ExpressionAttributeNames=names,
             ExpressionAttributeValues=marshal(values),
+            ReturnValues="ALL_OLD",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
+        before = unmarshal(response.get("Attributes") or {})
+        count, stale = moderation.messages_this_minute(before, at)
+        if stale:
+            moderation.reset_rate_slot(phone_number_id, wa_id, at, int(before[slot]) + 1)
+        moderation.note_customer_message(phone_number_id, wa_id, at, count, before)
     except Exception as exc:
         if not is_conditional_failure(exc):
             raise
