@@ -158,21 +158,27 @@ def build_responder(replier: Responder | None = None) -> Responder:
     """What answers customers, composed from the inside out.
 
     ``replier`` is what answers when nothing else has (the RESPONDER setting: menu,
-    echo, none). Around it, outermost first:
+    echo, none). Around it, innermost first:
+    - the assistant (wacloud.assistant): for a tenant whose assistant is on, the
+      message is queued for the AssistantFunction and the typing indicator shows;
+      otherwise the replier answers;
     - the handoff gate (wacloud.conversations): silent while a person has the
-      conversation; handoff keywords and the menu's "Talk to a person" hand over.
-    Pieces to add here as they land (#12): the assistant
-    (``AssistantResponder(replier)``, inside the gate) and moderation
-    (``ScreenedResponder(...)``, outside it: a blocked contact reaches nobody).
-    RESPONDER=none stays silent: no gate, so no automatic notice either.
+      conversation; handoff keywords and the menu's "Talk to a person" hand over
+      (before the assistant: a keyword costs no model tokens);
+    - moderation (wacloud.moderation), outermost: a contact writing too fast is told
+      once, then silenced, and blocked above the spam threshold, before anything else
+      answers or spends.
+    RESPONDER=none stays silent: nothing answers, so nothing is composed around it.
     """
+    from wacloud.assistant import AssistantResponder
     from wacloud.conversations import HandoffGate
     from wacloud.inbound.responder import NoReply, configured_responder
+    from wacloud.moderation import ScreenedResponder
 
     replier = replier if replier is not None else configured_responder()
     if isinstance(replier, NoReply):
         return replier
-    return HandoffGate(replier)
+    return ScreenedResponder(HandoffGate(AssistantResponder(replier)))
 
 
 @cache

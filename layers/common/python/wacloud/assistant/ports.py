@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
 Turn = dict[str, str]
 """{"role": "user" | "assistant", "content": str} (wacloud.llm's Turn)."""
-
 
 
 class UsageLike(Protocol):
@@ -66,7 +65,7 @@ class InHandoff(Protocol):
 
 
 class ReportSpam(Protocol):
-    def __call__(self, phone_number_id: str, wa_id: str, *, at: float) -> None: ...
+    def __call__(self, phone_number_id: str, wa_id: str, *, at: float) -> bool: ...
 
 
 class Search(Protocol):
@@ -129,12 +128,11 @@ def default_ports() -> Ports:
         return {"summary": found.summary, "summary_upto": found.summary_upto}
 
     def save_summary(phone_number_id: str, wa_id: str, summary: str, upto: str) -> None:
-        conversation_store.set_summary(
-            phone_number_id, wa_id, summary=summary, upto=upto, at=now()
-        )
+        conversation_store.set_summary(phone_number_id, wa_id, summary=summary, upto=upto, at=now())
 
     return Ports(
-        llm=llm.configured_llm_client,
+        # wacloud.llm's Turn is a TypedDict of the same two keys as our dict turns.
+        llm=lambda: cast(LLM, llm.configured_llm_client()),
         llm_errors=(llm.LLMError,),
         default_model=llm.CHAT_MODEL,
         search=search,

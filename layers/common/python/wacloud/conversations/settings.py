@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from functools import cache
-
 from typing import TYPE_CHECKING
 
 from wacloud.conversations.keywords import DEFAULT_KEYWORDS
