@@ -19,6 +19,7 @@ from html import escape
 
 from wacloud.assistant.context import ConversationContext
 from wacloud.assistant.ports import PassageLike
+from wacloud.conversations import from_assistant, is_open
 from wacloud.store.assistant import AssistantSettings
 
 RULES = """\
@@ -57,7 +58,7 @@ def instructions(
         f"You are the WhatsApp assistant of {name}. Tone: {settings.tone}.",
         f"Business hours ({settings.time_zone}): {settings.hours_text()}.",
         f"Local time now: {local:%A %Y-%m-%d %H:%M} "
-        f"({'open' if settings.is_open(at) else 'closed'} now).",
+        f"({'open' if is_open(from_assistant(settings), at) else 'closed'} now).",
     ]
     if settings.may_promise:
         lines.append("You may promise: " + "; ".join(settings.may_promise) + ".")

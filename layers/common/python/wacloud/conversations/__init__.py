@@ -14,7 +14,7 @@ from .gate import HandoffGate
 from .handoff import HANDOFF_REASONS, in_handoff, release, request_handoff
 from .keywords import DEFAULT_KEYWORDS, find_keyword, fold, guess_language
 from .notice import handoff_notice, is_open, next_opening
-from .settings import HandoffSettings, load_handoff_settings, parse_hours
+from .settings import HandoffSettings, from_assistant, load_handoff_settings, parse_hours
 
 __all__ = [
     "DEFAULT_KEYWORDS",
@@ -25,6 +25,7 @@ __all__ = [
     "HandoffSettings",
     "find_keyword",
     "fold",
+    "from_assistant",
     "guess_language",
     "handoff_notice",
     "in_handoff",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,23 +40,6 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_HOURS: dict[str, tuple[tuple[str, str], ...]] = {
     day: (("09:00", "18:00"),) for day in DAYS[:5]
 }
-#: Words that hand a conversation to a person when a message contains one (Spanish,
-#: English, Portuguese); a tenant's own list replaces it.
-DEFAULT_HANDOFF_KEYWORDS: tuple[str, ...] = (
-    "humano",
-    "agente",
-    "persona",
-    "asesor",
-    "operador",
-    "human",
-    "agent",
-    "person",
-    "representative",
-    "operator",
-    "atendente",
-    "pessoa",
-    "falar com alguém",
-)
 #: The short answer a customer gets when the model cannot answer (an error, the
 #: budget), by language; `en` is the last resort.
 DEFAULT_FALLBACK: dict[str, str] = {
@@ -87,7 +70,7 @@ class AssistantSettings:
     may_promise: tuple[str, ...] = ()
     must_not_promise: tuple[str, ...] = ()
     confidence_threshold: float = DEFAULT_CONFIDENCE_THRESHOLD
-    #: None: DEFAULT_HANDOFF_KEYWORDS (see `keywords`).
+    #: None: the default multilingual list (wacloud.conversations.DEFAULT_KEYWORDS).
     handoff_keywords: tuple[str, ...] | None = None
     handoff_timeout_seconds: int = DEFAULT_HANDOFF_TIMEOUT_SECONDS
     #: Input + output tokens a calendar month (UTC); 0: no budget (unlimited).
@@ -95,11 +78,6 @@ class AssistantSettings:
     describe_images: bool = False
     #: Language code -> the fallback answer (merged over DEFAULT_FALLBACK).
     fallback: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def keywords(self) -> tuple[str, ...]:
-        """The handoff keywords in force (the tenant's, else the default list)."""
-        return DEFAULT_HANDOFF_KEYWORDS if self.handoff_keywords is None else self.handoff_keywords
 
     def fallback_text(self, language: str | None) -> str:
         """The fallback answer in `language` (its primary subtag), else in English."""
@@ -118,32 +96,6 @@ class AssistantSettings:
 
     def local_time(self, at: float) -> datetime:
         return datetime.fromtimestamp(at, tz=UTC).astimezone(self.zone())
-
-    def is_open(self, at: float) -> bool:
-        """Whether `at` falls inside the business hours, in the tenant's zone."""
-        local = self.local_time(at)
-        minute = local.hour * 60 + local.minute
-        return any(
-            _minutes(start) <= minute < _minutes(end)
-            for start, end in self.hours.get(DAYS[local.weekday()], ())
-        )
-
-    def next_opening(self, at: float) -> float | None:
-        """When the business next opens after `at` (epoch seconds; `at` itself when
-        open now); None when no day has hours."""
-        if self.is_open(at):
-            return at
-        local = self.local_time(at)
-        for offset in range(8):
-            day = (local + timedelta(days=offset)).date()
-            for start, _end in sorted(self.hours.get(DAYS[day.weekday()], ())):
-                minutes = _minutes(start)
-                opening = datetime(
-                    day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=self.zone()
-                )
-                if opening.timestamp() > at:
-                    return opening.timestamp()
-        return None
 
     def hours_text(self) -> str:
         """The week's hours in one line ("mon 09:00-18:00; ..."), for prompts."""
