@@ -3,11 +3,15 @@
 Customer says "hi" -> signed webhook -> WebhookReceive -> inbound queue ->
 InboundProcessor (records, opens the window, asks the responder) -> outbound queue ->
 Sender (Graph API on the emulator) -> status webhooks -> statuses recorded in order.
+Then the AI assistant (#12): the business's FAQ is put in the knowledge base, the
+customer asks a question answered from it (the OpenAI stand-in plays the model), and
+asks for a person: the conversation is handed over.
 Exits 0 only if every step happened.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -18,6 +22,14 @@ from local.template import REPO_ROOT
 from local.waiting import wait_for
 
 CUSTOMER = "15551234567"
+FAQ = """# Delivery
+
+## Shipping times
+Orders ship within 2 business days and arrive in 3 to 5 business days.
+
+## Returns
+You can return any item within 30 days for a full refund.
+"""
 # A handler's first call imports it (a cold start); on a loaded machine that can take
 # longer than httpx's default 5 s, which is not what the demo checks.
 HTTP_TIMEOUT = 30.0
@@ -126,6 +138,18 @@ def run_demo() -> int:
             f"{malformed.status_code}, {parked_key}",
         )
 
+        # The assistant is on for this number from the start, and its FAQ is indexed
+        # while the round trip plays (an S3 event runs the KnowledgeIndexer).
+        from wacloud.store import assistant as assistant_settings
+
+        assistant_settings.save_settings(
+            PNID, assistant_settings.load_settings(PNID), enabled=True, business_name="Demo Bakery"
+        )
+        bucket = stack.outputs["MediaBucketName"]
+        stack.client("s3").put_object(
+            Bucket=bucket, Key=f"knowledge/{PNID}/faq.md", Body=FAQ.encode()
+        )
+
         print("\n3. The customer says 'hi'")
         wamid = stack.emulator.customer_text(CUSTOMER, "hi", profile_name="Ana")
         print(f"  customer {CUSTOMER} -> business: 'hi' ({wamid})")
@@ -207,9 +231,77 @@ def run_demo() -> int:
             else:
                 print(f"  business: [{item.get('type')}] state={item.get('state')}")
 
+        _assistant_steps(stack, checks, bucket)
+
     print()
     if checks.failures:
         print(f"DEMO FAILED: {len(checks.failures)} check(s) failed: {checks.failures}")
         return 1
     print("DEMO OK: the whole round trip happened.")
     return 0
+
+
+def _assistant_steps(stack: LocalStack, checks: Checks, bucket: str) -> None:
+    """7-8: a question answered from the knowledge base, then a request for a person."""
+    from local.emulator import DEFAULT_PHONE_NUMBER_ID as PNID
+    from wacloud.store import conversations
+
+    assert stack.emulator is not None and stack.openai is not None
+    emulator, openai = stack.emulator, stack.openai
+    s3 = stack.client("s3")
+
+    print("\n7. The customer asks a question the FAQ answers")
+
+    def indexed() -> bool:
+        try:
+            s3.head_object(Bucket=bucket, Key=f"knowledge-index/{PNID}/index.bin")
+        except Exception:
+            return False
+        return True
+
+    with contextlib.suppress(TimeoutError):  # the check below reports it
+        wait_for("the FAQ indexed", indexed, timeout=60)
+    checks.expect("KnowledgeIndexer indexed knowledge/.../faq.md", indexed())
+    before = len(emulator.sent_messages(to=CUSTOMER))
+    question = "How long does shipping take?"
+    emulator.customer_text(CUSTOMER, question, profile_name="Ana")
+    print(f"  customer: {question}")
+
+    reply = wait_for("the assistant's answer", answer_after(emulator, before), timeout=60)
+    body = str((reply["payload"].get("text") or {}).get("body", ""))
+    print(f"  business: {body}")
+    checks.expect(
+        "the answer comes from the FAQ's shipping section",
+        "2 business days" in body or "3 to 5 business days" in body,
+        body[:80],
+    )
+    asked = openai.requests(path="/v1/responses")
+    checks.expect(
+        "the model was given the FAQ passage as knowledge",
+        any('<knowledge document="faq.md"' in str(r["body"].get("instructions")) for r in asked),
+    )
+
+    print("\n8. The customer asks for a person")
+    before = len(emulator.sent_messages(to=CUSTOMER))
+    ask = "quiero hablar con una persona"
+    emulator.customer_text(CUSTOMER, ask, profile_name="Ana")
+    print(f"  customer: {ask}")
+    notice = wait_for("the handoff notice", answer_after(emulator, before), timeout=60)
+    print(f"  business: {(notice['payload'].get('text') or {}).get('body', '')}")
+    # The notice is sent after the state is written (wacloud.conversations.HandoffGate).
+    conversation = conversations.load(PNID, CUSTOMER)
+    checks.expect(
+        "the conversation is with a person now (state handoff, reason keyword)",
+        conversation.state == "handoff" and conversation.handoff_reason == "keyword",
+        f"{conversation.state}, {conversation.handoff_reason}",
+    )
+
+
+def answer_after(emulator: Any, before: int) -> Any:
+    """A wait_for probe: the first message sent to the customer after ``before``."""
+
+    def probe() -> dict[str, Any] | None:
+        sent = emulator.sent_messages(to=CUSTOMER)
+        return sent[before] if len(sent) > before else None
+
+    return probe

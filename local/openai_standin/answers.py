@@ -20,6 +20,7 @@ nullable: null).
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -206,10 +207,21 @@ class Conversation:
 
 
 def knowledge_blocks(instructions: str) -> list[Knowledge]:
+    """The blocks as a model reads them: entities unescaped (the prompt escapes the
+    passage so it cannot close its own tag)."""
     return [
-        Knowledge(m["document"], m["chunk"], m["text"].strip())
+        Knowledge(m["document"], m["chunk"], html.unescape(m["text"]).strip())
         for m in _KNOWLEDGE.finditer(instructions)
     ]
+
+
+def _body(text: str) -> str:
+    """A passage less its leading heading line (a section path such as "Delivery >
+    Shipping times", no sentence of its own): what the stand-in quotes back. The
+    heading still counts when the block is matched to the question."""
+    first, _, rest = text.partition("\n")
+    heading = not first.rstrip().endswith((".", "!", "?", ":")) and rest.strip()
+    return rest.strip() if heading else text
 
 
 def _has(folded: str, keyword: str) -> bool:
@@ -289,7 +301,7 @@ def default_answer(conversation: Conversation, rules: list[Rule]) -> Answer:
             intent="question" if intent in (None, "greeting") else intent,
             confidence=round(min(0.99, 0.75 + score / 2), 3),
             language=language,
-            reply=first_sentences(block.text),
+            reply=first_sentences(_body(block.text)),
             sources=[block.document],
         )
     elif intent is not None:
