@@ -111,6 +111,7 @@ def _submit(documents: list[dict[str, Any]]) -> None:
 def default_ports() -> Ports:
     """The real collaborators, imported now (call it on the first job, not at import)."""
     from wacloud import conversations, knowledge, llm, moderation
+    from wacloud.errors import ConfigurationError
     from wacloud.infra.clock import now
     from wacloud.store import conversations as conversation_store
 
@@ -133,7 +134,9 @@ def default_ports() -> Ports:
     return Ports(
         # wacloud.llm's Turn is a TypedDict of the same two keys as our dict turns.
         llm=lambda: cast(LLM, llm.configured_llm_client()),
-        llm_errors=(llm.LLMError,),
+        # A missing OpenAI key (or base URL) is the operator's to fix; the customer
+        # still gets the fallback and a person, not silence while the job dead-letters.
+        llm_errors=(llm.LLMError, ConfigurationError),
         default_model=llm.CHAT_MODEL,
         search=search,
         in_handoff=conversations.in_handoff,
