@@ -13,6 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=3000, help="local API port (webhook)")
     run.add_argument("--emulator-port", type=int, default=4004)
     run.add_argument("--moto-port", type=int, default=5005)
+    run.add_argument("--openai-port", type=int, default=6006, help="the OpenAI stand-in's port")
     run.add_argument(
         "--speedup",
         type=float,
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             emulator_port=args.emulator_port,
             moto_port=args.moto_port,
+            openai_port=args.openai_port,
             speedup=args.speedup,
         )
     if args.command == "submit":
