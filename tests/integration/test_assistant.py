@@ -264,6 +264,13 @@ def test_handoff_by_intent_low_confidence_and_complaint_then_silence(shop: Tenan
     for customer in customers:
         assert len(shop.texts(customer)) == 1
 
+    # Released by a person: the assistant answers again.
+    from wacloud.conversations import release
+
+    assert release(shop.pnid, customers[0], by="operator-1", at=time.time())
+    shop.says(customers[0], "How long does shipping take? zqback")
+    assert "two business days" in shop.wait_texts(customers[0], 2)[1]
+
 
 # ------------------------------------------------------------------ voice notes
 def test_voice_note_is_transcribed_stored_and_answered(shop: Tenant) -> None:
@@ -318,22 +325,48 @@ def redeliver(shop: Tenant, customer: str, wamid: str, text: str) -> None:
     send_bodies(shop.stack.outputs["AssistantQueueUrl"], [json.dumps(job)])
 
 
+def outbound_drained(shop: Tenant) -> None:
+    """Every submission queued so far has been through the sender."""
+    sqs = shop.stack.client("sqs")
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+
+    def drained() -> bool:
+        found = sqs.get_queue_attributes(
+            QueueUrl=shop.stack.outputs["OutboundQueueUrl"], AttributeNames=names
+        )["Attributes"]
+        return all(found[n] == "0" for n in names)
+
+    wait_for("outbound queue drained", drained, timeout=60)
+
+
 @pytest.mark.parametrize(("fault", "text"), FAULTS, ids=["429", "500"])
 def test_openai_fault_ends_in_one_fallback_and_a_handoff(
     shop: Tenant, fault: dict[str, Any], text: str
 ) -> None:
-    token = text.split()[-1]
+    token = text.rsplit(maxsplit=1)[-1]
     shop.openai.add_fault({**fault, "path": "/v1/responses", "match": token})
     customer = new_customer()
     wamid = shop.says(customer, text)
     assert_fallback_and_handoff(shop, customer, wamid, timeout=60)
     assert len(shop.model_requests(text)) == 2  # the SDK's one retry, then ours: none
 
+    # Redelivered while a person has it: silent, no model call.
     redeliver(shop, customer, wamid, text)
     wait_for("redelivered job done", lambda: len(shop.job_log(wamid)) >= 2, timeout=60)
     assert [e["action"] for e in shop.job_log(wamid)] == ["fallback", "in_handoff"]
     assert len(shop.texts(customer)) == 1
     assert len(shop.model_requests(text)) == 2
+
+    # Redelivered after a release: the model answers this time, but the answer has
+    # the fallback's idempotency key (assist:{wamid}:0), so the sender drops it.
+    from wacloud.conversations import release
+
+    assert release(shop.pnid, customer, by="operator-1", at=time.time())
+    redeliver(shop, customer, wamid, text)
+    wait_for("job done again", lambda: len(shop.job_log(wamid)) >= 3, timeout=60)
+    assert shop.job_log(wamid)[-1]["action"] in ("answered", "handoff")
+    outbound_drained(shop)
+    assert len(shop.texts(customer)) == 1
 
 
 # ------------------------------------------------------------------ spam
@@ -344,8 +377,10 @@ def test_spam_raises_the_score_and_blocks_here_and_at_meta(shop: Tenant) -> None
     shop.says(customer, "WIN a FREE phone now at http://win-prize.xyz")
     score = wait_for(
         "spam score",
-        lambda: float((contacts.load(shop.pnid, customer) or {}).get("mod_score", 0)) >= 6
-        and contacts.load(shop.pnid, customer),
+        lambda: (
+            float((contacts.load(shop.pnid, customer) or {}).get("mod_score", 0)) >= 6
+            and contacts.load(shop.pnid, customer)
+        ),
         timeout=60,
     )
     assert score.get("blocked") is not True
