@@ -217,7 +217,27 @@ def test_handoff_decisions(table: str, result: AssistantAnswer, reason: str) -> 
     outcome = run(world, job())
     assert outcome.action == "handoff" and outcome.reason == reason
     assert world.handoffs == [{"reason": reason, "language": "es"}]
-    assert world.submitted == []  # the conversations package sends the notice
+    # The customer is told a person will answer (the conversations package's notice).
+    (notice,) = world.submitted
+    assert notice["idempotency_key"] == "assist:wamid.1:0"
+    assert notice["text"]["body"].startswith("Gracias. Te paso con una persona")
+    assert outcome.replies == 1
+
+
+def test_no_second_notice_when_already_handed_over(table: str) -> None:
+    """A keyword handed the conversation over while the model was answering: that
+    message's notice went; the model's handoff adds none."""
+    world = World(llm=FakeLLM(result=answer(intent="complaint")))
+
+    def already(pnid: str, wa_id: str, *, reason: str, at: float, language: str | None) -> bool:
+        return False
+
+    worker = AssistantWorker(
+        lambda: Ports(**{**world.ports().__dict__, "request_handoff": already}),
+        clock=lambda: 1_772_000_000.0,
+    )
+    outcome = worker.handle(job())
+    assert outcome.action == "handoff" and world.submitted == []
 
 
 def test_threshold_is_the_tenants(table: str) -> None:

@@ -72,6 +72,13 @@ class Search(Protocol):
     def __call__(self, phone_number_id: str, query: str, *, k: int) -> Sequence[PassageLike]: ...
 
 
+def _handoff_notice(phone_number_id: str, language: str | None, at: float) -> str:
+    from wacloud import conversations
+
+    settings = conversations.load_handoff_settings(phone_number_id)
+    return conversations.handoff_notice(settings, language=language, at=at)
+
+
 @dataclass(frozen=True)
 class Ports:
     llm: Callable[[], LLM]
@@ -93,6 +100,9 @@ class Ports:
     """Put submissions on the outbound queue (wacloud.infra.queues.submit_many)."""
     read_media: Callable[[str, str], bytes]
     """(bucket, key) -> the cached media's bytes."""
+    handoff_notice: Callable[[str, str | None, float], str] = _handoff_notice
+    """(pnid, language, at) -> what the customer is told when a person takes over
+    (wacloud.conversations: the tenant's hours and expected wait, in their language)."""
 
 
 def _read_media(bucket: str, key: str) -> bytes:

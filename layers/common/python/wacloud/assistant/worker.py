@@ -280,8 +280,19 @@ class AssistantWorker:
         elif confidence < cfg.confidence_threshold or not answer.reply.strip():
             reason = "low_confidence"
         if reason is not None:
-            self.ports.request_handoff(pnid, wa_id, reason=reason, at=at, language=answer.language)
-            return Outcome("handoff", answer.intent, confidence, reason)
+            # The customer is told a person will answer (request_handoff tells only the
+            # business). Only by the request that entered the handoff: a message that
+            # handed over meanwhile (a keyword) has sent its own notice.
+            entered = self.ports.request_handoff(
+                pnid, wa_id, reason=reason, at=at, language=answer.language
+            )
+            replies = 0
+            if entered:
+                notice = self.ports.handoff_notice(pnid, answer.language, at)
+                documents = submissions(pnid, wa_id, job.wamid, notice)
+                self.ports.submit(documents)
+                replies = len(documents)
+            return Outcome("handoff", answer.intent, confidence, reason, replies=replies)
         documents = submissions(
             pnid, wa_id, job.wamid, answer.reply, answer.form, allowed_text=allowed_text
         )
