@@ -186,6 +186,9 @@ class Settings:
     media_retry_seconds: int = 60
     """INBOUND_MEDIA_RETRY_SECONDS (60): seconds before a message recorded with its media
     pending fetches it again (doubled per try, at most 900; docs/inbound.md)."""
+    media_retry_queue_url: str | None = None
+    """MEDIA_RETRY_QUEUE_URL: where InboundProcessor puts those delayed media retries (its
+    own queue: the sender's reconcile counts what InboundQueue holds, docs/outbound.md)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -220,6 +223,7 @@ class Settings:
             service_name=env.get("POWERTOOLS_SERVICE_NAME") or None,
             metrics_namespace=metrics_namespace(),
             media_retry_seconds=int(env.get("INBOUND_MEDIA_RETRY_SECONDS", "60")),
+            media_retry_queue_url=env.get("MEDIA_RETRY_QUEUE_URL") or None,
         )
 
     def require(self, value: str | None, name: str) -> str:
