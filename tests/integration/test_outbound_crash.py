@@ -5,6 +5,17 @@ The SenderFunction's worker process is preloaded with tests/integration/faults.p
 timeout. The outbound queue's visibility timeout is cut to 8 s so a batch lost with its
 process comes back quickly (a deployer setting; the code does not depend on it).
 
+The inbound queue's is cut to 35 s for the same reason. A stale claim is only sent again
+once our inbound pipeline has nothing left to process (outbound/reconcile.py): an
+inbound item waiting out a failed or timed-out attempt counts, since the status that
+settles the claim may be that item. With the template's 180 s, one such retry anywhere
+in the pipeline (a transient error, an invocation past its timeout on a loaded machine,
+a receive whose answer was lost) held every reconcile for 180 s, the whole of a test's
+wait, and the crash-after-claim message stayed `sending` untouched (attempts 1): the
+reconcile was right to wait; the test's clock was no longer than one inbound retry
+(tests/unit/test_reconcile_inbound_retry.py). 35 s is above the InboundProcessor's 30 s
+timeout, so an invocation still at work is never redelivered.
+
 All scenarios are queued at once by a module fixture and checked by one test each, so
 their waits overlap.
 """
@@ -37,6 +48,8 @@ TEMPLATE = "crash_check"
 # Longer than the shared stack's 3 s: a freshly crashed environment cold-starts slowly on
 # a busy CI box, and the grace must outlast a holder's claim-to-send time (sender.py).
 GRACE = 15
+# The inbound queue's visibility timeout here (see the module docstring).
+INBOUND_RETRY = 35
 HOOKS = ("tests.integration.faults:install_crashes", "tests.integration.faults:short_graph_timeout")
 
 
@@ -58,9 +71,11 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         max_concurrency=1,
     )
     with LocalStack(config) as running:
-        running.client("sqs").set_queue_attributes(
-            QueueUrl=running.outputs["OutboundQueueUrl"], Attributes={"VisibilityTimeout": "8"}
-        )
+        sqs = running.client("sqs")
+        for queue, seconds in (("OutboundQueueUrl", 8), ("InboundQueueUrl", INBOUND_RETRY)):
+            sqs.set_queue_attributes(
+                QueueUrl=running.outputs[queue], Attributes={"VisibilityTimeout": str(seconds)}
+            )
         emulator(running).add_template(TEMPLATE, body="Code {{1}}")
         yield running
 
