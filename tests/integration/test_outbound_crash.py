@@ -14,7 +14,10 @@ a receive whose answer was lost) held every reconcile for 180 s, the whole of a 
 wait, and the crash-after-claim message stayed `sending` untouched (attempts 1): the
 reconcile was right to wait; the test's clock was no longer than one inbound retry
 (tests/unit/test_reconcile_inbound_retry.py). 35 s is above the InboundProcessor's 30 s
-timeout, so an invocation still at work is never redelivered.
+timeout, so an invocation still at work is never redelivered. So that this is not left
+to chance, the first status webhook the InboundProcessor applies fails once (a preload
+hook): every run recovers from the crashes with an inbound item in its retry, and the
+sent-but-unrecorded message is still never sent twice while its status waits.
 
 All scenarios are queued at once by a module fixture and checked by one test each, so
 their waits overlap.
@@ -65,7 +68,10 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
             },
             "InboundProcessorFunction": {"RESPONDER": "none"},
         },
-        preload={"SenderFunction": HOOKS},
+        preload={
+            "SenderFunction": HOOKS,
+            "InboundProcessorFunction": ("tests.integration.faults:fail_first_status_once",),
+        },
         # One sender at a time: moto does not make concurrent conditional writes atomic
         # (DynamoDB does), and two copies racing for a claim would test moto, not us.
         max_concurrency=1,
