@@ -3,7 +3,11 @@
 The SenderFunction's worker process is preloaded with tests/integration/faults.py, which
 `os._exit`s at a chosen point for a chosen message (once), and shortens the Graph read
 timeout. The outbound queue's visibility timeout is cut to 8 s so a batch lost with its
-process comes back quickly (a deployer setting; the code does not depend on it).
+process comes back quickly (a deployer setting; the code does not depend on it). It is
+set when the stack is built, before its pollers start (`queue_attributes`): changed on
+the running stack, it missed a receive already waiting, which could still hide the
+first submission for the template's 180 s; when that one crashed after its claim, it
+stayed `sending` for 180 s, the whole of the test's wait (1 run in ~12).
 
 The inbound queue's is cut to 35 s for the same reason. A stale claim is only sent again
 once our inbound pipeline has nothing left to process (outbound/reconcile.py): an
@@ -75,13 +79,12 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         # One sender at a time: moto does not make concurrent conditional writes atomic
         # (DynamoDB does), and two copies racing for a claim would test moto, not us.
         max_concurrency=1,
+        queue_attributes={
+            "OutboundQueue": {"VisibilityTimeout": "8"},
+            "InboundQueue": {"VisibilityTimeout": str(INBOUND_RETRY)},
+        },
     )
     with LocalStack(config) as running:
-        sqs = running.client("sqs")
-        for queue, seconds in (("OutboundQueueUrl", 8), ("InboundQueueUrl", INBOUND_RETRY)):
-            sqs.set_queue_attributes(
-                QueueUrl=running.outputs[queue], Attributes={"VisibilityTimeout": str(seconds)}
-            )
         emulator(running).add_template(TEMPLATE, body="Code {{1}}")
         yield running
 
