@@ -5,6 +5,12 @@ Honours what the template sets: batch size, batching window, maximum concurrency
 only the items a handler reports as failed stay on the queue; they reappear after
 the visibility timeout and move to the DLQ after maxReceiveCount (moto applies the
 redrive policy). A failed invocation leaves the whole batch on the queue, as Lambda does.
+
+A mapping never stops over one failed call to SQS: a receive that fails part-way
+through the batching window still invokes with what was received (otherwise those
+messages would sit invisible for a whole visibility timeout, 180 s on the inbound
+queue, holding the sender's reconcile), and a failed delete leaves the batch to come
+back after the visibility timeout, as Lambda's own poller does (at least once).
 """
 
 from __future__ import annotations
@@ -97,14 +103,19 @@ class QueuePoller:
         deadline = time.monotonic() + self.spec.batching_window_seconds
         while not self._stop.is_set() and len(batch) < self.spec.batch_size:
             wait = 1 if not batch else 0
-            with self._receive_lock:
-                response = self._sqs.receive_message(
-                    QueueUrl=self.spec.queue_url,
-                    MaxNumberOfMessages=min(10, self.spec.batch_size - len(batch)),
-                    WaitTimeSeconds=wait,
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                )
+            try:
+                with self._receive_lock:
+                    response = self._sqs.receive_message(
+                        QueueUrl=self.spec.queue_url,
+                        MaxNumberOfMessages=min(10, self.spec.batch_size - len(batch)),
+                        WaitTimeSeconds=wait,
+                        AttributeNames=["All"],
+                        MessageAttributeNames=["All"],
+                    )
+            except Exception:
+                if not batch:
+                    raise
+                break  # invoke with what was received rather than strand it
             messages = response.get("Messages", [])
             batch.extend(messages)
             if batch and (not messages or time.monotonic() >= deadline):
@@ -139,11 +150,17 @@ class QueuePoller:
                     f["itemIdentifier"] for f in outcome.payload.get("batchItemFailures") or []
                 }
             done = [m for m in batch if m["MessageId"] not in failed]
-            for start in range(0, len(done), 10):
-                self._sqs.delete_message_batch(
-                    QueueUrl=self.spec.queue_url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                        for i, m in enumerate(done[start : start + 10])
-                    ],
-                )
+            try:
+                self._delete(done)
+            except Exception:  # they come back after the visibility timeout (at least once)
+                traceback.print_exc()
+
+    def _delete(self, done: list[dict[str, Any]]) -> None:
+        for start in range(0, len(done), 10):
+            self._sqs.delete_message_batch(
+                QueueUrl=self.spec.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(done[start : start + 10])
+                ],
+            )

@@ -62,6 +62,13 @@ class LocalStackConfig:
     preload: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Send the handlers' logs to <log_dir>/<function>.log instead of this console.
     log_dir: Path | None = None
+    # SQS attributes per queue (logical id), e.g. {"OutboundQueue": {"VisibilityTimeout":
+    # "8"}}, as a deployer would set them in the template: applied before any poller
+    # starts. Set on a running stack instead, a change misses a receive already waiting
+    # (moto reads the visibility timeout when a long poll starts; SQS documents up to
+    # 60 s for attribute changes to take effect), so a message could still be hidden
+    # for the template's timeout.
+    queue_attributes: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class LocalStack:
@@ -113,6 +120,7 @@ class LocalStack:
         )
         self.resolver.parameters = self._parameters(translated)
         create_resources(translated["Resources"], self.resolver, self.session)
+        self._configure_queues()
         self._configure_secret()
         self._configure_openai_secret()
         self._create_functions(sam, translated)
@@ -355,6 +363,17 @@ class LocalStack:
                         )
                     )
         self.gateway.set_routes(routes)
+
+    def _configure_queues(self) -> None:
+        """The config's queue attributes, before any poller receives (see the field)."""
+        assert self.resolver is not None
+        if not self.config.queue_attributes:
+            return
+        sqs = self.client("sqs")
+        for logical_id, attributes in self.config.queue_attributes.items():
+            sqs.set_queue_attributes(
+                QueueUrl=self.resolver.refs[logical_id], Attributes=dict(attributes)
+            )
 
     def _wire_mappings(self, translated: dict[str, Any]) -> None:
         assert self.resolver is not None

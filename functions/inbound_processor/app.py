@@ -71,12 +71,14 @@ def _numbers_of_waba(waba_id: str) -> list[str]:
 
 
 def _retry_media(body: dict[str, Any], delay: int) -> None:
-    """A media retry item on our own inbound queue, delayed (inbound/messages.py)."""
+    """A media retry item, delayed, on the media retry queue this function also consumes
+    (inbound/messages.py). Not on the inbound queue: the sender's reconcile waits while
+    that queue holds anything, and a media retry can hold it for ~30 minutes."""
     from wacloud.infra.queues import send_bodies
 
     cfg = settings()
     send_bodies(
-        cfg.require(cfg.inbound_queue_url, "INBOUND_QUEUE_URL"),
+        cfg.require(cfg.media_retry_queue_url, "MEDIA_RETRY_QUEUE_URL"),
         [json.dumps(body, separators=(",", ":"))],
         delay_seconds=delay,
         bucket=cfg.media_bucket,
@@ -197,7 +199,7 @@ def _inbound() -> InboundProcessor:
             media_source=_graph(),
             media_store=s3,  # made on the first media message
             media_bucket=cfg.media_bucket,
-            retry_media=_retry_media if cfg.inbound_queue_url else None,
+            retry_media=_retry_media if cfg.media_retry_queue_url else None,
         )
     )
 

@@ -111,6 +111,29 @@ def hold_statuses() -> None:
     messages.apply_status = apply_status  # type: ignore[assignment]
 
 
+def fail_first_status_once() -> None:
+    """InboundProcessor: the first status webhook to be applied fails once, as a
+    transient error would; its item waits out the inbound queue's visibility timeout,
+    and the reconcile of every stale claim waits for it meanwhile."""
+    from wacloud.store import messages
+
+    real_apply = messages.apply_status
+
+    def apply_status(
+        phone_number_id: str,
+        message_id: str,
+        status: str,
+        at: float,
+        wamid: str,
+        detail: dict[str, Any] | None,
+    ) -> bool:
+        if _first_time("first-status-failed"):
+            raise RuntimeError("transient failure injected by the test")
+        return real_apply(phone_number_id, message_id, status, at, wamid, detail)
+
+    messages.apply_status = apply_status  # type: ignore[assignment]
+
+
 def install_reconcile_faults() -> None:
     """Sender: `fail-mark-sent-M` makes recording `sent` fail (a throttled table);
     `refuse-M` sends M's first Graph call to a closed port (a connect error)."""

@@ -3,7 +3,25 @@
 The SenderFunction's worker process is preloaded with tests/integration/faults.py, which
 `os._exit`s at a chosen point for a chosen message (once), and shortens the Graph read
 timeout. The outbound queue's visibility timeout is cut to 8 s so a batch lost with its
-process comes back quickly (a deployer setting; the code does not depend on it).
+process comes back quickly (a deployer setting; the code does not depend on it). It is
+set when the stack is built, before its pollers start (`queue_attributes`): changed on
+the running stack, it missed a receive already waiting, which could still hide the
+first submission for the template's 180 s; when that one crashed after its claim, it
+stayed `sending` for 180 s, the whole of the test's wait (1 run in ~12).
+
+The inbound queue's is cut to 35 s for the same reason. A stale claim is only sent again
+once our inbound pipeline has nothing left to process (outbound/reconcile.py): an
+inbound item waiting out a failed or timed-out attempt counts, since the status that
+settles the claim may be that item. With the template's 180 s, one such retry anywhere
+in the pipeline (a transient error, an invocation past its timeout on a loaded machine,
+a receive whose answer was lost) held every reconcile for 180 s, the whole of a test's
+wait, and the crash-after-claim message stayed `sending` untouched (attempts 1): the
+reconcile was right to wait; the test's clock was no longer than one inbound retry
+(tests/unit/test_reconcile_inbound_retry.py). 35 s is above the InboundProcessor's 30 s
+timeout, so an invocation still at work is never redelivered. So that this is not left
+to chance, the first status webhook the InboundProcessor applies fails once (a preload
+hook): every run recovers from the crashes with an inbound item in its retry, and the
+sent-but-unrecorded message is still never sent twice while its status waits.
 
 All scenarios are queued at once by a module fixture and checked by one test each, so
 their waits overlap.
@@ -37,6 +55,8 @@ TEMPLATE = "crash_check"
 # Longer than the shared stack's 3 s: a freshly crashed environment cold-starts slowly on
 # a busy CI box, and the grace must outlast a holder's claim-to-send time (sender.py).
 GRACE = 15
+# The inbound queue's visibility timeout here (see the module docstring).
+INBOUND_RETRY = 35
 HOOKS = ("tests.integration.faults:install_crashes", "tests.integration.faults:short_graph_timeout")
 
 
@@ -52,15 +72,19 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
             },
             "InboundProcessorFunction": {"RESPONDER": "none"},
         },
-        preload={"SenderFunction": HOOKS},
+        preload={
+            "SenderFunction": HOOKS,
+            "InboundProcessorFunction": ("tests.integration.faults:fail_first_status_once",),
+        },
         # One sender at a time: moto does not make concurrent conditional writes atomic
         # (DynamoDB does), and two copies racing for a claim would test moto, not us.
         max_concurrency=1,
+        queue_attributes={
+            "OutboundQueue": {"VisibilityTimeout": "8"},
+            "InboundQueue": {"VisibilityTimeout": str(INBOUND_RETRY)},
+        },
     )
     with LocalStack(config) as running:
-        running.client("sqs").set_queue_attributes(
-            QueueUrl=running.outputs["OutboundQueueUrl"], Attributes={"VisibilityTimeout": "8"}
-        )
         emulator(running).add_template(TEMPLATE, body="Code {{1}}")
         yield running
 

@@ -5,7 +5,8 @@ Order of the steps, and why:
 1. The media, if any, is copied to S3 first (inbound/media.py). When Meta cannot
    deliver it now (a transient failure) the message does not wait: it is recorded at
    once with ``media_status: pending`` and answered, and a media retry item goes on
-   the inbound queue with a delay (``INBOUND_MEDIA_RETRY_SECONDS``, doubled per try).
+   the media retry queue with a delay (``INBOUND_MEDIA_RETRY_SECONDS``, doubled per
+   try; its own queue, so it never holds the sender's reconcile, docs/inbound.md).
    The retry only fetches the media and attaches it to the record (a conditional
    update on ``pending``): it never records or answers, so the customer is answered
    once. Its last try marks the media failed with its code, as before. Without a
@@ -49,7 +50,7 @@ logger = Logger(child=True)
 MEDIA_RETRY_ATTEMPTS = 5
 MAX_SQS_DELAY_SECONDS = 900
 MEDIA_RETRY_KEY = "media_retry"
-"""The key of a media retry item's body on the inbound queue."""
+"""The key of a media retry item's body on the media retry queue."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,7 @@ class InboundProcessor:
     #: create an S3 client, ~70 ms, when no media arrives).
     media_store: S3Client | Callable[[], S3Client] | None = None
     media_bucket: str | None = None
-    #: Queue a media retry item on the inbound queue after a delay (inbound/messages.py);
+    #: Queue a media retry item on the media retry queue after a delay (inbound/messages.py);
     #: None: a message whose media is not available yet is retried whole by SQS.
     retry_media: Callable[[dict[str, Any], int], None] | None = None
     #: Who is told about recorded updates: register with ``subscribers.on_message``,

@@ -200,6 +200,9 @@ class Settings:
     knowledge_prefix: str = "knowledge/"
     """KNOWLEDGE_PREFIX (``knowledge/``): media-bucket prefix of the knowledge-base
     documents, ``{prefix}{phone_number_id}/{document}``; the index lives beside it."""
+    media_retry_queue_url: str | None = None
+    """MEDIA_RETRY_QUEUE_URL: where InboundProcessor puts those delayed media retries (its
+    own queue: the sender's reconcile counts what InboundQueue holds, docs/outbound.md)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -239,6 +242,7 @@ class Settings:
             event_bus_name=env.get("EVENT_BUS_NAME") or None,
             handoff_topic_arn=env.get("HANDOFF_TOPIC_ARN") or None,
             knowledge_prefix=env.get("KNOWLEDGE_PREFIX", "knowledge/"),
+            media_retry_queue_url=env.get("MEDIA_RETRY_QUEUE_URL") or None,
         )
 
     def require(self, value: str | None, name: str) -> str:
