@@ -56,7 +56,7 @@ def test_the_inbound_processor_consumes_the_media_retry_queue(cfn: dict[str, Any
     assert consumers == {"InboundProcessorFunction"}
 
 
-def test_the_inbound_processor_may_send_only_to_its_retry_and_reply_queues(
+def test_the_inbound_processor_may_send_only_to_its_retry_reply_and_assistant_queues(
     cfn: dict[str, Any],
 ) -> None:
     role = cfn["Resources"]["InboundProcessorFunctionRole"]["Properties"]
@@ -71,4 +71,4 @@ def test_the_inbound_processor_may_send_only_to_its_retry_and_reply_queues(
             else [statement["Resource"]]
         )
     }
-    assert sends == {"MediaRetryQueue", "OutboundQueue"}
+    assert sends == {"MediaRetryQueue", "OutboundQueue", "AssistantQueue"}
