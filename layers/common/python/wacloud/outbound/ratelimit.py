@@ -80,7 +80,9 @@ def plan(tat: float | None, at: float, want: int, rate: Rate) -> tuple[int, floa
     """Pure GCRA step: (tokens granted, new arrival time, wait for the next token)."""
     base = max(tat if tat is not None else at, at)
     room = at + rate.window - base
-    granted = max(0, min(want, math.floor(room / rate.cost + 1e-9)))
+    # Epoch seconds carry ~2.4e-7 s of float rounding at today's magnitude, so a room of
+    # exactly one token can compute as 0.99999996 of one: allow a micro-token of slack.
+    granted = max(0, min(want, math.floor(room / rate.cost + 1e-6)))
     new_tat = base + granted * rate.cost
     wait = 0.0 if granted >= want else max(0.0, new_tat + rate.cost - rate.window - at)
     return granted, new_tat, wait

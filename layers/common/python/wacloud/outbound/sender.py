@@ -161,7 +161,9 @@ def parse_submission(body: str) -> Submission:
 
 
 def _seconds(value: float) -> int:
-    return max(1, math.ceil(value))
+    # Less a micro-second: a wait of exactly 6 s computed from epoch floats can come out
+    # as 6.0000002 s, which must not round up to a whole extra second.
+    return max(1, math.ceil(value - 1e-6))
 
 
 @dataclass
