@@ -79,10 +79,18 @@ class ApiCalls:
 def reset_wacloud() -> None:
     """Drop wacloud's process-wide caches (settings, boto3 clients, tenant configs):
     an earlier benchmark in this process may have filled them for another endpoint."""
+    from aws_lambda_powertools.utilities import parameters
+
     from wacloud.infra import aws, config
     from wacloud.store import tenants
 
     config.settings.cache_clear()
-    for client in (aws.dynamodb, aws.sqs, aws.s3):
+    for client in (aws.dynamodb, aws.sqs, aws.s3, aws.events, aws.sns):
         client.cache_clear()
     tenants.clear_cache()
+    # Secrets read through Powertools Parameters (the Meta and OpenAI secrets), and its
+    # providers, which hold a client of the earlier endpoint.
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    from aws_lambda_powertools.utilities.parameters import base
+
+    base.DEFAULT_PROVIDERS.clear()  # type: ignore[attr-defined]

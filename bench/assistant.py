@@ -125,7 +125,7 @@ def _ports() -> Any:
         search=lambda pnid, query, *, k: passages,
         in_handoff=lambda pnid, wa_id, *, at: False,
         request_handoff=lambda pnid, wa_id, *, reason, at, language: True,
-        report_spam=lambda pnid, wa_id, *, at: None,
+        report_spam=lambda pnid, wa_id, *, at: False,
         # What store/conversations does for these: one UpdateItem, one GetItem.
         add_conversation_tokens=add_tokens,
         load_conversation=lambda pnid, wa_id: get(conversation_pk(wa_id), "#"),

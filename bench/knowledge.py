@@ -267,7 +267,7 @@ def run(ctx: Context) -> list[Table]:
             "the query embedding is a stub (OpenAI's embedding request is not included).",
             "Cold load and refresh check: moto server (child process, keep-alive) in place of S3; "
             "5 loads, 20 checks.",
-            f"Chunking: one {ctx.n(full=2, quick=0.3):g} MB Markdown document, {chunk_count:,} "
+            f"Chunking: one {2 if not ctx.quick else 0.3:g} MB Markdown document, {chunk_count:,} "
             "passages; CPU time of this process.",
             f"OPENBLAS_NUM_THREADS={blas_threads}. No pywa column: pywa has no knowledge base.",
         ]

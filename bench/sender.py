@@ -46,7 +46,7 @@ from typing import Any
 
 import httpx
 
-from bench._aws_calls import ApiCalls
+from bench._aws_calls import ApiCalls, reset_wacloud
 from bench._common import (
     FUNCTIONS_DIR,
     Context,
@@ -272,6 +272,7 @@ class _HandlerBench:
                 },
             )
         )
+        reset_wacloud()  # an earlier benchmark in this process used other resources
         self.app = _load_function("sender")
         from local.lambdas import LambdaContext
 
