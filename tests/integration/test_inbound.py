@@ -351,6 +351,10 @@ def test_duplicated_webhooks_change_nothing(stack: LocalStack, customer: str) ->
     # settle() watches the emulator, not our inbound queue: on a busy machine the
     # duplicate_message item can still be queued when the emulator falls quiet.
     wait_for("both messages recorded", lambda: len(inbound_records(customer)) >= 2, timeout=60)
+    # Each reply passes through more steps than the recording (moderation, the handoff
+    # gate, the assistant's settings, the Sender): wait for both before settling.
+    emulator = stack.emulator
+    wait_for("a reply to each", lambda: len(emulator.sent_messages(to=customer)) >= 2, timeout=60)
     settle(stack)
     assert [i["wamid"] for i in inbound_records(customer)].count(wamid) == 1
     assert len(inbound_records(customer)) == 2  # the corpus message and duplicate_message

@@ -18,7 +18,7 @@ from tests.unit.function_apps import load_app
 from tests.unit.indexed_table import indexed_state_table
 from wacloud import moderation
 from wacloud.graph.client import GraphClient
-from wacloud.moderation import ScreenedResponder, Verdict, scoring
+from wacloud.moderation import Screen, ScreenedResponder, Verdict, scoring
 from wacloud.scheduling.release import housekeeping
 from wacloud.store import contacts
 from wacloud.store import moderation as state
@@ -48,7 +48,7 @@ def graph(emu: Emulator) -> GraphClient:
     return GraphClient(emu.url, "v23.0", lambda _pnid: TOKEN)
 
 
-def wrote(at: float, wa_id: str = USER) -> None:
+def wrote(at: float, wa_id: str = USER, wamid: str | None = None) -> None:
     contacts.record_customer_message(
         PNID,
         wa_id,
@@ -57,6 +57,7 @@ def wrote(at: float, wa_id: str = USER) -> None:
         user_id=None,
         window_seconds=86400,
         free_entry_point=False,
+        wamid=wamid,
     )
 
 
@@ -110,10 +111,25 @@ def test_rate_counts_this_minute_and_starts_again_next_minute(table: str) -> Non
     item = contacts.load(PNID, USER) or {}
     assert item[state.rate_slot(T0)] == 4
     wrote(T0 + 61)
-    _, count, _ = state.take_customer_message(PNID, USER, T0 + 61) or (0, 0, {})
+    _, count, _, _ = state.take_customer_message(PNID, USER, T0 + 61) or (0, 0, {}, False)
     assert count == 1
     slots = [k for k in (contacts.load(PNID, USER) or {}) if k.startswith(state.RATE_PREFIX)]
     assert slots == [state.rate_slot(T0 + 61)]  # every other slot removed
+
+
+def test_meta_redelivering_a_message_is_not_the_customer_writing(table: str) -> None:
+    """Meta retries webhooks (docs/meta/webhooks.md): the same wamid again must neither
+    count toward the rate nor be scored, or an outage's retries would mute a customer."""
+    screen = Screen()
+    for _ in range(12):  # well over the default 8 a minute
+        wrote(T0, wamid="wamid.SAME")
+        assert screen.check(PNID, USER, "hello", at=T0) is Verdict.ALLOW
+    item = contacts.load(PNID, USER) or {}
+    assert item[state.rate_slot(T0)] == 1
+    assert "mod_score" not in item and "mod_digest" not in item
+    wrote(T0 + 1, wamid="wamid.NEXT")  # the customer writing again does count
+    _, count, _, duplicate = state.take_customer_message(PNID, USER, T0 + 1) or (0, 0, {}, True)
+    assert count == 2 and not duplicate
 
 
 def test_a_stale_slot_a_full_cycle_later_is_reset(table: str) -> None:
@@ -121,7 +137,7 @@ def test_a_stale_slot_a_full_cycle_later_is_reset(table: str) -> None:
     wrote(T0 + 1)
     later = T0 + state.RATE_SLOTS * 60  # the same slot, RATE_SLOTS minutes on
     wrote(later)
-    _, count, before = state.take_customer_message(PNID, USER, later) or (0, 0, {})
+    _, count, before, _ = state.take_customer_message(PNID, USER, later) or (0, 0, {}, False)
     assert count == 1 and before[state.rate_slot(later)] == 2  # the old minute's count
     assert (contacts.load(PNID, USER) or {})[state.rate_slot(later)] == 1
     wrote(later + 1)

@@ -218,6 +218,7 @@ class MessageHandler:
                 user_id=update.contact.user_id if update.contact else None,
                 window_seconds=self.window_seconds,
                 free_entry_point=free_entry_point(message),
+                wamid=message.id,
             )
         content = message.model_dump(mode="json", by_alias=True, exclude_none=True)
         media_fields = (

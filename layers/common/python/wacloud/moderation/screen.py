@@ -40,13 +40,18 @@ class Screen:
         if not config.enabled:
             return Verdict.ALLOW
         noted = state.take_customer_message(phone_number_id, wa_id, at)
+        duplicate = False
         if noted is not None:
-            at, count, old = noted
+            at, count, old, duplicate = noted
         else:
             at = now() if at is None else at
             count, old = state.count_message(phone_number_id, wa_id, at)
         if _blocked(old, at):
             return Verdict.SILENT
+        if duplicate:
+            # Meta delivering the same message again is not the customer writing: no
+            # count, no score (its reply, if any, goes once by its idempotency key).
+            return Verdict.ALLOW
         over = count > config.rate_per_minute
         burst = count >= 2
         key = f"{phone_number_id}:{wa_id}"

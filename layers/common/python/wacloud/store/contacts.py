@@ -55,6 +55,7 @@ def record_customer_message(
     user_id: str | None,
     window_seconds: int,
     free_entry_point: bool,
+    wamid: str | None = None,
 ) -> None:
     """Note a customer message: it opens (or extends) the customer-service window.
 
@@ -72,6 +73,7 @@ def record_customer_message(
         window_seconds=window_seconds,
         free_entry_point=free_entry_point,
         expiry=retention.contact_expiry(now()),
+        wamid=wamid,
     )
 
 
@@ -85,6 +87,7 @@ def _record_customer_message(
     window_seconds: int,
     free_entry_point: bool,
     expiry: int | None,
+    wamid: str | None = None,
 ) -> None:
     key = marshal({"pk": contact_pk(phone_number_id, wa_id), "sk": "#"})
     values: dict[str, Any] = {
@@ -110,6 +113,11 @@ def _record_customer_message(
     if free_entry_point:
         values[":fep"] = at + FREE_ENTRY_POINT_SECONDS
         sets.append("free_entry_point_expires_at = :fep")
+    if wamid:
+        # Tells a redelivery of the contact's latest message (Meta retries webhooks) from
+        # the customer writing again: only the latter counts toward the inbound rate.
+        values[":wamid"] = wamid
+        sets.append("last_wamid = :wamid")
     if expiry is not None:
         values[":exp"] = expiry
         values[":true"] = True
@@ -146,7 +154,13 @@ def _record_customer_message(
         count, stale = moderation.messages_this_minute(before, at)
         if stale:
             moderation.reset_rate_slot(phone_number_id, wa_id, at, int(before[slot]) + 1)
-        moderation.note_customer_message(phone_number_id, wa_id, at, count, before)
+        duplicate = wamid is not None and before.get("last_wamid") == wamid
+        if duplicate:
+            moderation.uncount_message(phone_number_id, wa_id, at)
+            count -= 1
+        moderation.note_customer_message(
+            phone_number_id, wa_id, at, count, before, duplicate=duplicate
+        )
     except Exception as exc:
         if not is_conditional_failure(exc):
             raise
@@ -164,6 +178,7 @@ def _record_customer_message(
                 window_seconds=window_seconds,
                 free_entry_point=free_entry_point,
                 expiry=None,
+                wamid=wamid,
             )
             return
         # An older message arriving late keeps the newer window; it may be the first.

@@ -83,7 +83,7 @@ class ModerationSettings:
 
 
 _cache: dict[str, tuple[float, ModerationSettings]] = {}
-_noted: dict[tuple[str, str], tuple[float, int, dict[str, Any], float]] = {}
+_noted: dict[tuple[str, str], tuple[float, int, dict[str, Any], float, bool]] = {}
 _lock = threading.Lock()
 
 
@@ -154,23 +154,32 @@ def reset_rate_slot(phone_number_id: str, wa_id: str, at: float, written: int) -
 
 
 def note_customer_message(
-    phone_number_id: str, wa_id: str, at: float, count: int, old: dict[str, Any]
+    phone_number_id: str,
+    wa_id: str,
+    at: float,
+    count: int,
+    old: dict[str, Any],
+    *,
+    duplicate: bool = False,
 ) -> None:
-    """Keep what the customer-message write returned for the screen of this message."""
+    """Keep what the customer-message write returned for the screen of this message.
+    ``duplicate``: the same message again (Meta redelivers webhooks): not the
+    customer writing, so the screen neither counts nor scores it."""
     with _lock:
         if len(_noted) >= _NOTED_MAX:
             _noted.clear()
-        _noted[(phone_number_id, wa_id)] = (at, count, old, time.monotonic())
+        _noted[(phone_number_id, wa_id)] = (at, count, old, time.monotonic(), duplicate)
 
 
 def take_customer_message(
     phone_number_id: str, wa_id: str, at: float | None
-) -> tuple[float, int, dict[str, Any]] | None:
-    """(the message's time, messages this minute, the contact before the write) if this
-    message's write ran in this process; None otherwise (the screen then counts by
-    itself). Without `at` (a caller that does not know the message's time), the note
-    made for the contact in the last few seconds is taken: the write and the screen of
-    one message run back to back in one invocation."""
+) -> tuple[float, int, dict[str, Any], bool] | None:
+    """(the message's time, messages this minute, the contact before the write, whether
+    it was a redelivery of the contact's last message) if this message's write ran in
+    this process; None otherwise (the screen then counts by itself). Without `at` (a
+    caller that does not know the message's time), the note made for the contact in
+    the last few seconds is taken: the write and the screen of one message run back to
+    back in one invocation."""
     with _lock:
         hit = _noted.get((phone_number_id, wa_id))
         if hit is None:
@@ -179,12 +188,18 @@ def take_customer_message(
         if (at is not None and hit[0] != at) or (at is None and not fresh):
             return None
         del _noted[(phone_number_id, wa_id)]
-    return hit[0], hit[1], hit[2]
+    return hit[0], hit[1], hit[2], hit[4]
+
+
+def uncount_message(phone_number_id: str, wa_id: str, at: float) -> None:
+    """Take back the one the customer-message write added to this minute for a
+    redelivered message (one UpdateItem, only for redeliveries)."""
+    update(contact_pk(phone_number_id, wa_id), "#", Expr().add(rate_slot(at), -1))
 
 
 def count_message(phone_number_id: str, wa_id: str, at: float) -> tuple[int, dict[str, Any]]:
     """Count a message into its minute when the customer-message write did not (one
-    UpdateItem); returns like `take_customer_message`."""
+    UpdateItem); returns (messages this minute, the contact before the write)."""
     expr = Expr().add(rate_slot(at), 1).remove(*other_rate_slots(at))
     expr.set("last_seen_screened", at)
     old = update(contact_pk(phone_number_id, wa_id), "#", expr, returns="ALL_OLD").attributes
