@@ -171,6 +171,10 @@ def test_erase_leaves_nothing_naming_the_customer_and_keeps_the_others(
     assert {private_key, shared_key} <= objects()
     wamids_of_gone = [i for i in everything() if "wamid.g." in json.dumps(i, default=str)]
     assert naming(GONE) and wamids_of_gone
+    # The assistant's running summary is text about the customer (#12).
+    from wacloud.store import conversations
+
+    conversations.set_summary(PNID, GONE, summary="MARKER-TEXT-7731 again", upto="1", at=now())
     stays_before = naming(STAYS)
     caplog.clear()
 
@@ -182,6 +186,7 @@ def test_erase_leaves_nothing_naming_the_customer_and_keeps_the_others(
     assert report.messages == 6  # 2 texts and 2 images in, 2 replies out
     assert report.statuses == 6 and report.wamid_lookups == 2
     assert report.events == 1 and report.limits == 2 and report.contact == 1
+    assert report.conversation == 1
     assert report.media_deleted == 1 and report.media_kept == 1  # the sticker STAYS sent too
     assert private_key not in objects() and shared_key in objects()
     assert naming(STAYS) == stays_before  # the other customer is untouched

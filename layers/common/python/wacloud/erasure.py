@@ -11,6 +11,8 @@ What is deleted, found by key (no table scan):
 * webhook event records that name them (`user_preferences`, `calls`);
 * their rate-limit and messaging-limit markers (`{pnid}#RATE#PAIR#{wa_id}`,
   `{pnid}#REACH#{wa_id}`);
+* the conversation record (`{pnid}#CONV#{wa_id}`: handoff state and the assistant's
+  running summary, which is text about them);
 * last, the contact record: profile, window, consent.
 
 Every step deletes items found by a key the previous steps have not yet deleted
@@ -31,6 +33,7 @@ from wacloud.infra.clock import now
 from wacloud.infra.privacy import mask_phone
 from wacloud.store import customer_data as held
 from wacloud.store import media_refs
+from wacloud.store.conversations import conversation_pk
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -55,6 +58,7 @@ class ErasureReport:
     media_kept: int = 0  # objects another customer's message still refers to
     media_refs: int = 0
     limits: int = 0  # rate-limit and messaging-limit markers
+    conversation: int = 0  # handoff state and the assistant's summary
     contact: int = 0
     complete: bool = True  # False: stopped at the deadline; run it again
 
@@ -109,6 +113,7 @@ def erase_customer(
         for pk in held.limit_markers(phone_number_id, wa_id):
             run.report.limits += run.delete(pk, "#")
         run.check_time()
+        run.report.conversation += run.delete(conversation_pk(phone_number_id, wa_id), "#")
         run.report.contact += run.delete(held.contact_pk(phone_number_id, wa_id), "#")
     except _DeadlineReachedError:
         run.report.complete = False
