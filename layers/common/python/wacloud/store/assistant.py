@@ -18,7 +18,6 @@ their one meeting point.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from wacloud.infra.clock import now
 from wacloud.infra.dynamo import Expr, get, put, update
 from wacloud.infra.retention import message_expiry
+from wacloud.store.per_number_cache import PerNumberCache
 
 SETTINGS_SK = "ASSISTANT"
 CACHE_SECONDS = 60.0
@@ -198,20 +198,19 @@ def settings_key(phone_number_id: str) -> tuple[str, str]:
     return f"TENANT#{phone_number_id}", SETTINGS_SK
 
 
-_cache: dict[str, tuple[float, AssistantSettings]] = {}
-_lock = threading.Lock()
+_cache: PerNumberCache[AssistantSettings] = PerNumberCache(
+    CACHE_SECONDS,
+    lambda: now(),  # noqa: PLW0108 (late-bound: tests replace this module's now)
+)
+
+
+def _read_settings(phone_number_id: str) -> AssistantSettings:
+    return AssistantSettings.from_item(get(*settings_key(phone_number_id), consistent=False))
 
 
 def load_settings(phone_number_id: str) -> AssistantSettings:
     """The tenant's assistant settings (defaults when none are stored), cached a minute."""
-    with _lock:
-        hit = _cache.get(phone_number_id)
-    if hit and hit[0] > now():
-        return hit[1]
-    loaded = AssistantSettings.from_item(get(*settings_key(phone_number_id), consistent=False))
-    with _lock:
-        _cache[phone_number_id] = (now() + CACHE_SECONDS, loaded)
-    return loaded
+    return _cache.get(phone_number_id, _read_settings)
 
 
 def save_settings(phone_number_id: str, assistant: AssistantSettings, **changes: Any) -> None:
@@ -222,13 +221,11 @@ def save_settings(phone_number_id: str, assistant: AssistantSettings, **changes:
     record = replace(assistant, **changes) if changes else assistant
     pk, sk = settings_key(phone_number_id)
     put({"pk": pk, "sk": sk, **record.to_item(), "updated_at": now()})
-    with _lock:
-        _cache.pop(phone_number_id, None)
+    _cache.forget(phone_number_id)
 
 
 def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+    _cache.clear()
 
 
 # ------------------------------------------------------------------ usage

@@ -38,6 +38,7 @@ from wacloud.infra.clock import iso, now
 from wacloud.infra.dynamo import Expr, batch_get, conditional_update, get, put, query, update
 from wacloud.store.contacts import contact_pk
 from wacloud.store.due import HOUSEKEEPING_PARTITION
+from wacloud.store.per_number_cache import PerNumberCache
 from wacloud.store.tenants import tenant_pk
 
 SETTINGS_SK = "MODERATION"
@@ -82,21 +83,22 @@ class ModerationSettings:
         return cls(**values)
 
 
-_cache: dict[str, tuple[float, ModerationSettings]] = {}
+_cache: PerNumberCache[ModerationSettings] = PerNumberCache(
+    CACHE_SECONDS,
+    lambda: now(),  # noqa: PLW0108 (late-bound: tests replace this module's now)
+)
 _noted: dict[tuple[str, str], tuple[float, int, dict[str, Any], float, bool]] = {}
 _lock = threading.Lock()
 
 
+def _read_settings(phone_number_id: str) -> ModerationSettings:
+    return ModerationSettings.from_item(
+        get(tenant_pk(phone_number_id), SETTINGS_SK, consistent=False)
+    )
+
+
 def load_settings(phone_number_id: str) -> ModerationSettings:
-    with _lock:
-        hit = _cache.get(phone_number_id)
-    if hit and hit[0] > now():
-        return hit[1]
-    item = get(tenant_pk(phone_number_id), SETTINGS_SK, consistent=False)
-    config = ModerationSettings.from_item(item)
-    with _lock:
-        _cache[phone_number_id] = (now() + CACHE_SECONDS, config)
-    return config
+    return _cache.get(phone_number_id, _read_settings)
 
 
 def save_settings(phone_number_id: str, values: dict[str, Any]) -> ModerationSettings:
@@ -107,14 +109,13 @@ def save_settings(phone_number_id: str, values: dict[str, Any]) -> ModerationSet
         raise ValueError(f"unknown moderation settings: {sorted(unknown)}")
     config = ModerationSettings.from_item(values)
     put({"pk": tenant_pk(phone_number_id), "sk": SETTINGS_SK, **values})
-    with _lock:
-        _cache[phone_number_id] = (now() + CACHE_SECONDS, config)
+    _cache.put(phone_number_id, config)
     return config
 
 
 def clear_cache() -> None:
+    _cache.clear()
     with _lock:
-        _cache.clear()
         _noted.clear()
 
 

@@ -18,12 +18,12 @@ template sync works from: a WABA set only in the table is synced too.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wacloud.infra.clock import now
 from wacloud.infra.dynamo import Expr, conditional_update, get, items
+from wacloud.store.per_number_cache import PerNumberCache
 
 if TYPE_CHECKING:
     from wacloud.infra.credentials import MetaCredentials
@@ -75,24 +75,22 @@ def tenant_pk(phone_number_id: str) -> str:
     return f"{TENANT_PREFIX}{phone_number_id}"
 
 
-_cache: dict[str, tuple[float, TenantConfig]] = {}
-_lock = threading.Lock()
+_cache: PerNumberCache[TenantConfig] = PerNumberCache(
+    CACHE_SECONDS,
+    lambda: now(),  # noqa: PLW0108 (late-bound: tests replace this module's now)
+)
+
+
+def _read(phone_number_id: str) -> TenantConfig:
+    return TenantConfig.from_item(get(tenant_pk(phone_number_id), consistent=False))
 
 
 def load(phone_number_id: str) -> TenantConfig:
-    with _lock:
-        hit = _cache.get(phone_number_id)
-    if hit and hit[0] > now():
-        return hit[1]
-    config = TenantConfig.from_item(get(tenant_pk(phone_number_id), consistent=False))
-    with _lock:
-        _cache[phone_number_id] = (now() + CACHE_SECONDS, config)
-    return config
+    return _cache.get(phone_number_id, _read)
 
 
 def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def set_messaging_limit(phone_number_id: str, limit: int | None) -> None:
