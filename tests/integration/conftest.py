@@ -74,3 +74,11 @@ def customer() -> str:
     """A customer number no other test (or xdist worker) uses."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or "0"
     return f"1444{int(worker):02d}{next(_numbers):05d}"
+
+
+@pytest.fixture
+def api(stack: LocalStack) -> Any:
+    """The operator API as a person or app calls it (tests/integration/api_client.py)."""
+    from tests.integration.api_client import Api
+
+    return Api(stack)

@@ -7,7 +7,9 @@ Tiers, lowest first; a module may import its own tier and the tiers below it:
     1  clients   the Graph API client and its errors (`graph`), the OpenAI client (`llm`)
     2  store     every table access: may import infra and models, never a client
     3  features  inbound, outbound, templates, scheduling, campaigns, workflows, erasure,
-                 conversations, assistant, knowledge, moderation
+                 conversations, assistant, knowledge, moderation, operations
+    4  api       the operator API's HTTP layer (routes, auth, error mapping): uses features
+                 through their packages only, like a feature uses another feature
 
 `models` is data beside the tiers: it may import infra (and models) only, and any
 tier may import it.
@@ -35,8 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2] / "layers" / "common" / "python"
 PACKAGE = ROOT / "wacloud"
 
-INFRA, GRAPH, STORE, FEATURE, MODELS = "infra", "graph", "store", "feature", "models"
-TIER = {INFRA: 0, GRAPH: 1, STORE: 2, FEATURE: 3}
+INFRA, GRAPH, STORE, FEATURE, MODELS, API = "infra", "graph", "store", "feature", "models", "api"
+TIER = {INFRA: 0, GRAPH: 1, STORE: 2, FEATURE: 3, API: 4}
 FEATURES = (
     "inbound",
     "outbound",
@@ -49,6 +51,7 @@ FEATURES = (
     "assistant",
     "knowledge",
     "moderation",
+    "operations",
 )
 # Clients of outside services share the Graph client's tier: they may import infra only.
 CLIENTS = ("graph", "llm")
@@ -59,6 +62,7 @@ ALLOWED: dict[str, set[str]] = {
     STORE: {INFRA, MODELS},
     MODELS: {INFRA},
     FEATURE: {INFRA, GRAPH, STORE, MODELS},
+    API: {INFRA, GRAPH, STORE, MODELS, FEATURE},
 }
 
 DYNAMODB_HOMES = {"wacloud.infra.aws", "wacloud.infra.dynamo"}
@@ -92,6 +96,8 @@ def _kind(module: str) -> str | None:
         return top
     if top in FEATURES:
         return FEATURE
+    if top == API:
+        return API
     raise AssertionError(f"{module} is in no tier: place it in tests/unit/test_layers.py")
 
 
@@ -137,6 +143,8 @@ def _violation(importer: str, imported: str) -> str | None:
         if imported == f"wacloud.{_feature(imported)}":
             return None  # the other feature's package: its public names
         return "a feature imports another feature's internals"
+    if mine == API and theirs == FEATURE and imported != f"wacloud.{_feature(imported)}":
+        return "the API imports a feature's internals"
     if theirs in ALLOWED[mine]:
         return None
     if mine in TIER and theirs in TIER and TIER[theirs] > TIER[mine]:
@@ -193,3 +201,6 @@ def test_the_rules_catch_what_they_should() -> None:
     assert _violation("wacloud.workflows.engine", "wacloud.store.messages") is None
     assert _violation("wacloud.store.workflows", "wacloud.models.workflow") is None
     assert _violation("wacloud.outbound.media", "wacloud.graph.client") is None
+    assert _violation("wacloud.api.routes.messages", "wacloud.outbound") is None
+    assert _violation("wacloud.api.routes.messages", "wacloud.outbound.sender")
+    assert _violation("wacloud.conversations.handoff", "wacloud.api.auth")

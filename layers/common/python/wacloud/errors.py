@@ -26,8 +26,9 @@ retrying and parking without knowing each module's classes::
     │   ├── MediaUrlRefusedError      graph.client: a download host we do not trust
     │   └── MediaTooLargeError        graph.client: a download past its ceiling
     ├── StoreError                a table refused the access
-    │   └── ConflictError             the record's current state forbids the change
-    │       └── CampaignStateError    store.campaigns (RuntimeError)
+    │   ├── ConflictError             the record's current state forbids the change
+    │   │   └── CampaignStateError    store.campaigns (RuntimeError)
+    │   └── NotFoundError             the record asked for is not there (LookupError)
     ├── QueueError                a queue refused an item or handed us one we did not write
     │   ├── EnqueueError              infra.queues: some items were not queued
     │   └── ForgedPointerError        infra.queues: an s3_pointer we did not write
@@ -51,6 +52,7 @@ __all__ = [
     "ConflictError",
     "GraphError",
     "InputError",
+    "NotFoundError",
     "QueueError",
     "StoreError",
     "TransientError",
@@ -85,6 +87,12 @@ class StoreError(WacloudError):
 class ConflictError(StoreError):
     """The record's current state does not allow the requested change (a conditional
     write lost); the record is unchanged."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """The record asked for (a message, conversation, campaign, contact...) is not there.
+    The operator API answers 404; the message names the kind of record, never its key
+    when the key is a phone number."""
 
 
 class QueueError(WacloudError):

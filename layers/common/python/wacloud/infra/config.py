@@ -101,6 +101,16 @@ def metrics_namespace() -> str:
     return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "wacloud"
 
 
+def _pairs(value: str) -> tuple[tuple[str, str], ...]:
+    """``Name=value,Name=value`` as pairs (a value may itself hold ``=``)."""
+    pairs = []
+    for part in value.split(","):
+        name, sep, rest = part.strip().partition("=")
+        if sep and name and rest:
+            pairs.append((name, rest))
+    return tuple(pairs)
+
+
 def _media_hosts(value: str) -> tuple[str, ...]:
     try:
         return parse_hosts(value)
@@ -203,6 +213,9 @@ class Settings:
     media_retry_queue_url: str | None = None
     """MEDIA_RETRY_QUEUE_URL: where InboundProcessor puts those delayed media retries (its
     own queue: the sender's reconcile counts what InboundQueue holds, docs/outbound.md)."""
+    ops_queues: tuple[tuple[str, str], ...] = ()
+    """OPS_QUEUES (``Name=url,Name=url``): the queues the operator API reports on and
+    redrives (its operations resource); names are the template's logical ids."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -243,6 +256,7 @@ class Settings:
             handoff_topic_arn=env.get("HANDOFF_TOPIC_ARN") or None,
             knowledge_prefix=env.get("KNOWLEDGE_PREFIX", "knowledge/"),
             media_retry_queue_url=env.get("MEDIA_RETRY_QUEUE_URL") or None,
+            ops_queues=_pairs(env.get("OPS_QUEUES", "")),
         )
 
     def require(self, value: str | None, name: str) -> str:

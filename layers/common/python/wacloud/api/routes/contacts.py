@@ -1,0 +1,7 @@
+"""The operator API's contacts resource (docs/operator-api.md)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+router = APIGatewayHttpRouter()

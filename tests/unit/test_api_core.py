@@ -1,0 +1,75 @@
+"""The operator API's core: roles from claims, refusals as JSON, the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from wacloud.api.auth import Role, roles_from_claims
+
+
+def http_event(
+    method: str, path: str, claims: dict[str, Any] | None, body: Any = None
+) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "requestId": "req-1",
+        "http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
+        "routeKey": "$default",
+        "stage": "$default",
+    }
+    if claims is not None:
+        context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": context,
+        "isBase64Encoded": False,
+    }
+    if body is not None:
+        event["body"] = json.dumps(body)
+    return event
+
+
+@pytest.mark.parametrize(
+    ("claims", "roles"),
+    [
+        ({"cognito:groups": "[admin]"}, {Role.ADMIN, Role.AGENT}),
+        ({"cognito:groups": "[agent other]"}, {Role.AGENT}),
+        ({"cognito:groups": ["agent"]}, {Role.AGENT}),
+        ({"scope": "wacloud/agent"}, {Role.AGENT}),
+        ({"scope": "wacloud/admin openid"}, {Role.ADMIN, Role.AGENT}),
+        ({"scope": "aws.cognito.signin.user.admin"}, set()),
+        ({"cognito:groups": "[administrators]"}, set()),
+        ({}, set()),
+    ],
+)
+def test_roles_come_from_groups_or_wacloud_scopes(claims: dict[str, Any], roles: set[Role]) -> None:
+    assert roles_from_claims(claims) == roles
+
+
+def _call(claims: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
+    from wacloud.api.app import app
+
+    result = app.resolve(http_event("GET", "/v1/openapi.json", claims), None)  # type: ignore[arg-type]
+    return int(result["statusCode"]), json.loads(result["body"])
+
+
+def test_no_claims_is_401_and_wrong_role_is_403_as_json() -> None:
+    status, body = _call(None)
+    assert status == 401 and body["error"]["code"] == "unauthenticated"
+    status, body = _call({"sub": "u1", "username": "x", "cognito:groups": "[viewers]"})
+    assert status == 403 and body["error"]["code"] == "forbidden"
+    assert body["request_id"] == "req-1"
+
+
+def test_the_openapi_document_is_served_and_names_the_bearer_scheme() -> None:
+    status, body = _call({"sub": "u1", "username": "ana", "cognito:groups": "[agent]"})
+    assert status == 200
+    assert body["components"]["securitySchemes"]["cognito"]["scheme"] == "bearer"
+    # The caller is injected, never a query parameter of the document.
+    assert "parameters" not in body["paths"]["/v1/openapi.json"]["get"]
