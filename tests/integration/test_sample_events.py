@@ -60,3 +60,10 @@ def test_workflow_trigger_sample_through_the_local_event_bus(stack: LocalStack) 
     assert stack.put_event("something.else", {}, event["source"], bus=bus) == []
     # The same event on the default bus reaches nothing.
     assert stack.put_event(event["detail-type"], event["detail"], event["source"]) == []
+
+
+def test_operator_api_sample(stack: LocalStack) -> None:
+    outcome = stack.functions["OperatorApiFunction"].invoke(sample("operator_api"))
+    assert outcome.ok, outcome.error
+    assert outcome.payload["statusCode"] == 200
+    assert json.loads(outcome.payload["body"])["openapi"].startswith("3.")

@@ -1,4 +1,4 @@
-"""The mocked state table with the template's indexes (gsi1, due), for code that queries them."""
+"""The mocked state table with the template's indexes (gsi1, due, gsi2), for code that queries them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ import pytest
 
 from tests.unit.conftest import mocked_state_table
 
-INDEXES = {"gsi1": ("gsi1pk", "gsi1sk", "ALL"), "due": ("due_pk", "due_sk", "KEYS_ONLY")}
+INDEXES = {
+    "gsi1": ("gsi1pk", "gsi1sk", "ALL"),
+    "due": ("due_pk", "due_sk", "KEYS_ONLY"),
+    "gsi2": ("gsi2pk", "gsi2sk", "ALL"),
+}
 
 
 @contextmanager

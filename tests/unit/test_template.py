@@ -134,10 +134,13 @@ USED_ACTIONS = {
     "sns:Publish",  # the operators' handoff topic
     "kms:GenerateDataKey",  # ... encrypted with SNS's managed key, only via SNS
     "kms:Decrypt",
+    "dynamodb:ConditionCheckItem",  # the operator API: guarded multi-item changes
 }
-# Only these delete: housekeeping (expired blocks) and Powertools idempotency.
+# Only these delete: housekeeping (expired blocks), Powertools idempotency and the
+# operator API (canned responses, notes an agent removes).
 MAY_DELETE = {
     ("QueueProcessorFunctionRole", "StateTable"),
+    ("OperatorApiFunctionRole", "StateTable"),
     ("InboundProcessorFunctionRole", "IdempotencyTable"),
 }
 # Where each function may write in the media bucket (S3 prefixes).
@@ -148,6 +151,7 @@ S3_WRITES = {
     "CampaignControlFunctionRole": {"campaigns/"},
     "WorkflowTriggerFunctionRole": {"webhooks/"},
     "KnowledgeIndexerFunctionRole": {"knowledge-index/"},
+    "OperatorApiFunctionRole": {"webhooks/", "campaigns/"},
 }
 
 
