@@ -63,8 +63,10 @@ class ApiSession:
         token = self.token()
         if token is not None:
             all_headers["authorization"] = f"Bearer {token}"
-        body = content if content is not None else (
-            json.dumps(json_body) if json_body is not None else None
+        body = (
+            content
+            if content is not None
+            else (json.dumps(json_body) if json_body is not None else None)
         )
         response = httpx.request(
             method,
