@@ -49,3 +49,22 @@ def test_auto_reply_and_hours_are_the_assistants_settings(api: Any) -> None:
     assert api("admin").get(f"/v1/tenants/{pnid}").json()["auto_reply"] is True
     assert api("admin").patch(path, json={"enabled": False}).json()["enabled"] is False
     assert api("agent").patch(path, json={"enabled": True}).error_code == "forbidden"
+
+
+def test_a_numbers_templates_show_status_category_and_quality(api: Any, stack: Any) -> None:
+    import uuid
+
+    from tests.integration.test_outbound import emulator, sync_templates
+
+    name = f"api_listed_{uuid.uuid4().hex[:8]}"
+    emulator(stack).add_template(name, category="MARKETING", body="Hello {{1}}")
+    sync_templates(stack)
+    path = f"/v1/numbers/{DEFAULT_PHONE_NUMBER_ID}/templates"
+    listed = api("agent").get(path, params={"name": name})
+    assert listed.status_code == 200, listed.text
+    [template] = listed.json()["items"]
+    assert template["name"] == name and template["language"] == "en_US"
+    assert template["status"] == "APPROVED" and template["category"] == "MARKETING"
+    assert template["components"]
+    assert api("agent").get(f"/v1/numbers/{fresh_pnid()}/templates").error_code == "not_found"
+    assert api("viewer").get(path).status_code == 403
