@@ -49,9 +49,10 @@ def _serve(host: str, port: int) -> None:
         # response for up to 40 ms: most of a local request's latency.
         disable_nagle_algorithm = True
 
-    from local import moto_speedups
+    from local import moto_speedups, moto_sqs_moves
 
     moto_speedups.apply()
+    moto_sqs_moves.apply()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
     make_server(host, port, app, threaded=True, request_handler=Handler).serve_forever()

@@ -125,6 +125,10 @@ USED_ACTIONS = {
     "dynamodb:Scan",  # TemplateSync only: tenant items that name a WABA
     "sqs:SendMessage",
     "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",  # the operator API's DLQ peek (its pollers' rights are SAM's)
+    "sqs:DeleteMessage",  # ... and a redrive's move task, which deletes from the DLQ
+    "sqs:StartMessageMoveTask",
+    "sqs:ListMessageMoveTasks",
     "s3:GetObject",
     "s3:PutObject",
     "s3:ListBucket",

@@ -1,7 +1,282 @@
-"""The operator API's tenants resource (docs/operator-api.md)."""
+"""The operator API's tenants resource (docs/operator-api.md): each business number's
+limits and WABA, and its assistant's settings (auto-reply on or off, business hours...).
+
+A tenant is a number the Meta secret names (``tenants``) or one an operator configured
+here (store/tenant_admin.py). What the sender uses is shown as it uses it: defaults
+for what is unset, the WABA from the table over the secret's.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from wacloud.api.auth import Admin
+from wacloud.api.errors import ApiError
+from wacloud.infra.credentials import load_credentials
+from wacloud.store import assistant, tenant_admin, tenants
 
 router = APIGatewayHttpRouter()
+TAGS = ["tenants"]
+PNID = Annotated[str, Path(description="The business phone number id", pattern=r"^[0-9]{1,32}$")]
+UNLIMITED = -1
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
+
+
+class Tenant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone_number_id: str
+    waba_id: str | None = Field(None, description="The table's, else the Meta secret's")
+    throughput: int = Field(description="Messages per second the sender allows (Meta: 80)")
+    messaging_limit: int = Field(
+        description="Unique recipients of business-initiated messages a moving 24 h; -1: none"
+    )
+    auto_reply: bool = Field(description="The assistant answers customers (its `enabled`)")
+    updated_at: float | None = None
+
+
+class TenantList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[Tenant]
+    next_cursor: str | None = None
+
+
+class TenantPatch(BaseModel):
+    """Only the fields given change; `waba_id: null` removes the table's WABA (the
+    secret's applies again)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    throughput: int | None = Field(None, ge=1, le=tenants.MAX_THROUGHPUT_MPS)
+    messaging_limit: int | None = Field(None, ge=-1, description="-1: no limit")
+    waba_id: str | None = Field(None, pattern=r"^[0-9]{1,32}$")
+
+
+def _tenant(
+    pnid: str, item: dict[str, Any], assistant_item: dict[str, Any], secret_waba: str | None
+) -> Tenant:
+    config = tenants.TenantConfig.from_item(item)
+    return Tenant(
+        phone_number_id=pnid,
+        waba_id=config.waba_id or secret_waba,
+        throughput=config.throughput_mps,
+        messaging_limit=UNLIMITED if config.messaging_limit is None else config.messaging_limit,
+        auto_reply=assistant.AssistantSettings.from_item(assistant_item).enabled,
+        updated_at=float(item["updated_at"]) if item.get("updated_at") else None,
+    )
+
+
+def _secret_wabas() -> dict[str, str | None]:
+    return {pnid: t.waba_id for pnid, t in load_credentials().tenants.items()}
+
+
+@router.get(
+    "/v1/tenants",
+    summary="The business numbers this stack serves",
+    description="Numbers the Meta secret names and numbers configured through this API, "
+    "by phone number id, with the limits the sender applies.",
+    tags=TAGS,
+)
+def list_tenants(
+    caller: Admin,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> TenantList:
+    secret = _secret_wabas()
+    numbers = sorted(set(secret) | set(tenant_admin.registered_numbers()))
+    if cursor:
+        numbers = [n for n in numbers if n > cursor]
+    page = numbers[:limit]
+    items = tenant_admin.config_items(page)
+    return TenantList(
+        items=[_tenant(n, *items[n], secret.get(n)) for n in page],
+        next_cursor=page[-1] if len(numbers) > limit else None,
+    )
+
+
+@router.get("/v1/tenants/<pnid>", summary="One number's limits and WABA", tags=TAGS)
+def show_tenant(pnid: PNID, caller: Admin) -> Tenant:
+    items = tenant_admin.config_items([pnid])[pnid]
+    secret = _secret_wabas()
+    if pnid not in secret and not items[0] and not items[1]:
+        raise ApiError(
+            404,
+            "not_found",
+            "no such tenant: the Meta secret does not name it and nothing is configured for it",
+        )
+    return _tenant(pnid, *items, secret.get(pnid))
+
+
+@router.patch(
+    "/v1/tenants/<pnid>",
+    summary="Change a number's throughput, messaging limit or WABA",
+    description="Creates the tenant when it is new. Senders see a change within a minute.",
+    tags=TAGS,
+)
+def change_tenant(pnid: PNID, patch: Annotated[TenantPatch, Body()], caller: Admin) -> Tenant:
+    given = patch.model_dump(exclude_unset=True)
+    changes: dict[str, Any] = {}
+    if "throughput" in given:
+        changes["throughput_mps"] = _required(given["throughput"], "throughput")
+    if "messaging_limit" in given:
+        value = _required(given["messaging_limit"], "messaging_limit")
+        if value == 0:
+            raise ApiError(
+                400,
+                "invalid_request",
+                "messaging_limit: at least 1, or -1 for no limit",
+                [
+                    {
+                        "field": "messaging_limit",
+                        "problem": "greater_than_equal",
+                        "message": "at least 1, or -1 for no limit",
+                    }
+                ],
+            )
+        changes["messaging_limit"] = value
+    if "waba_id" in given:
+        changes["waba_id"] = given["waba_id"]
+    item = tenant_admin.change(pnid, changes)
+    assistant_item = tenant_admin.config_items([pnid])[pnid][1]
+    return _tenant(pnid, item, assistant_item, _secret_wabas().get(pnid))
+
+
+def _required(value: Any, name: str) -> Any:
+    if value is None:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"{name} cannot be null",
+            [{"field": name, "problem": "null", "message": "cannot be null"}],
+        )
+    return value
+
+
+# ------------------------------------------------------------------ the assistant
+class AssistantView(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone_number_id: str
+    enabled: bool = Field(description="Auto-reply: the assistant answers customers")
+    model: str | None
+    business_name: str
+    tone: str
+    hours: dict[str, list[list[str]]] = Field(
+        description='Opening hours by weekday (mon..sun): [["09:00", "18:00"], ...]; '
+        "a day absent is closed"
+    )
+    time_zone: str
+    may_promise: list[str]
+    must_not_promise: list[str]
+    confidence_threshold: float
+    handoff_keywords: list[str] | None = Field(description="null: the default list")
+    handoff_timeout_seconds: int
+    monthly_token_budget: int = Field(description="Tokens a calendar month; 0: no budget")
+    describe_images: bool
+    fallback: dict[str, str]
+
+
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class AssistantPatch(BaseModel):
+    """Only the fields given change (docs/assistant.md describes each)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    model: str | None = Field(None, max_length=100)
+    business_name: str | None = Field(None, max_length=200)
+    tone: str | None = Field(None, max_length=500)
+    hours: dict[Day, list[tuple[str, str]]] | None = None
+    time_zone: str | None = Field(None, max_length=64)
+    may_promise: list[Annotated[str, Field(max_length=300)]] | None = Field(None, max_length=50)
+    must_not_promise: list[Annotated[str, Field(max_length=300)]] | None = Field(
+        None, max_length=50
+    )
+    confidence_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    handoff_keywords: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        None, max_length=100
+    )
+    handoff_timeout_seconds: int | None = Field(None, ge=60, le=30 * 86400)
+    monthly_token_budget: int | None = Field(None, ge=0)
+    describe_images: bool | None = None
+    fallback: (
+        dict[Annotated[str, Field(max_length=16)], Annotated[str, Field(max_length=1000)]] | None
+    ) = None
+
+    @field_validator("hours")
+    @classmethod
+    def _spans(
+        cls, value: dict[str, list[tuple[str, str]]] | None
+    ) -> dict[str, list[tuple[str, str]]] | None:
+        for spans in (value or {}).values():
+            for start, end in spans:
+                if not _HHMM.match(start) or not _HHMM.match(end) or start >= end:
+                    raise ValueError('each span is ["HH:MM", "HH:MM"], start before end')
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError("an IANA time zone name, e.g. Europe/Lisbon") from None
+        return value
+
+
+NULLABLE = {"model", "handoff_keywords"}
+
+
+def _assistant_view(pnid: str, settings: assistant.AssistantSettings) -> AssistantView:
+    return AssistantView(phone_number_id=pnid, **settings.to_item())
+
+
+@router.get(
+    "/v1/tenants/<pnid>/assistant",
+    summary="A number's assistant settings",
+    description="Defaults for what was never set; the assistant is off until enabled.",
+    tags=TAGS,
+)
+def show_assistant(pnid: PNID, caller: Admin) -> AssistantView:
+    item = tenant_admin.config_items([pnid])[pnid][1]
+    return _assistant_view(pnid, assistant.AssistantSettings.from_item(item))
+
+
+@router.patch(
+    "/v1/tenants/<pnid>/assistant",
+    summary="Change a number's assistant settings (auto-reply, hours, handoff...)",
+    description="Only the fields given change. `model` and `handoff_keywords` take null "
+    "for the default. Assistants see a change within a minute.",
+    tags=TAGS,
+)
+def change_assistant(
+    pnid: PNID, patch: Annotated[AssistantPatch, Body()], caller: Admin
+) -> AssistantView:
+    given = patch.model_dump(exclude_unset=True)
+    for name, value in given.items():
+        if value is None and name not in NULLABLE:
+            _required(value, name)
+    current = assistant.AssistantSettings.from_item(tenant_admin.config_items([pnid])[pnid][1])
+    changes: dict[str, Any] = dict(given)
+    if "hours" in changes:
+        changes["hours"] = {
+            d: tuple(tuple(s) for s in spans) for d, spans in changes["hours"].items() if spans
+        }
+    for name in ("may_promise", "must_not_promise", "handoff_keywords"):
+        if changes.get(name) is not None:
+            changes[name] = tuple(changes[name])
+    settings = replace(current, **changes)
+    assistant.save_settings(pnid, settings)
+    tenant_admin.register(pnid)
+    return _assistant_view(pnid, settings)
