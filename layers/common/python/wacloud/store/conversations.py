@@ -504,17 +504,18 @@ def list_inbox(
     pk = inbox_pk(phone_number_id)
     expr = Expr()
     expr.key_condition(f"{expr.name('gsi2pk')} = {expr.value(pk)}")
-    state, until_name = expr.name("state"), expr.name("handoff_until")
     if filters.state == BOT:
+        state, until_name = expr.name("state"), expr.name("handoff_until")
         handoff = expr.value(HANDOFF)
         expr.filter(
-            f"{state} = {expr.value(BOT)} OR ({state} = {handoff} AND {until_name} <= "
-            f"{expr.value(at)})"
+            f"attribute_not_exists({state}) OR {state} = {expr.value(BOT)}"
+            f" OR ({state} = {handoff} AND {until_name} <= {expr.value(at)})"
         )
     elif filters.state == HANDOFF:
+        state, until_name = expr.name("state"), expr.name("handoff_until")
         expr.filter(f"{state} = {expr.value(HANDOFF)} AND {until_name} > {expr.value(at)}")
     elif filters.state is not None:
-        expr.filter(f"{state} = {expr.value(filters.state)}")
+        expr.filter(f"{expr.name('state')} = {expr.value(filters.state)}")
     if filters.assignee is not None:
         expr.filter(f"{expr.name('assignee')} = {expr.value(filters.assignee)}")
     if filters.label is not None:
