@@ -83,9 +83,7 @@ def test_agent_takes_over_replies_resolves_and_the_survey_answer_is_kept(
     wamid = stack.emulator.customer_text(customer, "hola")
     quiet_after(stack, customer, wamid, 1)
 
-    reply = ana.post(
-        f"{base}/{customer}/reply", json={"text": "Hola, soy Ana. ¿En qué te ayudo?"}
-    )
+    reply = ana.post(f"{base}/{customer}/reply", json={"text": "Hola, soy Ana. ¿En qué te ayudo?"})
     assert reply.status_code == 202, reply.text
     wait_count(stack, customer, 2)
     assert texts(stack, customer)[-1] == "Hola, soy Ana. ¿En qué te ayudo?"

@@ -362,3 +362,16 @@ def test_roles_and_unknowns(queue: str) -> None:
     assert call("GET", f"/v1/numbers/{PNID}/inbox-settings")[0] == 403
     assert call("GET", conv("5215559999999"))[1]["error"]["code"] == "not_found"
     assert call("GET", conv("not-a-number"))[0] == 400
+
+
+def test_erasure_takes_the_notes_with_the_conversation(queue: str) -> None:
+    from wacloud.erasure import erase_customer
+    from wacloud.store import inbox
+
+    call("POST", conv(A, "/notes"), body={"text": "MARKER-NOTE-1313"})
+    call("POST", conv(A, "/take"))
+    assert inbox.notes(PNID, A)
+    report = erase_customer(PNID, A)
+    assert report.complete and report.conversation == 2
+    assert inbox.notes(PNID, A) == []
+    assert call("GET", conv(A, "/notes"))[1]["items"] == []

@@ -277,7 +277,7 @@ def reply(
         if canned is not None:
             found = inbox_store.canned(phone_number_id, canned)
             if found is None:
-                raise NotFoundError(f"no canned response named {canned}")
+                raise NotFoundError("canned: no canned response with this name")
             text = render_canned(found["text"], params or {})
         if not text:
             raise InputError("text, template or canned is required")
