@@ -58,7 +58,7 @@ class ErasureReport:
     media_kept: int = 0  # objects another customer's message still refers to
     media_refs: int = 0
     limits: int = 0  # rate-limit and messaging-limit markers
-    conversation: int = 0  # handoff state and the assistant's summary
+    conversation: int = 0  # handoff state, the assistant's summary, agents' notes
     contact: int = 0
     complete: bool = True  # False: stopped at the deadline; run it again
 
@@ -113,6 +113,10 @@ def erase_customer(
         for pk in held.limit_markers(phone_number_id, wa_id):
             run.report.limits += run.delete(pk, "#")
         run.check_time()
+        # Agents' notes live in the conversation's partition (store/inbox.py).
+        for sk in held.conversation_partition_sks(phone_number_id, wa_id):
+            if sk != "#":
+                run.report.conversation += run.delete(conversation_pk(phone_number_id, wa_id), sk)
         run.report.conversation += run.delete(conversation_pk(phone_number_id, wa_id), "#")
         run.report.contact += run.delete(held.contact_pk(phone_number_id, wa_id), "#")
     except _DeadlineReachedError:

@@ -4,7 +4,8 @@ A conversation is handed to a person on a handoff keyword, the menu's "Talk to a
 person", or the assistant's judgement (human request, complaint, low confidence,
 errors); the business is told on its event bus and its operators' SNS topic; the
 bot stays silent until a person releases it or the tenant's timeout passes.
-State: wacloud.store.conversations (`{pnid}#CONV#{wa_id}`).
+State: wacloud.store.conversations (`{pnid}#CONV#{wa_id}`). The inbox (take, assign,
+reply, resolve with a satisfaction survey): wacloud.conversations.inbox.
 """
 
 from __future__ import annotations
@@ -12,6 +13,21 @@ from __future__ import annotations
 from .events import HANDOFF_REQUESTED, RELEASED
 from .gate import HandoffGate
 from .handoff import HANDOFF_REASONS, in_handoff, release, request_handoff
+from .inbox import (
+    SURVEY_ANSWERS,
+    AssignedToOtherError,
+    MissingParamError,
+    Resolved,
+    WindowClosedError,
+    assign,
+    auto_assign,
+    render_canned,
+    reply,
+    resolve,
+    survey_message,
+    take,
+    validate_canned,
+)
 from .keywords import DEFAULT_KEYWORDS, find_keyword, fold, guess_language
 from .notice import handoff_notice, is_open, next_opening
 from .settings import HandoffSettings, from_assistant, load_handoff_settings, parse_hours
@@ -21,8 +37,15 @@ __all__ = [
     "HANDOFF_REASONS",
     "HANDOFF_REQUESTED",
     "RELEASED",
+    "SURVEY_ANSWERS",
+    "AssignedToOtherError",
     "HandoffGate",
     "HandoffSettings",
+    "MissingParamError",
+    "Resolved",
+    "WindowClosedError",
+    "assign",
+    "auto_assign",
     "find_keyword",
     "fold",
     "from_assistant",
@@ -34,5 +57,11 @@ __all__ = [
     "next_opening",
     "parse_hours",
     "release",
+    "render_canned",
+    "reply",
     "request_handoff",
+    "resolve",
+    "survey_message",
+    "take",
+    "validate_canned",
 ]

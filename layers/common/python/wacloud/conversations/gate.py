@@ -1,7 +1,11 @@
 """The handoff gate: a responder wrapper that keeps the bot out of a person's way.
 
 For each customer message, in order:
-1. the conversation is with a person (`in_handoff`): silence, no reply and no typing
+0. an answer to the conversation's satisfaction survey (a survey button replying to
+   that survey message: wacloud.conversations.inbox) is kept and thanked; a message
+   on a conversation in the inbox moves it up (`last_activity_at`);
+1. the conversation is with a person (`in_handoff`: waiting, or assigned to an
+   agent): silence, no reply and no typing
    indicator (the message is recorded all the same; the person reads it there). A
    redelivery of the very message that asked for the person finishes that handoff
    (events, notice) instead: the notice's idempotency key makes it go once;
@@ -17,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from wacloud.conversations.handoff import request_handoff
+from wacloud.conversations.inbox import survey_answer
 from wacloud.conversations.keywords import find_keyword, guess_language
 from wacloud.conversations.notice import handoff_notice
 from wacloud.conversations.settings import HandoffSettings, load_handoff_settings
@@ -39,6 +44,16 @@ class HandoffGate:
     def respond(self, message: IncomingMessage) -> Response:
         pnid, wa_id = message.phone_number_id, message.wa_id
         conversation = store.load(pnid, wa_id)
+        thanks = survey_answer(
+            conversation,
+            reply_id=message.reply_id,
+            context_wamid=message.context_wamid,
+            at=message.at,
+        )
+        if thanks is not None:
+            return Response((text_reply(thanks),))
+        if conversation.in_inbox:
+            store.touch(pnid, wa_id, conversation, at=message.at)
         if conversation.in_handoff(message.at):
             if conversation.handoff_wamid == message.wamid and conversation.handoff_reason:
                 return self._hand_over(message, conversation.handoff_reason)

@@ -5,7 +5,8 @@ callers ask) and tells the business once: `conversation.handoff_requested` on it
 bus and its operators' topic. A delivery that dies between the two is finished by
 the next delivery of the same message (``wamid``): the state says whether the
 operators were told (`notified_at`). The bot stays silent while `in_handoff`: until
-`release`, or until the tenant's timeout passes (`handoff_until`).
+`release`, or until the tenant's timeout passes (`handoff_until`). With the tenant's
+inbox setting ``auto_assign`` an agent is picked at once (wacloud.conversations.inbox).
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ def request_handoff(
     )
     if conversation.notified_at is None:
         _notify(conversation)
+    if conversation.state == store.HANDOFF and conversation.assignee is None:
+        from wacloud.conversations.inbox import auto_assign_if_on
+
+        auto_assign_if_on(phone_number_id, wa_id, at=at)
     return True
 
 
@@ -125,7 +130,8 @@ def _detail(conversation: store.Conversation) -> dict[str, Any]:
 def release(phone_number_id: str, wa_id: str, *, by: str, at: float) -> bool:
     """Give the conversation back to the bot (``by``: who, e.g. an operator's id).
 
-    True if it was with a person; publishes `conversation.released` on the bus then.
+    True if it was with a person (waiting or assigned to an agent, whose open count
+    goes down); publishes `conversation.released` on the bus then.
     """
     released = store.release(phone_number_id, wa_id, by=by, at=at)
     if released:

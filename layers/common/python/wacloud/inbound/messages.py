@@ -319,6 +319,7 @@ class MessageHandler:
                         profile_name=profile,
                         at=at,
                         media=_media_ref(media),
+                        context_wamid=message.context.id if message.context else None,
                     )
                 )
             )

@@ -42,6 +42,8 @@ class IncomingMessage:
     #: The stored media (voice notes, images...); None for other types, or when the
     #: media is not stored (yet: it may be attached later, see inbound/messages.py).
     media: MediaRef | None = None
+    #: The wamid the customer replied to (``context.id``), if any.
+    context_wamid: str | None = None
 
 
 # A reply is the type-specific part of a submission ({"type": "text", "text": {...}}).

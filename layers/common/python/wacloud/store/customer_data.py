@@ -45,3 +45,11 @@ def field_events(phone_number_id: str, field: str) -> list[dict[str, Any]]:
 def limit_markers(phone_number_id: str, wa_id: str) -> list[str]:
     """Partition keys (sk `#`) of the customer's messaging-limit marker and pair bucket."""
     return [marker_pk(phone_number_id, wa_id), bucket_pk("PAIR", phone_number_id, wa_id)]
+
+
+def conversation_partition_sks(phone_number_id: str, wa_id: str) -> list[str]:
+    """The sort keys in the conversation's partition: its record (``#``) and agents'
+    notes (store/inbox.py)."""
+    from wacloud.store.conversations import conversation_pk
+
+    return [str(i["sk"]) for i in query(conversation_pk(phone_number_id, wa_id))]
