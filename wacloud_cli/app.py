@@ -41,8 +41,8 @@ STATE = State()
 
 
 def reset(**values: Any) -> None:
-    global STATE
-    STATE = State(**values)
+    """New global options for this invocation (in place: modules hold `STATE`)."""
+    STATE.__dict__.update(vars(State(**values)))
 
 
 def http_client() -> httpx.Client:
