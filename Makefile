@@ -62,8 +62,9 @@ build: setup
 bench: setup              ## benchmarks (bench/README.md)
 	$(PY) -m bench
 
-schema: setup             ## regenerate schema/submission.schema.json from the models
+schema: setup             ## regenerate schema/submission.schema.json and schema/operator-api.json
 	PYTHONPATH=layers/common/python $(PY) -m wacloud.models.outbound.submission schema/submission.schema.json
+	PYTHONPATH=layers/common/python TABLE_NAME=schema META_SECRET_ID=schema $(PY) -m wacloud.api.app schema/operator-api.json
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--moto-port", type=int, default=5005)
     run.add_argument("--openai-port", type=int, default=6006, help="the OpenAI stand-in's port")
     run.add_argument(
+        "--auth-port", type=int, default=3002, help="the operator pool's token endpoint (apps)"
+    )
+    run.add_argument(
         "--speedup",
         type=float,
         default=1.0,
@@ -41,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             emulator_port=args.emulator_port,
             moto_port=args.moto_port,
             openai_port=args.openai_port,
+            auth_port=args.auth_port,
             speedup=args.speedup,
         )
     if args.command == "submit":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import uuid
@@ -19,6 +20,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from local.lambdas import LocalFunction
+from local.operator_auth import JwtAuthorizer
 
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
 
@@ -35,8 +37,41 @@ class _Handler(WSGIRequestHandler):
 @dataclass(frozen=True)
 class Route:
     method: str
+    """An HTTP method, or ANY."""
     path: str
+    """As in the template: ``/webhook``, ``/v1/{proxy+}``, ``/items/{id}``."""
     function: LocalFunction
+    authorizer: JwtAuthorizer | None = None
+    """The route's JWT authorizer (its API's default), or None for an open route."""
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """The path parameters if this route takes the request, else None."""
+        if self.method not in ("ANY", method):
+            return None
+        found = _pattern(self.path).fullmatch(path)
+        return None if found is None else found.groupdict()
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        """API Gateway prefers exact paths, then fewer and later variables."""
+        greedy = "+}" in self.path
+        return (1 if greedy else 0, -len(self.path))
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    parts = []
+    for piece in re.split(r"(\{[^}]+\})", path):
+        if piece.startswith("{") and piece.endswith("+}"):
+            parts.append(f"(?P<{_group(piece[1:-2])}>.+)")
+        elif piece.startswith("{") and piece.endswith("}"):
+            parts.append(f"(?P<{_group(piece[1:-1])}>[^/]+)")
+        else:
+            parts.append(re.escape(piece))
+    return re.compile("".join(parts))
+
+
+def _group(name: str) -> str:
+    return re.sub(r"\W", "_", name)
 
 
 def build_event(request: Request, route_key: str, api_id: str) -> dict[str, Any]:
@@ -114,6 +149,7 @@ class LocalHttpApi:
         self, routes: list[Route], host: str = "127.0.0.1", port: int = 0, api_id: str = "localapi"
     ) -> None:
         self._routes = {(r.method.upper(), r.path): r for r in routes}
+        self._ordered: list[Route] = []
         self._api_id = api_id
         self._server: BaseWSGIServer = make_server(
             host, port, self._wsgi, threaded=True, request_handler=_Handler
@@ -124,6 +160,17 @@ class LocalHttpApi:
 
     def set_routes(self, routes: list[Route]) -> None:
         self._routes = {(r.method.upper(), r.path): r for r in routes}
+        self._ordered = sorted(routes, key=lambda r: r.specificity)
+
+    def _find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        exact = self._routes.get((method, path))
+        if exact is not None:
+            return exact, {}
+        for route in self._ordered:
+            parameters = route.match(method, path)
+            if parameters is not None:
+                return route, parameters
+        return None
 
     @property
     def url(self) -> str:
@@ -139,13 +186,30 @@ class LocalHttpApi:
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        route = self._routes.get((request.method, request.path))
-        if route is None:
+        found = self._find(request.method, request.path)
+        if found is None:
             response = Response(
                 '{"message":"Not Found"}', status=404, content_type="application/json"
             )
             return response(environ, start_response)
+        route, parameters = found
+        claims: dict[str, str] | None = None
+        if route.authorizer is not None:
+            claims = route.authorizer.claims(request.headers.get("authorization"))
+            if claims is None:
+                # API Gateway's answer; the function is never invoked.
+                response = Response(
+                    '{"message":"Unauthorized"}',
+                    status=401,
+                    content_type="application/json",
+                    headers={"www-authenticate": 'Bearer error="invalid_token"'},
+                )
+                return response(environ, start_response)
         event = build_event(request, f"{route.method} {route.path}", self._api_id)
+        if parameters:
+            event["pathParameters"] = parameters
+        if claims is not None:
+            event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
         outcome = route.function.invoke(event)
         if not outcome.ok:
             # What API Gateway answers when the integration fails.

@@ -23,6 +23,11 @@ CREATED_TYPES = (
     "AWS::SecretsManager::Secret",
     "AWS::Events::EventBus",
     "AWS::SNS::Topic",
+    "AWS::Cognito::UserPool",
+    "AWS::Cognito::UserPoolGroup",
+    "AWS::Cognito::UserPoolClient",
+    "AWS::Cognito::UserPoolResourceServer",
+    "AWS::Cognito::UserPoolDomain",
 )
 
 
@@ -208,6 +213,53 @@ def _topic(logical_id: str, props: dict[str, Any], resolver: Resolver, session: 
     resolver.attrs[(logical_id, "TopicName")] = name
 
 
+def _user_pool(logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any) -> None:
+    # moto's Cognito issues real RS256 tokens (its own key, published at the pool's
+    # JWKS URL), so the local gateway verifies them as API Gateway does in AWS.
+    name = props.get("UserPoolName") or physical_name(resolver.stack_name, logical_id)
+    kwargs = {k: v for k, v in props.items() if k != "UserPoolName"}
+    pool = session.client("cognito-idp").create_user_pool(PoolName=name, **kwargs)["UserPool"]
+    resolver.refs[logical_id] = pool["Id"]
+    resolver.attrs[(logical_id, "Arn")] = pool["Arn"]
+    resolver.attrs[(logical_id, "ProviderURL")] = (
+        f"cognito-idp.{resolver.region}.amazonaws.com/{pool['Id']}"
+    )
+
+
+def _user_pool_group(
+    logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any
+) -> None:
+    session.client("cognito-idp").create_group(**props)
+    resolver.refs[logical_id] = props["GroupName"]
+
+
+def _user_pool_client(
+    logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any
+) -> None:
+    kwargs = dict(props)
+    kwargs.setdefault("ClientName", logical_id)
+    client = session.client("cognito-idp").create_user_pool_client(**kwargs)["UserPoolClient"]
+    resolver.refs[logical_id] = client["ClientId"]
+    resolver.attrs[(logical_id, "ClientId")] = client["ClientId"]
+    if client.get("ClientSecret"):
+        resolver.attrs[(logical_id, "ClientSecret")] = client["ClientSecret"]
+
+
+def _resource_server(
+    logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any
+) -> None:
+    session.client("cognito-idp").create_resource_server(**props)
+    resolver.refs[logical_id] = props["Identifier"]
+
+
+def _user_pool_domain(
+    logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any
+) -> None:
+    # The hosted domain's token endpoint is served locally by local/operator_auth.py.
+    session.client("cognito-idp").create_user_pool_domain(**props)
+    resolver.refs[logical_id] = props["Domain"]
+
+
 _CREATORS = {
     "AWS::DynamoDB::Table": _table,
     "AWS::SQS::Queue": _queue,
@@ -216,4 +268,9 @@ _CREATORS = {
     "AWS::SecretsManager::Secret": _secret,
     "AWS::Events::EventBus": _event_bus,
     "AWS::SNS::Topic": _topic,
+    "AWS::Cognito::UserPool": _user_pool,
+    "AWS::Cognito::UserPoolGroup": _user_pool_group,
+    "AWS::Cognito::UserPoolClient": _user_pool_client,
+    "AWS::Cognito::UserPoolResourceServer": _resource_server,
+    "AWS::Cognito::UserPoolDomain": _user_pool_domain,
 }

@@ -6,6 +6,7 @@ import json
 import signal
 import threading
 
+from local.operator_auth import LOCAL_PASSWORDS
 from local.stack import LocalStack, LocalStackConfig
 from local.template import REPO_ROOT
 
@@ -13,7 +14,13 @@ STATE_FILE = REPO_ROOT / ".local-state" / "stack.json"
 
 
 def run_forever(
-    *, port: int, emulator_port: int, moto_port: int, speedup: float, openai_port: int = 0
+    *,
+    port: int,
+    emulator_port: int,
+    moto_port: int,
+    speedup: float,
+    openai_port: int = 0,
+    auth_port: int = 0,
 ) -> int:
     stack = LocalStack(
         LocalStackConfig(
@@ -21,6 +28,7 @@ def run_forever(
             emulator_port=emulator_port,
             moto_port=moto_port,
             openai_port=openai_port,
+            auth_port=auth_port,
             schedule_speedup=speedup,
         )
     )
@@ -28,6 +36,11 @@ def run_forever(
     assert stack.emulator is not None and stack.openai is not None
     emulator = stack.emulator.url
     openai = stack.openai.url
+    auth = stack.operator_auth
+    assert auth is not None
+    for role, password in LOCAL_PASSWORDS.items():
+        auth.create_user(role, role, password)
+    api = stack.outputs["OperatorApiUrl"]
     print(
         f"""
 wacloud is running locally (Ctrl-C to stop)
@@ -42,6 +55,14 @@ Talk to it as a customer:
   .venv/bin/python -m local.emulator --emulator {emulator} sent      # what the business sent
 Send as the business (puts a submission on the outbound queue):
   .venv/bin/python -m local submit '{{"to":"15551234567","type":"text","text":{{"body":"hello"}}}}'
+
+Operator API {api}/v1  (OpenAPI document: {api}/v1/openapi.json)
+  users `admin` (password {LOCAL_PASSWORDS["admin"]}), `agent` ({LOCAL_PASSWORDS["agent"]}):
+  .venv/bin/wacloud login --profile local --api-url {api} --region {stack.config.region} \\
+      --client-id {auth.cli_client_id} --cognito-endpoint {auth.cognito_endpoint} --username admin
+  .venv/bin/wacloud --profile local health
+  apps (client credentials): token URL {auth.token_url}
+      client id {auth.app_client_id}, secret {auth.app_client_secret()}
 """,
         flush=True,
     )
@@ -53,6 +74,9 @@ Send as the business (puts a submission on the outbound queue):
                 "moto_url": stack.moto_url,
                 "emulator_url": emulator,
                 "openai_url": openai,
+                "operator_api_url": api,
+                "cli_client_id": auth.cli_client_id,
+                "cognito_endpoint": auth.cognito_endpoint,
                 "environment": stack.function_environment("SenderFunction"),
             }
         )

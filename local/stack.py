@@ -22,6 +22,7 @@ from local.event_rules import AsyncInvokeConfig, EventRule, business_event
 from local.gateway import LocalHttpApi, Route
 from local.lambdas import FunctionSpec, Invocation, LocalFunction
 from local.openai_standin import Standin
+from local.operator_auth import JwtAuthorizer, OperatorAuth, TokenEndpoint
 from local.pollers import MappingSpec, QueuePoller
 from local.resources import create_resources
 from local.schedules import ScheduleSpec, Ticker
@@ -45,6 +46,8 @@ class LocalStackConfig:
     moto_port: int = 0
     emulator_port: int = 0
     openai_port: int = 0
+    # The operator pool's token endpoint (client credentials), local/operator_auth.py.
+    auth_port: int = 0
     # Local stand-ins for what a deployer puts in the Meta secret after `sam deploy`.
     access_token: str = "local-token"
     app_secret: str = "local-app-secret"
@@ -82,6 +85,10 @@ class LocalStack:
         self._moto: Any = None
         self.gateway: LocalHttpApi | None = None
         self.emulator: Emulator | None = None
+        self.operator_auth: OperatorAuth | None = None
+        """The operator API's Cognito pool: `user_token(role)`, `machine_token(scope)`,
+        `create_user`, the CLI client id and the token URL (local/operator_auth.py)."""
+        self._token_endpoint: TokenEndpoint | None = None
         self.openai: Standin | None = None
         """The OpenAI stand-in the OpenAI secret points at: tests script answers
         (``add_rules``), faults (``add_fault``) and read ``requests()`` on it."""
@@ -124,6 +131,7 @@ class LocalStack:
         self._configure_secret()
         self._configure_openai_secret()
         self._create_functions(sam, translated)
+        self._start_operator_auth(sam)
         self._wire_routes(sam)
         self._wire_mappings(translated)
         self._wire_schedules(translated)
@@ -134,6 +142,9 @@ class LocalStack:
             if self.resolver.can_resolve(v["Value"])
         }
         self.outputs["WebhookUrl"] = self.webhook_url
+        self.outputs["OperatorApiUrl"] = self.gateway.url
+        if self.operator_auth is not None:
+            self.outputs["OperatorTokenUrl"] = self.operator_auth.token_url
         return self
 
     def stop(self) -> None:
@@ -149,6 +160,8 @@ class LocalStack:
             self.emulator.stop()
         if self.openai:
             self.openai.stop()
+        if self._token_endpoint:
+            self._token_endpoint.stop()
         if self._moto:
             self._moto.stop()
             self._dynamodb_moto.stop()
@@ -352,17 +365,61 @@ class LocalStack:
     def _wire_routes(self, sam: dict[str, Any]) -> None:
         assert self.gateway is not None
         routes: list[Route] = []
+        authorizers = self._authorizers(sam)
         for logical_id, resource in sam["Resources"].items():
             for event in resource.get("Properties", {}).get("Events", {}).values():
                 if event["Type"] in ("HttpApi", "Api"):
+                    props = event["Properties"]
+                    api = props.get("ApiId", {}).get("Ref") if props.get("ApiId") else None
+                    authorizer = authorizers.get(api) if api else None
+                    if (props.get("Auth") or {}).get("Authorizer") == "NONE":
+                        authorizer = None
                     routes.append(
                         Route(
-                            event["Properties"]["Method"].upper(),
-                            event["Properties"]["Path"],
+                            props["Method"].upper(),
+                            props["Path"],
                             self.functions[logical_id],
+                            authorizer,
                         )
                     )
         self.gateway.set_routes(routes)
+
+    def _authorizers(self, sam: dict[str, Any]) -> dict[str, JwtAuthorizer]:
+        """Each HttpApi's default JWT authorizer, resolved against the created pool."""
+        assert self.resolver is not None
+        found: dict[str, JwtAuthorizer] = {}
+        for logical_id, resource in sam["Resources"].items():
+            auth = resource.get("Properties", {}).get("Auth") or {}
+            if resource["Type"] != "AWS::Serverless::HttpApi" or not auth.get("DefaultAuthorizer"):
+                continue
+            config = auth["Authorizers"][auth["DefaultAuthorizer"]]["JwtConfiguration"]
+            found[logical_id] = JwtAuthorizer(
+                issuer=str(self.resolver.resolve(config["issuer"])),
+                audience=tuple(str(a) for a in self.resolver.resolve(config["audience"])),
+                moto_url=self.moto_url,
+            )
+        return found
+
+    def _start_operator_auth(self, sam: dict[str, Any]) -> None:
+        """The pool's token endpoint and the helper tests and `make run` log in with."""
+        assert self.resolver is not None
+        refs = self.resolver.refs
+        if "OperatorUserPool" not in refs:
+            return
+        pool_id = str(refs["OperatorUserPool"])
+        issuer = f"https://cognito-idp.{self.config.region}.amazonaws.com/{pool_id}"
+        cognito = self.client("cognito-idp")
+        self._token_endpoint = TokenEndpoint(
+            cognito, pool_id, issuer, self.config.host, self.config.auth_port or 0
+        ).start()
+        self.operator_auth = OperatorAuth(
+            cognito=cognito,
+            pool_id=pool_id,
+            cli_client_id=str(refs["OperatorCliClient"]),
+            app_client_id=str(refs["OperatorAppClient"]),
+            token_url=self._token_endpoint.url,
+            cognito_endpoint=self.moto_url,
+        )
 
     def _configure_queues(self) -> None:
         """The config's queue attributes, before any poller receives (see the field)."""

@@ -84,7 +84,7 @@ def _translate_with_region(template: dict[str, Any], region: str) -> dict[str, A
 
 @dataclass
 class Resolver:
-    """Resolves Ref / GetAtt / Sub / Join / Select against known physical values."""
+    """Resolves Ref / GetAtt / Sub / Join / Select / Split against known physical values."""
 
     region: str
     account_id: str
@@ -137,6 +137,9 @@ class Resolver:
             if key == "Fn::Select":
                 index, items = arg
                 return self.resolve(items)[int(index)]
+            if key == "Fn::Split":
+                sep, text = arg
+                return str(self.resolve(text)).split(sep)
         return {k: self.resolve(v) for k, v in value.items()}
 
     def _sub(self, arg: Any) -> str:

@@ -1,10 +1,9 @@
 """The operator API as tests call it: `api("agent").post("/v1/...", json=...)`.
 
-Requests go over HTTP through the local gateway with a real Cognito token for a
-user in the role's group (local/operator_auth.py), exactly as the CLI and apps do.
-Until the authorizer is wired (issue #13, lead), requests are handed to the
-OperatorApiFunction directly with the claims API Gateway would pass: the same
-function, the same process environment, only the gateway's token check skipped.
+Requests go over HTTP through the local gateway with a real Cognito access token of
+a user in the role's group (moto's Cognito, checked by the gateway's JWT authorizer,
+local/operator_auth.py), exactly as the CLI and apps send them. `api(None)` sends no
+token; `api("viewer")` is a user in no group.
 """
 
 from __future__ import annotations
@@ -12,11 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+
+import httpx
 
 from local.stack import LocalStack
-
-FUNCTION = "OperatorApiFunction"
 
 
 @dataclass
@@ -35,18 +33,20 @@ class ApiResponse:
 
 
 class ApiSession:
-    def __init__(self, stack: LocalStack, role: str | None, user: str) -> None:
+    def __init__(
+        self, stack: LocalStack, role: str | None, user: str, token: str | None = None
+    ) -> None:
         self.stack, self.role, self.user = stack, role, user
+        self._token = token
 
-    def claims(self) -> dict[str, Any] | None:
+    def token(self) -> str | None:
+        if self._token is not None:
+            return self._token
         if self.role is None:
             return None
-        return {
-            "sub": f"sub-{self.user}",
-            "username": self.user,
-            "token_use": "access",
-            "cognito:groups": f"[{self.role}]" if self.role in ("admin", "agent") else "[]",
-        }
+        assert self.stack.operator_auth is not None
+        role = self.role if self.role in ("admin", "agent") else None
+        return self.stack.operator_auth.user_token(role, self.user)
 
     def request(
         self,
@@ -58,46 +58,28 @@ class ApiSession:
         headers: dict[str, str] | None = None,
         content: str | None = None,
     ) -> ApiResponse:
-        query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
+        assert self.stack.gateway is not None
+        all_headers = {"content-type": "application/json", **(headers or {})}
+        token = self.token()
+        if token is not None:
+            all_headers["authorization"] = f"Bearer {token}"
         body = (
             content
             if content is not None
             else (json.dumps(json_body) if json_body is not None else None)
         )
-        all_headers = {"content-type": "application/json", **(headers or {})}
-        context: dict[str, Any] = {
-            "accountId": "123456789012",
-            "apiId": "localoperator",
-            "requestId": f"req-{id(self)}",
-            "routeKey": "ANY /v1/{proxy+}",
-            "stage": "$default",
-            "http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
-        }
-        claims = self.claims()
-        if claims is not None:
-            context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
-        event: dict[str, Any] = {
-            "version": "2.0",
-            "routeKey": "ANY /v1/{proxy+}",
-            "rawPath": path,
-            "rawQueryString": query,
-            "headers": {k.lower(): v for k, v in all_headers.items()},
-            "requestContext": context,
-            "pathParameters": {"proxy": path.removeprefix("/v1/")},
-            "isBase64Encoded": False,
-        }
-        if params:
-            event["queryStringParameters"] = {k: str(v) for k, v in params.items() if v is not None}
-        if body is not None:
-            event["body"] = body
-        outcome = self.stack.functions[FUNCTION].invoke(event)
-        if not outcome.ok:
-            return ApiResponse(500, {}, json.dumps({"message": "Internal Server Error"}))
-        result = outcome.payload
+        response = httpx.request(
+            method,
+            f"{self.stack.gateway.url}{path}",
+            params={k: v for k, v in (params or {}).items() if v is not None},
+            content=body,
+            headers=all_headers,
+            timeout=60,
+        )
         return ApiResponse(
-            int(result["statusCode"]),
-            {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()},
-            str(result.get("body") or ""),
+            response.status_code,
+            {k.lower(): v for k, v in response.headers.items()},
+            response.text,
         )
 
     def get(self, path: str, **kw: Any) -> ApiResponse:
@@ -117,10 +99,13 @@ class ApiSession:
 
 
 class Api:
-    """`api("admin")`, `api("agent", user="ana")`, `api(None)` (no token)."""
+    """`api("admin")`, `api("agent", user="ana")`, `api(None)` (no token),
+    `api(token="...")` (a token of your own, e.g. a machine client's)."""
 
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
 
-    def __call__(self, role: str | None = "admin", user: str | None = None) -> ApiSession:
-        return ApiSession(self.stack, role, user or f"{role or 'anon'}-user")
+    def __call__(
+        self, role: str | None = "admin", user: str | None = None, token: str | None = None
+    ) -> ApiSession:
+        return ApiSession(self.stack, role, user or f"{role or 'anon'}-user", token)

@@ -82,3 +82,20 @@ def api(stack: LocalStack) -> Any:
     from tests.integration.api_client import Api
 
     return Api(stack)
+
+
+@pytest.fixture
+def cli_env(stack: LocalStack) -> Callable[..., dict[str, str]]:
+    """`cli_env("agent")`: the environment a user's shell has after `wacloud login`
+    against this stack (API URL and a real access token for a user in that role)."""
+
+    def env(role: str | None = "admin", user: str | None = None) -> dict[str, str]:
+        assert stack.gateway is not None and stack.operator_auth is not None
+        token = stack.operator_auth.user_token(role, user or f"{role or 'nobody'}-user")
+        return {
+            **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")},
+            "WACLOUD_API_URL": stack.gateway.url,
+            "WACLOUD_TOKEN": token,
+        }
+
+    return env

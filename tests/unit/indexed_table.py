@@ -1,4 +1,4 @@
-"""The mocked state table with the template's indexes (gsi1, due, gsi2), for code that queries them."""
+"""The mocked state table with the template's indexes (gsi1, due, gsi2) for code querying them."""
 
 from __future__ import annotations
 

@@ -73,3 +73,17 @@ def test_the_openapi_document_is_served_and_names_the_bearer_scheme() -> None:
     assert body["components"]["securitySchemes"]["cognito"]["scheme"] == "bearer"
     # The caller is injected, never a query parameter of the document.
     assert "parameters" not in body["paths"]["/v1/openapi.json"]["get"]
+
+
+def test_the_committed_openapi_document_is_current() -> None:
+    """schema/operator-api.json is what the routes describe (`make schema` rewrites it)."""
+    from pathlib import Path
+
+    from wacloud.api.app import app, openapi_document
+
+    committed = Path(__file__).resolve().parents[2] / "schema" / "operator-api.json"
+    current = json.loads(openapi_document(app))
+    assert committed.is_file(), "run `make schema`"
+    assert json.loads(committed.read_text()) == current, (
+        "schema/operator-api.json is stale: run `make schema`"
+    )
