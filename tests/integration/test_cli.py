@@ -4,13 +4,14 @@ HTTP against the local stack's operator API with real tokens.
 `cli_env(role)` (tests/integration/conftest.py, from the lead's auth work) gives the
 environment a user of that role would have after `wacloud login`: WACLOUD_API_URL and
 WACLOUD_TOKEN. Every run gets its own WACLOUD_CONFIG, so no one's real profile is read.
-The tests that need the API are skipped until that fixture lands (#13, "Auth:" commit).
+`wacloud login` itself is tested against the stack's Cognito (moto) and its token endpoint.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -31,7 +32,6 @@ pytestmark = pytest.mark.integration
 
 PNID = DEFAULT_PHONE_NUMBER_ID
 WACLOUD = Path(sys.executable).parent / "wacloud"
-NEEDS_AUTH = pytest.mark.skip(reason="needs #13 auth (cli_env fixture)")
 
 
 class Cli:
@@ -68,6 +68,23 @@ def cli(tmp_path: Path) -> Cli:
     return Cli(tmp_path)
 
 
+_TEMPLATED = re.compile(r"\{[^}]*\}")
+
+
+def require_routes(cli: Cli, env: dict[str, str], *routes: str) -> None:
+    """Skip until the API serves these routes (each resource's helper merges its own):
+    read from the API's OpenAPI document, so the test runs as soon as they are there."""
+    document = cli.json(env, "request", "GET", "/v1/openapi.json")
+    served = {
+        f"{method.upper()} {_TEMPLATED.sub('{}', path)}"
+        for path, item in (document.get("paths") or {}).items()
+        for method in item
+    }
+    missing = [r for r in routes if _TEMPLATED.sub("{}", r) not in served]
+    if missing:
+        pytest.skip(f"the API does not serve {', '.join(missing)} yet")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -99,12 +116,12 @@ def test_exit_codes_before_any_request(cli: Cli) -> None:
 # --------------------------------------------------------------------------- through the API
 
 
-@NEEDS_AUTH
 def test_send_then_show_and_the_customer_receives_it(
     stack: LocalStack, cli_env: Callable[[str], dict[str, str]], cli: Cli, customer: str
 ) -> None:
     assert stack.emulator is not None
     admin = cli_env("admin")
+    require_routes(cli, admin, "POST /v1/messages", "GET /v1/numbers/{}/messages/{}")
     text = f"cli hello {uuid.uuid4().hex[:8]}"
     key = uuid.uuid4().hex
     accepted = cli.json(admin, "send", "-n", PNID, "--to", f"+{customer}", "--text", text,
@@ -133,11 +150,11 @@ def test_send_then_show_and_the_customer_receives_it(
     assert table.returncode == 0 and accepted["message_id"] in table.stdout
 
 
-@NEEDS_AUTH
 def test_refusals_have_the_documented_exit_codes(
     stack: LocalStack, cli_env: Callable[[str], dict[str, str]], cli: Cli
 ) -> None:
     admin, agent = cli_env("admin"), cli_env("agent")
+    require_routes(cli, admin, "POST /v1/messages", "GET /v1/numbers/{}/messages/{}")
     invalid = cli(admin, "send", "-n", PNID, "--to", "not-a-number", "--text", "x")
     assert invalid.returncode == 1, invalid.stderr
     assert "invalid_request" in invalid.stderr and "to" in invalid.stderr
@@ -149,11 +166,11 @@ def test_refusals_have_the_documented_exit_codes(
     assert cli(bad_token, "health").returncode == 3
 
 
-@NEEDS_AUTH
 def test_schedule_then_cancel_once(
     stack: LocalStack, cli_env: Callable[[str], dict[str, str]], cli: Cli, customer: str
 ) -> None:
     admin = cli_env("admin")
+    require_routes(cli, admin, "POST /v1/messages", "DELETE /v1/numbers/{}/messages/{}")
     scheduled = cli.json(admin, "schedule", "-n", PNID, "--to", f"+{customer}", "--text",
                          "later", "--at", "+2h")  # fmt: skip
     assert scheduled["status"] == "scheduled"
@@ -167,12 +184,19 @@ def test_schedule_then_cancel_once(
     assert not stack.emulator.sent_messages(to=customer)
 
 
-@NEEDS_AUTH
 def test_an_agent_takes_over_replies_and_resolves(
     stack: LocalStack, cli_env: Callable[[str], dict[str, str]], cli: Cli, customer: str
 ) -> None:
     assert stack.emulator is not None
     agent = cli_env("agent")
+    require_routes(
+        cli,
+        agent,
+        "GET /v1/numbers/{}/conversations",
+        "POST /v1/numbers/{}/conversations/{}/take",
+        "POST /v1/numbers/{}/conversations/{}/reply",
+        "POST /v1/numbers/{}/conversations/{}/resolve",
+    )
     stack.emulator.customer_text(customer, "hola, quiero hablar con un humano")
 
     def waiting() -> Any:
@@ -201,6 +225,48 @@ def test_an_agent_takes_over_replies_and_resolves(
     assert cli.json(agent, "conversations", "show", customer, "-n", PNID)["state"] == "resolved"
 
 
+def test_a_user_logs_in_with_cognito_and_the_profile_works(stack: LocalStack, cli: Cli) -> None:
+    auth, gateway = stack.operator_auth, stack.gateway
+    assert auth is not None and gateway is not None
+    password = "Cli-admin-pass1"
+    auth.create_user("cli-admin", "admin", password)
+    wrong = cli(None, "login", "--api-url", gateway.url, "--username", "cli-admin",
+                "--client-id", auth.cli_client_id, "--cognito-endpoint", auth.cognito_endpoint,
+                "--password-stdin", input="wrong-Pass1\n")  # fmt: skip
+    assert wrong.returncode == 3
+    logged = cli(None, "--profile", "local", "login", "--api-url", gateway.url, "--username",
+                 "cli-admin", "--client-id", auth.cli_client_id, "--cognito-endpoint",
+                 auth.cognito_endpoint, "--number", PNID, "--password-stdin",
+                 input=password + "\n")  # fmt: skip
+    assert logged.returncode == 0, logged.stderr
+    assert password not in logged.stdout + logged.stderr
+    # The stored profile is the default now: no flags, no environment.
+    assert cli(None, "--json", "request", "GET", "/v1/openapi.json").returncode == 0
+    listed = cli.json(None, "profiles", "list")
+    assert listed["items"][0]["logged_in"] == "yes"
+    assert cli(None, "logout").returncode == 0
+    assert cli(None, "request", "GET", "/v1/openapi.json").returncode == 3
+
+
+def test_an_app_logs_in_with_client_credentials_and_its_scope_is_its_role(
+    stack: LocalStack, cli: Cli
+) -> None:
+    auth, gateway = stack.operator_auth, stack.gateway
+    assert auth is not None and gateway is not None
+    secret = {"WACLOUD_CLIENT_SECRET": auth.app_client_secret()}
+    as_agent = cli(secret, "login", "--api-url", gateway.url, "--client-id", auth.app_client_id,
+                   "--token-url", auth.token_url, "--scope", "wacloud/agent")  # fmt: skip
+    assert as_agent.returncode == 0, as_agent.stderr
+    assert secret["WACLOUD_CLIENT_SECRET"] not in (cli.home / "config.toml").read_text()
+    assert cli(None, "request", "GET", "/v1/openapi.json").returncode == 0  # agent route
+    admin_only = cli(None, "--json", "tenants", "list")  # admin route: 403 (or no route yet)
+    assert admin_only.returncode in (1, 3)
+    assert json.loads(admin_only.stderr)["error"]["code"] in ("forbidden", "no_route")
+    wrong = cli({"WACLOUD_CLIENT_SECRET": "nope"}, "login", "--client-id", auth.app_client_id,
+                "--token-url", auth.token_url, "--scope", "wacloud/agent")  # fmt: skip
+    assert wrong.returncode == 3
+
+
 @pytest.fixture
 def scheduler(stack: LocalStack) -> Iterator[None]:
     """The QueueProcessor's schedule (off in tests), fired every 2 s while the test runs."""
@@ -218,13 +284,19 @@ def scheduler(stack: LocalStack) -> Iterator[None]:
     thread.join(timeout=60)
 
 
-@NEEDS_AUTH
 def test_a_campaign_from_a_segment_is_watched_to_completed(
     stack: LocalStack, cli_env: Callable[[str], dict[str, str]], cli: Cli, scheduler: None
 ) -> None:
     from tests.integration.test_outbound import sync_templates
 
     assert stack.emulator is not None
+    require_routes(
+        cli,
+        cli_env("admin"),
+        "PATCH /v1/numbers/{}/contacts/{}",
+        "POST /v1/numbers/{}/campaigns",
+        "GET /v1/numbers/{}/campaigns/{}",
+    )
     template = f"cli_offer_{uuid.uuid4().hex[:6]}"
     stack.emulator.add_template(template, category="MARKETING", body="Hi {{1}}, 20% off")
     sync_templates(stack)
