@@ -51,7 +51,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy layers/common/python/wacloud functions local
+	$(VENV)/bin/mypy layers/common/python/wacloud functions local wacloud_cli
 
 validate: setup
 	$(VENV)/bin/sam validate --lint
