@@ -124,6 +124,5 @@ def test_block_and_unblock_here_and_at_meta(stack: LocalStack, api: Any, custome
     assert unblocked.json()["blocked"] is False
     assert customer not in emu.core.phone_number(PNID).blocklist
     assert (
-        api("agent").post(f"/v1/numbers/{PNID}/contacts/{customer}/block").error_code
-        == "forbidden"
+        api("agent").post(f"/v1/numbers/{PNID}/contacts/{customer}/block").error_code == "forbidden"
     )
