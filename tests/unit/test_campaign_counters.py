@@ -110,6 +110,8 @@ def expect(
         "read": read,
         "failed": failed,
         "replied": replied,
+        "rejected": 0,
+        "cancelled": 0,
     }
 
 

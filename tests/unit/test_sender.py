@@ -350,3 +350,23 @@ def test_messages_of_a_cancelled_campaign_are_withdrawn_not_sent(
     assert item["state"] == "cancelled"
     assert item["error"] == {"reason": "campaign cancelled", "campaign_id": "c2"}
     assert sender.handle(text("b", campaign_id="c2")).outcome is Outcome.DUPLICATE
+
+
+def test_withdrawn_and_refused_campaign_messages_count_in_its_figures(
+    sender: Sender, graph: FakeGraph
+) -> None:
+    from wacloud.store import contacts
+    from wacloud.store.campaigns import campaign_pk, figures_items
+
+    open_window()
+    put({"pk": campaign_pk(PNID, "c3"), "sk": "#", "status": "cancelled"})
+    sender.handle(text("w", campaign_id="c3", variant="B"))
+    sender.handle(text("w", campaign_id="c3", variant="B"))  # a redelivery adds nothing
+    put({"pk": campaign_pk(PNID, "c4"), "sk": "#", "status": "running"})
+    contacts.set_flag(PNID, TO, "blocked", True, reason="test")
+    assert sender.handle(text("r", campaign_id="c4")).outcome is Outcome.REJECTED
+    (cancelled,) = figures_items(PNID, "c3")
+    assert cancelled == {"figures": {"cancelled"}, "variant": "B"}
+    (rejected,) = figures_items(PNID, "c4")
+    assert rejected == {"figures": {"rejected"}, "variant": "A"}
+    assert graph.sent == []

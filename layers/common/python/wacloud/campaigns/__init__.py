@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from wacloud.store.campaigns import CampaignStateError, is_halted
 
+from .audience import create_from_csv, create_from_segment
 from .counters import count_reply, count_status, stats
 from .fanout import FanoutReport, run_fanout
 from .pacing import set_messaging_limit
@@ -43,6 +44,8 @@ __all__ = [
     "count_reply",
     "count_status",
     "create_campaign",
+    "create_from_csv",
+    "create_from_segment",
     "is_halted",
     "pause",
     "resume",

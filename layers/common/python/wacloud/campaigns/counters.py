@@ -62,8 +62,13 @@ IMPLIED: dict[str, tuple[str, ...]] = {
     "played": ("sent", "delivered", "read"),
     "failed": ("failed",),
     "replied": ("replied",),
+    # Set by the sender, not by webhooks: refused before any Graph call (opted out or
+    # blocked since the fan-out, template no longer approved...), or withdrawn because
+    # the campaign was cancelled while the message waited in the queue.
+    "rejected": ("rejected",),
+    "cancelled": ("cancelled",),
 }
-FIGURES = ("queued", "sent", "delivered", "read", "failed", "replied")
+FIGURES = ("queued", "sent", "delivered", "read", "failed", "replied", "rejected", "cancelled")
 
 
 def _record(

@@ -104,6 +104,9 @@ def create_campaign(spec: CampaignSpec | dict[str, Any]) -> str:
         "created_at": at,
         "gsi1pk": store.ACTIVE_INDEX_PK,
         "gsi1sk": f"{iso(start)}#{spec.phone_number_id}#{campaign_id}",
+        # The number's campaigns, newest first (the operator API's list).
+        "gsi2pk": store.list_index_pk(spec.phone_number_id),
+        "gsi2sk": store.list_index_sk(at),
     }
     store.put_new(item)
     return campaign_id

@@ -394,6 +394,7 @@ class Sender:
         if submission.campaign_id and self._campaign_halted(pnid, submission.campaign_id):
             reason = {"reason": "campaign cancelled", "campaign_id": submission.campaign_id}
             messages.mark_cancelled(pnid, message_id, token, reason)
+            self._count_campaign(submission, message_id, "cancelled")
             logger.info("campaign message withdrawn", extra={"message_id": message_id, **reason})
             return SendResult(Outcome.CANCELLED, message_id, detail=reason)
         checked = self._policy(submission, message_id, token, prefetched)
@@ -407,6 +408,22 @@ class Sender:
             logger.info("send deferred", extra={"message_id": message_id, **reason})
             return SendResult(Outcome.DEFERRED, message_id, retry_in=retry_in, detail=reason)
         return self._call_meta(submission, message_id, token, claim.item, prefetched)
+
+    @staticmethod
+    def _count_campaign(submission: Submission, message_id: str, figure: str) -> None:
+        """A campaign message the sender settles itself (no webhook will come): count it
+        in the campaign's per-variant figures (a set union: a retry adds nothing)."""
+        if not submission.campaign_id:
+            return
+        from wacloud.store.campaigns import add_figures  # only campaign sends need it
+
+        add_figures(
+            submission.phone_number_id,
+            submission.campaign_id,
+            message_id,
+            submission.variant or "A",
+            (figure,),
+        )
 
     def _campaign_halted(self, phone_number_id: str, campaign_id: str) -> bool:
         """Whether the campaign was cancelled, read at most every CAMPAIGN_STATE_TTL s.
@@ -455,6 +472,7 @@ class Sender:
         if refusal is None:
             return _Checked(window_open=window_open, template=template)
         messages.mark_rejected(pnid, message_id, token, refusal)
+        self._count_campaign(submission, message_id, "rejected")
         logger.info("send refused by policy", extra={"message_id": message_id, **refusal})
         return SendResult(Outcome.REJECTED, message_id, detail=refusal)
 

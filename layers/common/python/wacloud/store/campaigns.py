@@ -5,6 +5,9 @@
   time), so a run finds the campaigns to work on with one query.
 * same partition / `M#{message_id}`: the message's figures item: the set of figures
   it has reached (`figures`) and its variant (see `counters`).
+* Every campaign also sits in gsi2 under `{pnid}#CAMPAIGNS` (sort key its creation
+  time), the number's list of campaigns; those created before that key existed are
+  not listed.
 * same partition / `N#{variant}#{shard}`: status counters of campaigns counted before
   the figures items; only read now (their `M#` markers carry a `levels` list).
 """
@@ -47,6 +50,19 @@ class CampaignStateError(ConflictError, RuntimeError):
 
 def campaign_pk(phone_number_id: str, campaign_id: str) -> str:
     return f"{phone_number_id}#CMP#{campaign_id}"
+
+
+def list_index_pk(phone_number_id: str) -> str:
+    return f"{phone_number_id}#CAMPAIGNS"
+
+
+def list_index_sk(created_at: float) -> str:
+    return f"{created_at:017.6f}"
+
+
+def note_audience(phone_number_id: str, campaign_id: str, audience: dict[str, Any]) -> None:
+    """Keep how the list was made (a segment and its size) on the campaign, for people."""
+    update(campaign_pk(phone_number_id, campaign_id), "#", Expr().set("audience", audience))
 
 
 def figures_sk(message_id: str) -> str:

@@ -21,6 +21,17 @@ from wacloud.infra.dynamo import (
 FREE_ENTRY_POINT_SECONDS = 72 * 3600
 
 
+def contacts_index_pk(phone_number_id: str) -> str:
+    """gsi2 partition of a number's contacts (newest activity last; sort key
+    `contacts_index_sk(last_seen)`), set by the write that records a customer message."""
+    return f"{phone_number_id}#CONTACTS"
+
+
+def contacts_index_sk(last_seen: float) -> str:
+    """Fixed width, so string order is time order (epoch seconds up to year 5138)."""
+    return f"{last_seen:017.6f}"
+
+
 def contact_pk(phone_number_id: str, wa_id: str) -> str:
     return f"{phone_number_id}#C#{wa_id}"
 
@@ -95,10 +106,15 @@ def _record_customer_message(
         ":window": at + window_seconds,
         ":wa": wa_id,
         ":pn": phone_number_id,
+        ":g2pk": contacts_index_pk(phone_number_id),
+        ":g2sk": contacts_index_sk(at),
     }
     sets = [
         "first_seen = if_not_exists(first_seen, :at)",
         "last_seen = :at",
+        # The number's contacts index (gsi2) rides on this write: no extra call.
+        "gsi2pk = :g2pk",
+        "gsi2sk = :g2sk",
         "window_expires_at = :window",
         "wa_id = :wa",
         "phone_number_id = :pn",

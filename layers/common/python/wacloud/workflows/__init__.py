@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from wacloud.store.workflow_failures import failures_for
 from wacloud.store.workflows import load_run
 
-from .catalog import install, install_shipped, shipped, tenant_workflows
+from .catalog import install, install_shipped, set_enabled, shipped, tenant_workflows
 from .engine import EventReport, handle_event
+from .events import EventNotPublishedError, EventRefusedError, publish_event, source_prefix
 from .failures import InvalidEventError
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "EventNotPublishedError",
+    "EventRefusedError",
     "EventReport",
     "InvalidEventError",
     "Step",
@@ -41,6 +44,9 @@ __all__ = [
     "install",
     "install_shipped",
     "load_run",
+    "publish_event",
+    "set_enabled",
     "shipped",
+    "source_prefix",
     "tenant_workflows",
 ]

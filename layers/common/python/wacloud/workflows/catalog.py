@@ -51,3 +51,13 @@ def install_shipped(phone_number_id: str, names: list[str] | None = None) -> lis
 
 def tenant_workflows(phone_number_id: str) -> list[Workflow]:
     return store.tenant_workflows(phone_number_id)
+
+
+def set_enabled(phone_number_id: str, workflow_id: str, enabled: bool) -> Workflow | None:
+    """Turn one of the tenant's installed workflows on or off; None if not installed."""
+    for workflow in store.tenant_workflows(phone_number_id):
+        if workflow.id == workflow_id:
+            changed = workflow.model_copy(update={"enabled": enabled})
+            store.put_definition(phone_number_id, changed)
+            return changed
+    return None
