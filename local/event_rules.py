@@ -16,6 +16,7 @@ a missing function, no permission), which a local stack cannot produce.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -139,3 +140,70 @@ def failure_record(function: str, event: dict[str, Any], outcome: Invocation, co
             },
         }
     )
+
+
+class BusForwarder:
+    """Events the handlers put on a bus in moto (PutEvents) reach the local rules.
+
+    moto's EventBridge stores rules but cannot invoke our functions, so each bus with
+    local rules gets one catch-all moto rule whose target is a local SQS queue; this
+    forwarder receives from it and hands each event to the rules that match, as
+    EventBridge would (each delivery in its own thread: EventBridge does not wait for
+    one target before the next event). `LocalStack.put_event` stays the direct path
+    for tests that publish and wait for the outcome.
+    """
+
+    def __init__(
+        self, bus: str, rules: list[EventRule], events: Any, sqs: Any, account: str
+    ) -> None:
+        self.bus, self._rules, self._sqs = bus, rules, sqs
+        name = f"local-bus-forward-{abs(hash(bus)) % 10**8}"
+        self._queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        events.put_rule(
+            Name=name, EventBusName=bus, EventPattern=json.dumps({"account": [account]})
+        )
+        events.put_targets(
+            Rule=name, EventBusName=bus, Targets=[{"Id": "local-forward", "Arn": arn}]
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"bus-{name}")
+        self.forwarded = 0
+
+    def start(self) -> BusForwarder:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                got = self._sqs.receive_message(
+                    QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+                )
+            except Exception:  # the moto server is stopping
+                if self._stop.wait(0.5):
+                    return
+                continue
+            for message in got.get("Messages", []):
+                self._forward(message["Body"])
+                self._sqs.delete_message(
+                    QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+    def _forward(self, body: str) -> None:
+        try:
+            event = json.loads(body)
+        except ValueError:
+            return
+        if not isinstance(event, dict):
+            return
+        for rule in self._rules:
+            if rule.matches(event):
+                self.forwarded += 1
+                threading.Thread(target=rule.deliver, args=(event, self._sqs), daemon=True).start()

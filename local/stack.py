@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from local.emulator import Emulator, EmulatorConfig, WebhookDeliveryConfig
-from local.event_rules import AsyncInvokeConfig, EventRule, business_event
+from local.event_rules import AsyncInvokeConfig, BusForwarder, EventRule, business_event
 from local.gateway import LocalHttpApi, Route
 from local.lambdas import FunctionSpec, Invocation, LocalFunction
 from local.openai_standin import Standin
@@ -81,6 +81,7 @@ class LocalStack:
         self.pollers: dict[str, QueuePoller] = {}
         self.tickers: dict[str, Ticker] = {}
         self.event_rules: list[EventRule] = []
+        self.bus_forwarders: list[BusForwarder] = []
         self.outputs: dict[str, Any] = {}
         self._moto: Any = None
         self.gateway: LocalHttpApi | None = None
@@ -152,6 +153,8 @@ class LocalStack:
             poller.stop()
         for ticker in self.tickers.values():
             ticker.stop()
+        for forwarder in self.bus_forwarders:
+            forwarder.stop()
         for function in self.functions.values():
             function.close()
         if self.gateway:
@@ -487,6 +490,13 @@ class LocalStack:
                     invoke=async_configs.get(target, AsyncInvokeConfig()),
                 )
             )
+        for bus in sorted({rule.bus for rule in self.event_rules}):
+            rules = [rule for rule in self.event_rules if rule.bus == bus]
+            self.bus_forwarders.append(
+                BusForwarder(bus, rules, self.client("events"), self.client("sqs"), ACCOUNT_ID)
+            )
+        for forwarder in self.bus_forwarders:
+            forwarder.start()
 
     def _queue_url_of(self, arn: str) -> str:
         assert self.resolver is not None
