@@ -122,6 +122,10 @@ def test_send_then_show_and_the_customer_receives_it(
     assert stack.emulator is not None
     admin = cli_env("admin")
     require_routes(cli, admin, "POST /v1/messages", "GET /v1/numbers/{}/messages/{}")
+    # Free-form text needs the customer's 24-hour window: they write first (the menu
+    # answering them shows the message was recorded).
+    stack.emulator.customer_text(customer, "hola")
+    wait_for("the bot answered", lambda: stack.emulator.sent_messages(to=customer), timeout=60)  # type: ignore[union-attr]
     text = f"cli hello {uuid.uuid4().hex[:8]}"
     key = uuid.uuid4().hex
     accepted = cli.json(admin, "send", "-n", PNID, "--to", f"+{customer}", "--text", text,
@@ -177,9 +181,9 @@ def test_schedule_then_cancel_once(
     assert cli(admin, "message", "cancel", scheduled["message_id"], "-n", PNID).returncode == 0
     shown = cli.json(admin, "message", "show", scheduled["message_id"], "-n", PNID)
     assert shown["status"] == "cancelled"
-    again = cli(admin, "--json", "message", "cancel", scheduled["message_id"], "-n", PNID)
-    assert again.returncode == 1
-    assert json.loads(again.stderr)["error"]["code"] == "not_scheduled"
+    # Cancelling again is harmless (a retried script must not fail): still cancelled.
+    again = cli.json(admin, "message", "cancel", scheduled["message_id"], "-n", PNID)
+    assert again["status"] == "cancelled"
     assert stack.emulator is not None
     assert not stack.emulator.sent_messages(to=customer)
 
@@ -204,6 +208,8 @@ def test_an_agent_takes_over_replies_and_resolves(
         return [c for c in page["items"] if c["wa_id"] == customer]
 
     wait_for("the conversation waits for a person", waiting, timeout=60)
+    # The handoff notice follows the handoff record: count from after it.
+    wait_for("the handoff notice", lambda: stack.emulator.sent_messages(to=customer), timeout=60)  # type: ignore[union-attr]
     assert cli(agent, "handoff", "take", customer, "-n", PNID).returncode == 0
     before = len(stack.emulator.sent_messages(to=customer))
     text = f"soy una persona {uuid.uuid4().hex[:6]}"
@@ -319,7 +325,7 @@ def test_a_campaign_from_a_segment_is_watched_to_completed(
                   "--interval", "1", "--timeout", "150", timeout=180)  # fmt: skip
     assert watched.returncode == 0, watched.stderr
     final = json.loads(watched.stdout)
-    assert final["status"] == "completed"
+    assert final["status"] == "completed", final
     assert final["totals"]["queued"] == len(people)
     assert time.monotonic() - started < 150
     table = cli(admin, "campaign", "show", created["campaign_id"], "-n", PNID)

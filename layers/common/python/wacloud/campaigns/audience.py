@@ -123,12 +123,24 @@ def segment_range(segment: dict[str, Any], at: float) -> tuple[float | None, flo
 
 def segment_wa_ids(phone_number_id: str, segment: dict[str, Any], at: float) -> list[str]:
     """The numbers of the number's indexed contacts in the segment, newest first."""
+    return [str(row["wa_id"]) for row in segment_rows(phone_number_id, segment, at)]
+
+
+def segment_rows(phone_number_id: str, segment: dict[str, Any], at: float) -> list[dict[str, Any]]:
+    """The segment as recipient rows: the number, the customer's WhatsApp profile name
+    and the contact's attributes, so a variant's variables (`{profile_name}`, `{city}`)
+    render from what the business knows, as a CSV's columns do."""
     before, after = segment_range(segment, at)
-    return [
-        str(c["wa_id"])
-        for c in segments.contacts(phone_number_id, seen_before=before, seen_after=after)
-        if c.get("wa_id") and matches(segment, c, at)
-    ]
+    rows = []
+    for contact in segments.contacts(phone_number_id, seen_before=before, seen_after=after):
+        if not contact.get("wa_id") or not matches(segment, contact, at):
+            continue
+        attributes = contact.get("attributes") or {}
+        row: dict[str, Any] = {str(k): v for k, v in attributes.items()}
+        row["profile_name"] = str(contact.get("profile_name") or "")
+        row["wa_id"] = str(contact["wa_id"])
+        rows.append(row)
+    return rows
 
 
 def _prepare(spec: dict[str, Any], suffix: str) -> tuple[Any, str, str]:
@@ -174,11 +186,10 @@ def create_from_segment(spec: dict[str, Any], segment: dict[str, Any]) -> tuple[
         return str(spec["campaign_id"]), -1
     validated, campaign_id, bucket = _prepare(spec, "jsonl")
     _check_templates(validated)
-    wa_ids = segment_wa_ids(pnid, segment, now())
-    if not wa_ids:
+    rows = segment_rows(pnid, segment, now())
+    if not rows:
         raise CampaignError("recipients.segment: no contact matches the segment")
-    rows = [{"wa_id": w} for w in wa_ids]
     recipients.write_inline(bucket, str(validated.recipients_s3_key), rows)
     create_campaign(validated)
-    store.note_audience(pnid, campaign_id, {"segment": segment, "recipients": len(wa_ids)})
-    return campaign_id, len(wa_ids)
+    store.note_audience(pnid, campaign_id, {"segment": segment, "recipients": len(rows)})
+    return campaign_id, len(rows)
