@@ -6,6 +6,7 @@ import json
 import signal
 import threading
 
+from local.emulator import DEFAULT_PHONE_NUMBER_ID
 from local.operator_auth import LOCAL_PASSWORDS
 from local.stack import LocalStack, LocalStackConfig
 from local.template import REPO_ROOT
@@ -58,9 +59,9 @@ Send as the business (puts a submission on the outbound queue):
 
 Operator API {api}/v1  (OpenAPI document: {api}/v1/openapi.json)
   users `admin` (password {LOCAL_PASSWORDS["admin"]}), `agent` ({LOCAL_PASSWORDS["agent"]}):
-  .venv/bin/wacloud login --profile local --api-url {api} --region {stack.config.region} \\
+  .venv/bin/wacloud --profile local login --api-url {api} --number {DEFAULT_PHONE_NUMBER_ID} \\
       --client-id {auth.cli_client_id} --cognito-endpoint {auth.cognito_endpoint} --username admin
-  .venv/bin/wacloud --profile local health
+  .venv/bin/wacloud --profile local conversations list
   apps (client credentials): token URL {auth.token_url}
       client id {auth.app_client_id}, secret {auth.app_client_secret()}
 """,
@@ -103,7 +104,6 @@ def erase_on_running_stack(wa_id: str, phone_number_id: str | None) -> int:
     state = json.loads(STATE_FILE.read_text())
     os.environ.update(state["environment"])
     sys.path.insert(0, str(REPO_ROOT / "layers" / "common" / "python"))
-    from local.emulator import DEFAULT_PHONE_NUMBER_ID
     from wacloud.erasure import erase_customer
     from wacloud.infra.aws import s3
     from wacloud.infra.config import settings
@@ -130,7 +130,6 @@ def submit_to_running_stack(document: str) -> int:
     state = json.loads(STATE_FILE.read_text())
     os.environ.update(state["environment"])
     sys.path.insert(0, str(REPO_ROOT / "layers" / "common" / "python"))
-    from local.emulator import DEFAULT_PHONE_NUMBER_ID
     from wacloud.infra.queues import submit
 
     submission = json.loads(document)
