@@ -278,7 +278,7 @@ def token_check(phone_number_id: str, probe: Callable[[str], Any]) -> Check:
                 "Meta secret",
                 figures,
             )
-        if exc.error_class == ErrorClass.RETRYABLE or exc.code is None:
+        if exc.code is None or exc.error_class in (ErrorClass.RETRYABLE, ErrorClass.RATE_LIMITED):
             return Check(
                 "meta_token", "warn", f"Meta did not answer the check ({exc.code})", figures
             )
