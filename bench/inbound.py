@@ -214,6 +214,7 @@ def run(ctx: Context) -> list[Table]:
         "handoff state (GetItem of the conversation), the reply. These texts arrive in "
         "one burst, so moderation scores each one (+1 UpdateItem); a text at an ordinary "
         "pace costs one call less. The assistant and moderation settings are read once a "
-        "minute per container (the first text's extra GetItem).",
+        "minute per container (the first text's extra GetItem); so is the number's "
+        "webhook heartbeat for the health report (the first text's extra UpdateItem).",
     ]
     return [table]

@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -41,6 +42,9 @@ class FunctionSpec:
     preload: tuple[str, ...] = ()
     # Where the environment's stdout/stderr go (None: this process's).
     log_file: Path | None = None
+    # Keep the EMF documents the function prints and hand them to the stack with each
+    # invocation's result, as CloudWatch Logs turns them into metrics (local/emf.py).
+    emf: bool = False
 
     @property
     def name(self) -> str:
@@ -82,6 +86,12 @@ def _worker_main(conn: Connection, spec: FunctionSpec, env: dict[str, str]) -> N
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
     sys.path[:0] = [str(spec.code_dir), str(LAYER_PATH), str(REPO_ROOT)]
+    tap = None
+    if spec.emf:
+        from local.emf import EmfTap
+
+        tap = EmfTap(sys.stdout)
+        sys.stdout = tap
     for hook in spec.preload:
         hook_module, _, hook_function = hook.partition(":")
         getattr(importlib.import_module(hook_module), hook_function)()
@@ -102,9 +112,13 @@ def _worker_main(conn: Connection, spec: FunctionSpec, env: dict[str, str]) -> N
         context = LambdaContext(spec.name, spec.memory_mb, spec.timeout, region, account)
         try:
             result = handler(event, context)
-            conn.send(("ok", result))
+            outcome: tuple[str, Any] = ("ok", result)
         except Exception as exc:
-            conn.send(("error", f"{exc.__class__.__name__}: {exc}\n{traceback.format_exc()}"))
+            outcome = ("error", f"{exc.__class__.__name__}: {exc}\n{traceback.format_exc()}")
+        documents = tap.take() if tap is not None else []
+        if documents:
+            conn.send(("emf", documents))
+        conn.send(outcome)
 
 
 class _Worker:
@@ -143,8 +157,15 @@ class _Worker:
 class LocalFunction:
     """Invoke a function synchronously; up to `concurrency` invocations run at once."""
 
-    def __init__(self, spec: FunctionSpec, env: dict[str, str], concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        env: dict[str, str],
+        concurrency: int = 1,
+        on_metrics: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> None:
         self.spec = spec
+        self._on_metrics = on_metrics
         self._env = env
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
@@ -163,6 +184,10 @@ class LocalFunction:
             if not worker.conn.poll(self.spec.timeout + 1):
                 raise TimeoutError(f"Task timed out after {self.spec.timeout} seconds")
             kind, payload = worker.conn.recv()
+            while kind == "emf":  # the invocation's EMF documents, then its result
+                if self._on_metrics is not None:
+                    self._on_metrics(payload)
+                kind, payload = worker.conn.recv()
         except (EOFError, OSError, TimeoutError, BrokenPipeError, RuntimeError) as exc:
             # The execution environment died or hung: Lambda replaces it (cold start).
             worker.kill()

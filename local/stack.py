@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.emf import EmfPublisher
 from local.emulator import Emulator, EmulatorConfig, WebhookDeliveryConfig
 from local.event_rules import AsyncInvokeConfig, BusForwarder, EventRule, business_event
 from local.gateway import LocalHttpApi, Route
@@ -95,6 +96,8 @@ class LocalStack:
         (``add_rules``), faults (``add_fault``) and read ``requests()`` on it."""
         self.session: Any = None
         self.resolver: Resolver | None = None
+        self.metrics: EmfPublisher | None = None
+        """What the functions' EMF lines become in moto's CloudWatch (local/emf.py)."""
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalStack:
@@ -102,6 +105,7 @@ class LocalStack:
         if cfg.log_dir is not None:
             cfg.log_dir.mkdir(parents=True, exist_ok=True)
         self._start_moto()
+        self.metrics = EmfPublisher(lambda: self.client("cloudwatch"))
         self.gateway = LocalHttpApi([], host=cfg.host, port=cfg.gateway_port or 0)
         self.gateway.start()
         emulator_options = dict(cfg.emulator)
@@ -157,6 +161,8 @@ class LocalStack:
             forwarder.stop()
         for function in self.functions.values():
             function.close()
+        if self.metrics is not None:
+            self.metrics.stop()
         if self.gateway:
             self.gateway.stop()
         if self.emulator:
@@ -293,6 +299,7 @@ class LocalStack:
 
     def _create_functions(self, sam: dict[str, Any], translated: dict[str, Any]) -> None:
         assert self.resolver is not None
+        assert self.metrics is not None
         self._function_env: dict[str, dict[str, str]] = {}
         for logical_id, resource in sam["Resources"].items():
             if resource["Type"] != "AWS::Serverless::Function":
@@ -318,9 +325,13 @@ class LocalStack:
                 environment=env,
                 preload=tuple(self.config.preload.get(logical_id, ())),
                 log_file=self._log_file(logical_id),
+                emf=True,
             )
             self.functions[logical_id] = LocalFunction(
-                spec, env, concurrency=self._concurrency(logical_id, translated)
+                spec,
+                env,
+                concurrency=self._concurrency(logical_id, translated),
+                on_metrics=self.metrics.publish,
             )
 
     def _log_file(self, logical_id: str) -> Path | None:

@@ -1093,7 +1093,8 @@ def health(
         out().raw(data)
     else:
         out().console.print(f"status: {data.get('status') if isinstance(data, dict) else data}")
-        out().items(data, ["name", "status", "detail"])
+        checks = data.get("checks", []) if isinstance(data, dict) else []
+        out().items(checks, ["name", "status", "phone_number_id", "detail"], empty="no checks")
     if check and isinstance(data, dict) and data.get("status") != "ok":
         raise CliError(ExitCode.OUTCOME, f"the stack is {data.get('status')}", code="degraded")
 

@@ -139,6 +139,7 @@ USED_ACTIONS = {
     "kms:GenerateDataKey",  # ... encrypted with SNS's managed key, only via SNS
     "kms:Decrypt",
     "dynamodb:ConditionCheckItem",  # the operator API: guarded multi-item changes
+    "cloudwatch:GetMetricData",  # the operator API's health report (no resource scoping)
 }
 # Only these delete: housekeeping (expired blocks), Powertools idempotency and the
 # operator API (canned responses, notes an agent removes).

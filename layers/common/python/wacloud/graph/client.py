@@ -222,6 +222,14 @@ class GraphClient:
             payload["typing_indicator"] = {"type": "text"}
         self._request("POST", f"/{phone_number_id}/messages", phone_number_id, json=payload)
 
+    # ------------------------------------------------------------------ the number
+    def phone_number(self, phone_number_id: str, fields: str = "id") -> dict[str, Any]:
+        """GET /{phone_number_id}?fields=...: the number's node, read with its token (the
+        cheapest call that proves the token works; 190 when it does not)."""
+        return self._request(
+            "GET", f"/{phone_number_id}", phone_number_id, params={"fields": fields}
+        )
+
     # ------------------------------------------------------------------ block users
     def block_users(self, phone_number_id: str, wa_ids: Sequence[str]) -> BlockResult:
         """Block users at Meta (docs/meta/blocking.md): only users who wrote in the last

@@ -64,6 +64,15 @@ PARKED_INBOUND_PREFIX = "parked/inbound/"
 """Where items that fail validation are kept (media bucket; see ``_invalid``)."""
 
 
+def _heartbeat(phone_number_id: str) -> None:
+    """Note that a webhook for the number arrived (the health report's "last webhook
+    received"): at most one write a minute per number per container."""
+    from wacloud.infra.clock import now
+    from wacloud.store.health import note_webhook
+
+    note_webhook(phone_number_id, now())
+
+
 def _core_subscribers() -> Subscribers:
     subscribers = Subscribers()
     subscribers.on_field("user_preferences")(consent.user_preferences)
@@ -117,6 +126,8 @@ class InboundProcessor:
         results: list[InboundEffects] = []
         messages: MessageHandler | None = None
         for update in iter_updates(payload):
+            if update.phone_number_id:
+                _heartbeat(update.phone_number_id)
             if isinstance(update, MessageUpdate):
                 messages = messages or self._messages()
                 results.append(messages(update, final_attempt=final_attempt))

@@ -86,3 +86,11 @@ def sns() -> Any:
     import boto3
 
     return boto3.client("sns", config=_config())
+
+
+@cache
+def cloudwatch() -> Any:
+    """CloudWatch: the metrics the health report reads (wacloud.operations)."""
+    import boto3
+
+    return boto3.client("cloudwatch", config=_config())

@@ -216,6 +216,15 @@ class Settings:
     ops_queues: tuple[tuple[str, str], ...] = ()
     """OPS_QUEUES (``Name=url,Name=url``): the queues the operator API reports on and
     redrives (its operations resource); names are the template's logical ids."""
+    health_webhook_max_age: float = 24 * 3600.0
+    """HEALTH_WEBHOOK_MAX_AGE_SECONDS (86400): the health report warns when a number's
+    last webhook is older than this (a quiet number may be normal: set it to suit)."""
+    health_queue_backlog: int = 1000
+    """HEALTH_QUEUE_BACKLOG (1000): visible messages in a (non dead-letter) queue above
+    which the health report warns."""
+    health_oldest_message_age: float = 900.0
+    """HEALTH_OLDEST_MESSAGE_SECONDS (900): age of a queue's oldest message (CloudWatch
+    ApproximateAgeOfOldestMessage) above which the health report warns."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -257,6 +266,9 @@ class Settings:
             knowledge_prefix=env.get("KNOWLEDGE_PREFIX", "knowledge/"),
             media_retry_queue_url=env.get("MEDIA_RETRY_QUEUE_URL") or None,
             ops_queues=_pairs(env.get("OPS_QUEUES", "")),
+            health_webhook_max_age=_number("HEALTH_WEBHOOK_MAX_AGE_SECONDS", 24 * 3600.0),
+            health_queue_backlog=int(_number("HEALTH_QUEUE_BACKLOG", 1000)),
+            health_oldest_message_age=_number("HEALTH_OLDEST_MESSAGE_SECONDS", 900.0),
         )
 
     def require(self, value: str | None, name: str) -> str:

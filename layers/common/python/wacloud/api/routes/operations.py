@@ -1,9 +1,10 @@
 """The operator API's operations resource (docs/operator-api.md): queue depths, and a
-dead-letter queue's messages peeked and redriven (wacloud.operations)."""
+dead-letter queue's messages peeked and redriven, and the health report
+(wacloud.operations)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -107,3 +108,44 @@ def redrive_dlq(name: QUEUE, caller: Admin) -> Response[Any]:
 def latest_redrive(name: QUEUE, caller: Admin) -> Redrive:
     task = operations.latest_redrive(name)
     return Redrive(**task) if task else Redrive(task_handle=None, status=None)
+
+
+class HealthCheck(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(description="last_webhook, webhook_refusals, meta_token or backlogs")
+    status: Literal["ok", "warn", "fail"]
+    detail: str
+    phone_number_id: str | None = Field(
+        default=None, description="The number a per-number check is about"
+    )
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["ok", "degraded"] = Field(description="ok only when every check is ok")
+    checked_at: float
+    checks: list[HealthCheck]
+
+
+@router.get(
+    "/v1/ops/health",
+    summary="The stack's health: webhooks, refusals, Meta tokens, backlogs",
+    description="Checks, each ok, warn or fail with a detail and its figures: "
+    "`last_webhook` (per number; warn when older than HEALTH_WEBHOOK_MAX_AGE_SECONDS or "
+    "never), `webhook_refusals` (WebhookReceive's refusals in the last 24 h from its "
+    "CloudWatch metrics; warn when any), `meta_token` (per number, one Graph call with "
+    "its token, kept a minute; fail on 190), `backlogs` (fail when a dead-letter queue "
+    "holds messages; warn on a deep or old queue). `status` is ok only when every check "
+    "is ok, else degraded. `phone_number_id` limits the per-number checks to one number "
+    "(404 when it is not configured).",
+    tags=TAGS,
+)
+def health(
+    caller: Admin,
+    phone_number_id: Annotated[
+        str | None, Query(description="Only this number's checks", pattern=r"^\d{1,30}$")
+    ] = None,
+) -> Health:
+    return Health(**operations.report(phone_number_id))
