@@ -57,7 +57,11 @@ def test_workflow_trigger_sample_through_the_local_event_bus(stack: LocalStack) 
     results = stack.put_event(event["detail-type"], event["detail"], event["source"], bus=bus)
     assert len(results) == 1, "exactly one rule matches booking.confirmed"
     assert results[0].ok, results[0].error
-    assert stack.put_event("something.else", {}, event["source"], bus=bus) == []
+    # Any detail-type under the prefix reaches the trigger (a tenant's own definition may
+    # start on it); a source outside the prefix reaches nothing.
+    other = stack.put_event("loyalty.points_added", event["detail"], event["source"], bus=bus)
+    assert len(other) == 1 and other[0].ok, other
+    assert stack.put_event(event["detail-type"], event["detail"], "shop.orders", bus=bus) == []
     # The same event on the default bus reaches nothing.
     assert stack.put_event(event["detail-type"], event["detail"], event["source"]) == []
 
