@@ -124,7 +124,6 @@ def test_the_assistant_is_switched_on_with_hours_and_keywords(table: str) -> Non
         ({"hours": {"mon": [["18:00", "09:00"]]}}, "hours"),
         ({"hours": {"monday": [["09:00", "18:00"]]}}, "hours.monday.[key]"),
         ({"confidence_threshold": 2}, "confidence_threshold"),
-        ({"enabled": None}, "enabled"),
         ({"colour": "red"}, "colour"),
     ],
 )
@@ -136,3 +135,35 @@ def test_bad_assistant_settings_name_the_field_and_save_nothing(
     fields = [f["field"] for f in body["error"]["fields"]]
     assert any(f.startswith(field.split(".", maxsplit=1)[0]) for f in fields), fields
     assert assistant.load_settings(SECRET_NUMBER) == assistant.AssistantSettings()
+
+
+def test_numbers_inherit_the_organisation_defaults_they_do_not_set(table: str) -> None:
+    """Hours and time zone set once for the organisation apply to every number; a
+    number's own value wins; null on the number makes it inherit again."""
+    org = {"time_zone": "Europe/Lisbon", "hours": {"sat": [["10:00", "14:00"]]}, "tone": "warm"}
+    status, body = call("PATCH", "/v1/settings/assistant", body=org)
+    assert status == 200, body
+    assert body["phone_number_id"] is None
+    assert body["overrides"] == ["hours", "time_zone", "tone"]
+    path = f"/v1/tenants/{SECRET_NUMBER}/assistant"
+    status, body = call("PATCH", path, body={"enabled": True, "tone": "formal"})
+    assert status == 200, body
+    assert body["time_zone"] == "Europe/Lisbon" and body["hours"] == {"sat": [["10:00", "14:00"]]}
+    assert body["tone"] == "formal" and body["overrides"] == ["enabled", "tone"]
+    assistant.clear_cache()
+    effective = assistant.load_settings(SECRET_NUMBER)  # what the assistant and handoff read
+    assert (effective.enabled, effective.time_zone, effective.tone) == (
+        True,
+        "Europe/Lisbon",
+        "formal",
+    )
+    assert call("GET", "/v1/tenants")[1]["items"][0]["auto_reply"] is True
+    # null: the number inherits the organisation's tone again
+    status, body = call("PATCH", path, body={"tone": None})
+    assert body["tone"] == "warm" and body["overrides"] == ["enabled"]
+    assert call("GET", path)[1]["tone"] == "warm"
+    # null at the organisation: back to the built-in default
+    status, body = call("PATCH", "/v1/settings/assistant", body={"tone": None})
+    assert body["tone"] == assistant.AssistantSettings().tone
+    assert call("GET", "/v1/settings/assistant")[1]["overrides"] == ["hours", "time_zone"]
+    assert call("GET", "/v1/settings/assistant", role="agent")[0] == 403

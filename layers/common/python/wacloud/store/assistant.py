@@ -1,8 +1,10 @@
 """The assistant's per-tenant settings and its token usage (docs/assistant.md).
 
 Settings: one item per business number, `TENANT#{pnid}` sk `ASSISTANT`, written by an
-operator (or `save_settings`). Every field is optional: an absent item is the
-defaults, and the assistant is off until a tenant turns it on. Read at most once a
+operator (or `save_settings`), over the organisation's defaults, `ORG` sk `ASSISTANT`
+(business hours, time zone, tone... set once for every number). A number's item holds
+only what it overrides when written field by field (`save_fields`); a field neither
+sets takes the built-in default, and the assistant is off until turned on. Read at most once a
 minute per warm container, like `store/tenants.py`: a changed tone or threshold
 takes effect within a minute, which no conversation notices.
 
@@ -25,11 +27,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wacloud.infra.clock import now
-from wacloud.infra.dynamo import Expr, get, put, update
+from wacloud.infra.dynamo import Expr, batch_get, get, put, update
 from wacloud.infra.retention import message_expiry
 from wacloud.store.per_number_cache import PerNumberCache
 
 SETTINGS_SK = "ASSISTANT"
+ORG_PK = "ORG"
+#: The item keys that are not settings.
+_NOT_SETTINGS = frozenset({"pk", "sk", "updated_at"})
 CACHE_SECONDS = 60.0
 DEFAULT_CONFIDENCE_THRESHOLD = 0.7
 # A person has a day to pick the conversation up; after it the bot answers again.
@@ -204,8 +209,26 @@ _cache: PerNumberCache[AssistantSettings] = PerNumberCache(
 )
 
 
+def org_settings_key() -> tuple[str, str]:
+    return ORG_PK, SETTINGS_SK
+
+
+def overrides(item: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The settings an item sets (a null field sets nothing: it inherits)."""
+    return {k: v for k, v in (item or {}).items() if k not in _NOT_SETTINGS and v is not None}
+
+
+def effective(
+    org_item: Mapping[str, Any] | None, number_item: Mapping[str, Any] | None
+) -> AssistantSettings:
+    """A number's settings: its own fields over the organisation's over the defaults."""
+    return AssistantSettings.from_item({**overrides(org_item), **overrides(number_item)})
+
+
 def _read_settings(phone_number_id: str) -> AssistantSettings:
-    return AssistantSettings.from_item(get(*settings_key(phone_number_id), consistent=False))
+    keys = [settings_key(phone_number_id), org_settings_key()]
+    found = batch_get(keys)
+    return effective(found.get(org_settings_key()), found.get(settings_key(phone_number_id)))
 
 
 def load_settings(phone_number_id: str) -> AssistantSettings:
@@ -222,6 +245,24 @@ def save_settings(phone_number_id: str, assistant: AssistantSettings, **changes:
     pk, sk = settings_key(phone_number_id)
     put({"pk": pk, "sk": sk, **record.to_item(), "updated_at": now()})
     _cache.forget(phone_number_id)
+
+
+def save_fields(phone_number_id: str | None, fields: Mapping[str, Any]) -> None:
+    """Set the given fields of a number's settings (None: the organisation's), each in
+    item form (`AssistantSettings.to_item`'s); a None value removes the field, so it
+    inherits again. Other fields are left as they are."""
+    pk, sk = org_settings_key() if phone_number_id is None else settings_key(phone_number_id)
+    expr = Expr().set("updated_at", now())
+    for name, value in fields.items():
+        if value is None:
+            expr.remove(name)
+        else:
+            expr.set(name, value)
+    update(pk, sk, expr)
+    if phone_number_id is None:
+        _cache.clear()  # every number inherits from it
+    else:
+        _cache.forget(phone_number_id)
 
 
 def clear_cache() -> None:

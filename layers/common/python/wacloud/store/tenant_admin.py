@@ -32,20 +32,29 @@ def registered_numbers() -> list[str]:
     ]
 
 
-def config_items(numbers: list[str]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """Per number: its tenant item and its assistant item ({} when absent), one
-    BatchGetItem per 50 numbers."""
+def config_items(
+    numbers: list[str],
+) -> dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+    """Per number: its tenant item, its assistant item and the organisation's assistant
+    item ({} when absent), one BatchGetItem per 50 keys."""
     keys = [(tenants.tenant_pk(n), "#") for n in numbers] + [
         assistant.settings_key(n) for n in numbers
     ]
-    found = batch_get(keys)
+    found = batch_get([*keys, assistant.org_settings_key()])
+    org = found.get(assistant.org_settings_key(), {})
     return {
         n: (
             found.get((tenants.tenant_pk(n), "#"), {}),
             found.get(assistant.settings_key(n), {}),
+            org,
         )
         for n in numbers
     }
+
+
+def org_assistant_item() -> dict[str, Any]:
+    """The organisation's assistant defaults as stored ({} when none are)."""
+    return get(*assistant.org_settings_key()) or {}
 
 
 def config_item(phone_number_id: str) -> dict[str, Any]:

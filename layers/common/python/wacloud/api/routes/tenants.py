@@ -1,5 +1,7 @@
 """The operator API's tenants resource (docs/operator-api.md): each business number's
-limits and WABA, and its assistant's settings (auto-reply on or off, business hours...).
+limits and WABA, and its assistant's settings (auto-reply on or off, business hours...)
+over the organisation's defaults (`/v1/settings/assistant`), which every number
+inherits for what it does not set itself.
 
 A tenant is a number the Meta secret names (``tenants``) or one an operator configured
 here (store/tenant_admin.py). What the sender uses is shown as it uses it: defaults
@@ -9,7 +11,6 @@ for what is unset, the WABA from the table over the secret's.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -61,7 +62,11 @@ class TenantPatch(BaseModel):
 
 
 def _tenant(
-    pnid: str, item: dict[str, Any], assistant_item: dict[str, Any], secret_waba: str | None
+    pnid: str,
+    item: dict[str, Any],
+    assistant_item: dict[str, Any],
+    org_item: dict[str, Any],
+    secret_waba: str | None,
 ) -> Tenant:
     config = tenants.TenantConfig.from_item(item)
     return Tenant(
@@ -69,7 +74,7 @@ def _tenant(
         waba_id=config.waba_id or secret_waba,
         throughput=config.throughput_mps,
         messaging_limit=UNLIMITED if config.messaging_limit is None else config.messaging_limit,
-        auto_reply=assistant.AssistantSettings.from_item(assistant_item).enabled,
+        auto_reply=assistant.effective(org_item, assistant_item).enabled,
         updated_at=float(item["updated_at"]) if item.get("updated_at") else None,
     )
 
@@ -145,8 +150,8 @@ def change_tenant(pnid: PNID, patch: Annotated[TenantPatch, Body()], caller: Adm
     if "waba_id" in given:
         changes["waba_id"] = given["waba_id"]
     item = tenant_admin.change(pnid, changes)
-    assistant_item = tenant_admin.config_items([pnid])[pnid][1]
-    return _tenant(pnid, item, assistant_item, _secret_wabas().get(pnid))
+    _, assistant_item, org_item = tenant_admin.config_items([pnid])[pnid]
+    return _tenant(pnid, item, assistant_item, org_item, _secret_wabas().get(pnid))
 
 
 def _required(value: Any, name: str) -> Any:
@@ -162,9 +167,15 @@ def _required(value: Any, name: str) -> Any:
 
 # ------------------------------------------------------------------ the assistant
 class AssistantView(BaseModel):
+    """The settings in effect: the number's own fields over the organisation's over the
+    defaults (for the organisation's view: its fields over the defaults)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    phone_number_id: str
+    phone_number_id: str | None = Field(description="null: the organisation's defaults")
+    overrides: list[str] = Field(
+        description="The fields set at this level (the rest are inherited)"
+    )
     enabled: bool = Field(description="Auto-reply: the assistant answers customers")
     model: str | None
     business_name: str
@@ -188,7 +199,9 @@ Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class AssistantPatch(BaseModel):
-    """Only the fields given change (docs/assistant.md describes each)."""
+    """Only the fields given change (docs/assistant.md describes each); a field set to
+    null is no longer set at this level: it inherits again (a number: the
+    organisation's value; the organisation: the default)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -235,48 +248,79 @@ class AssistantPatch(BaseModel):
         return value
 
 
-NULLABLE = {"model", "handoff_keywords"}
+def _item_fields(patch: AssistantPatch) -> dict[str, Any]:
+    """The patch in item form (what `AssistantSettings.to_item` stores); None removes."""
+    given = patch.model_dump(exclude_unset=True)
+    converted = assistant.AssistantSettings.from_item(
+        {k: v for k, v in given.items() if v is not None}
+    ).to_item()
+    return {name: None if value is None else converted[name] for name, value in given.items()}
 
 
-def _assistant_view(pnid: str, settings: assistant.AssistantSettings) -> AssistantView:
-    return AssistantView(phone_number_id=pnid, **settings.to_item())
+def _view(
+    pnid: str | None, org_item: dict[str, Any], number_item: dict[str, Any] | None
+) -> AssistantView:
+    settings = assistant.effective(org_item, number_item)
+    own = assistant.overrides(org_item if pnid is None else number_item)
+    return AssistantView(phone_number_id=pnid, overrides=sorted(own), **settings.to_item())
+
+
+def _applied(item: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    merged = {**assistant.overrides(item), **fields}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
 @router.get(
     "/v1/tenants/<pnid>/assistant",
     summary="A number's assistant settings",
-    description="Defaults for what was never set; the assistant is off until enabled.",
+    description="In effect: the number's own fields over the organisation's defaults over "
+    "the built-in ones; `overrides` names the number's own. The assistant is off until "
+    "enabled.",
     tags=TAGS,
 )
 def show_assistant(pnid: PNID, caller: Admin) -> AssistantView:
-    item = tenant_admin.config_items([pnid])[pnid][1]
-    return _assistant_view(pnid, assistant.AssistantSettings.from_item(item))
+    _, item, org = tenant_admin.config_items([pnid])[pnid]
+    return _view(pnid, org, item)
 
 
 @router.patch(
     "/v1/tenants/<pnid>/assistant",
     summary="Change a number's assistant settings (auto-reply, hours, handoff...)",
-    description="Only the fields given change. `model` and `handoff_keywords` take null "
-    "for the default. Assistants see a change within a minute.",
+    description="Only the fields given change; null makes a field inherit the "
+    "organisation's value again. Assistants see a change within a minute.",
     tags=TAGS,
 )
 def change_assistant(
     pnid: PNID, patch: Annotated[AssistantPatch, Body()], caller: Admin
 ) -> AssistantView:
-    given = patch.model_dump(exclude_unset=True)
-    for name, value in given.items():
-        if value is None and name not in NULLABLE:
-            _required(value, name)
-    current = assistant.AssistantSettings.from_item(tenant_admin.config_items([pnid])[pnid][1])
-    changes: dict[str, Any] = dict(given)
-    if "hours" in changes:
-        changes["hours"] = {
-            d: tuple(tuple(s) for s in spans) for d, spans in changes["hours"].items() if spans
-        }
-    for name in ("may_promise", "must_not_promise", "handoff_keywords"):
-        if changes.get(name) is not None:
-            changes[name] = tuple(changes[name])
-    settings = replace(current, **changes)
-    assistant.save_settings(pnid, settings)
+    fields = _item_fields(patch)
+    _, item, org = tenant_admin.config_items([pnid])[pnid]
+    assistant.save_fields(pnid, fields)
     tenant_admin.register(pnid)
-    return _assistant_view(pnid, settings)
+    return _view(pnid, org, _applied(item, fields))
+
+
+@router.get(
+    "/v1/settings/assistant",
+    summary="The organisation's assistant defaults",
+    description="What every number inherits for the fields it does not set (business "
+    "hours, time zone, tone, auto-reply...); `overrides` names the fields set here.",
+    tags=["settings"],
+)
+def show_org_assistant(caller: Admin) -> AssistantView:
+    item = tenant_admin.org_assistant_item()
+    return _view(None, item, None)
+
+
+@router.patch(
+    "/v1/settings/assistant",
+    summary="Change the organisation's assistant defaults",
+    description="Only the fields given change; null returns a field to the built-in "
+    "default. Every number that does not set the field itself follows within a minute.",
+    tags=["settings"],
+)
+def change_org_assistant(patch: Annotated[AssistantPatch, Body()], caller: Admin) -> AssistantView:
+    fields = _item_fields(patch)
+    item = tenant_admin.org_assistant_item()
+    assistant.save_fields(None, fields)
+    return _view(None, _applied(item, fields), None)
