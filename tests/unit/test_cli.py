@@ -582,3 +582,32 @@ def test_times_key_values_and_attribute_filters() -> None:
     assert segment(tags_any=[], tags_all=["a"], attributes=[], last_seen_before=None,
                    last_seen_after="30d") == {"opted_out": False, "tags_all": ["a"],
                                               "last_seen_after": "30d"}  # fmt: skip
+
+
+def test_assistant_settings_for_the_organisation_or_one_number(
+    home: Path, net: FakeNet, run: Any
+) -> None:
+    seen: list[tuple[str, str, Any]] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        seen.append((request.method, request.url.path, body))
+        return httpx.Response(200, json={"overrides": []})
+
+    net.routes[("PATCH", "/v1/settings/assistant")] = record
+    net.routes[("PATCH", "/v1/tenants/1000/assistant")] = record
+    env = {"WACLOUD_API_URL": API, "WACLOUD_TOKEN": "fixed", "WACLOUD_NUMBER": "1000"}
+    hours = '{"mon": [["09:00", "18:00"]]}'
+    org = run("tenants", "assistant", "--organisation", "--set", f"hours={hours}",
+              "--set", "time_zone=Europe/Lisbon", env=env)  # fmt: skip
+    assert org.exit_code == 0, org.output
+    number = run("tenants", "assistant", "--set", "tone=", "--auto-reply", env=env)
+    assert number.exit_code == 0, number.output
+    assert seen == [
+        (
+            "PATCH",
+            "/v1/settings/assistant",
+            {"hours": {"mon": [["09:00", "18:00"]]}, "time_zone": "Europe/Lisbon"},
+        ),
+        ("PATCH", "/v1/tenants/1000/assistant", {"tone": None, "enabled": True}),
+    ]

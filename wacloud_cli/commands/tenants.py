@@ -54,7 +54,8 @@ def tenants_set(
 @command(
     tenants,
     "assistant",
-    help="The assistant's settings; change with --set name=value, --auto-reply/--no-auto-reply.",
+    help="The assistant's settings; change with --set name=value, --auto-reply/--no-auto-reply; "
+    "--organisation: the defaults every number inherits (name=null: inherit again).",
 )
 def tenants_assistant(
     set_: Annotated[
@@ -62,9 +63,15 @@ def tenants_assistant(
         typer.Option("--set", help="Setting name=value (JSON values allowed); repeat."),
     ] = None,
     auto_reply: Annotated[bool | None, typer.Option("--auto-reply/--no-auto-reply")] = None,
+    organisation: Annotated[
+        bool,
+        typer.Option("--organisation", help="The organisation's defaults, not one number's."),
+    ] = False,
     number: NumberOpt = None,
 ) -> None:
-    path = f"/v1/tenants/{seg(pnid(number))}/assistant"
+    path = (
+        "/v1/settings/assistant" if organisation else f"/v1/tenants/{seg(pnid(number))}/assistant"
+    )
     body = key_values(set_ or [])
     if auto_reply is not None:
         body["enabled"] = auto_reply
