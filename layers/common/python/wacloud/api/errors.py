@@ -65,6 +65,16 @@ def error_response(
     )
 
 
+def invalid_cursor(exc: Exception) -> ApiError:
+    """A list's `cursor` that is not one this API handed out (400 naming the field)."""
+    return ApiError(
+        400,
+        "invalid_request",
+        str(exc),
+        [{"field": "cursor", "problem": "invalid", "message": str(exc)}],
+    )
+
+
 def _field_name(location: Any) -> str:
     parts = [str(p) for p in location if p not in ("body",)] if location else []
     where = str(location[0]) if location else "body"

@@ -26,6 +26,7 @@ from wacloud.store import campaigns as store
 from wacloud.store import segments
 
 from . import recipients
+from .rules import tags_match
 from .service import CampaignError, _check_templates, create_campaign
 
 CSV_MAX_BYTES = 5 * 1024 * 1024
@@ -95,12 +96,7 @@ def attribute_matches(rule: dict[str, Any], attributes: dict[str, Any], at: floa
 
 def matches(segment: dict[str, Any], contact: dict[str, Any], at: float) -> bool:
     """Whether a contact item belongs to the segment (every given condition holds)."""
-    tags = {str(t) for t in contact.get("tags") or ()}
-    if segment.get("tags_any") and not tags & set(segment["tags_any"]):
-        return False
-    if segment.get("tags_all") and not set(segment["tags_all"]) <= tags:
-        return False
-    if segment.get("tags_none") and tags & set(segment["tags_none"]):
+    if not tags_match(segment, {str(t) for t in contact.get("tags") or ()}):
         return False
     opted_out = segment.get("opted_out")
     if opted_out is not None and bool(contact.get("opted_out_marketing")) != opted_out:

@@ -49,14 +49,20 @@ def subject(row: dict[str, Any], contact: dict[str, Any] | None) -> tuple[dict[s
     return attributes, tags
 
 
-def in_segment(segment: dict[str, Any] | None, attributes: dict[str, Any], tags: set[str]) -> bool:
-    if not segment:
-        return True
+def tags_match(segment: dict[str, Any], tags: set[str]) -> bool:
+    """The segment's tag conditions (`tags_any`, `tags_all`, `tags_none`), one rule for
+    a recipient list's rows and for known contacts (campaigns.audience)."""
     if segment.get("tags_any") and not tags & set(segment["tags_any"]):
         return False
     if segment.get("tags_all") and not set(segment["tags_all"]) <= tags:
         return False
-    if segment.get("tags_none") and tags & set(segment["tags_none"]):
+    return not (segment.get("tags_none") and tags & set(segment["tags_none"]))
+
+
+def in_segment(segment: dict[str, Any] | None, attributes: dict[str, Any], tags: set[str]) -> bool:
+    if not segment:
+        return True
+    if not tags_match(segment, tags):
         return False
     for key, want in (segment.get("attributes") or {}).items():
         have = attributes.get(key)

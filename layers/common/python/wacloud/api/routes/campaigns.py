@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from wacloud import campaigns
 from wacloud.api.auth import Admin
-from wacloud.api.errors import ApiError, validation_fields
+from wacloud.api.errors import ApiError, invalid_cursor, validation_fields
 from wacloud.store import campaigns as campaign_store
 from wacloud.store import segments, tenants
 
@@ -187,12 +187,7 @@ def list_campaigns(
             campaign_store.list_index_pk(pnid), limit=limit, cursor=cursor
         )
     except segments.CursorError as exc:
-        raise ApiError(
-            400,
-            "invalid_request",
-            str(exc),
-            [{"field": "cursor", "problem": "invalid", "message": str(exc)}],
-        ) from exc
+        raise invalid_cursor(exc) from exc
     return {"items": [_summary(i) for i in found], "next_cursor": next_cursor}
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from wacloud import moderation
 from wacloud.api.auth import Admin, Agent
-from wacloud.api.errors import ApiError
+from wacloud.api.errors import ApiError, invalid_cursor
 from wacloud.infra.clock import now
 from wacloud.store import contacts as contact_store
 from wacloud.store import segments
@@ -121,12 +121,7 @@ def list_contacts(
     try:
         found, next_cursor = segments.contacts_page(pnid, limit=limit, cursor=cursor, tag=tag)
     except segments.CursorError as exc:
-        raise ApiError(
-            400,
-            "invalid_request",
-            str(exc),
-            [{"field": "cursor", "problem": "invalid", "message": str(exc)}],
-        ) from exc
+        raise invalid_cursor(exc) from exc
     return {"items": [view(i) for i in found], "next_cursor": next_cursor}
 
 
