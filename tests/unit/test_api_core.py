@@ -87,3 +87,26 @@ def test_the_committed_openapi_document_is_current() -> None:
     assert json.loads(committed.read_text()) == current, (
         "schema/operator-api.json is stale: run `make schema`"
     )
+
+
+def test_every_route_checks_a_role() -> None:
+    """Behind the gateway's token check, every handler also asks for a role (`Agent` or
+    `Admin`): a route added without one would serve any valid token of the pool."""
+    import inspect
+    import typing
+
+    from wacloud.api.app import app
+    from wacloud.api.auth import require_admin, require_agent
+
+    checked = {require_agent, require_admin}
+    routes = [*app._static_routes, *app._dynamic_routes]
+    assert len(routes) > 40
+    for route in routes:
+        hints = typing.get_type_hints(route.func, include_extras=True)
+        dependencies = {
+            meta.dependency
+            for name in inspect.signature(route.func).parameters
+            for meta in getattr(hints.get(name), "__metadata__", ())
+            if hasattr(meta, "dependency")
+        }
+        assert dependencies & checked, f"{route.method} {route.path} checks no role"
