@@ -21,7 +21,7 @@ def call(
     params: dict[str, Any] | None = None,
     raw_body: str | None = None,
 ) -> tuple[int, Any]:
-    from wacloud.api.app import app
+    from wacloud.api.app import handle
 
     context: dict[str, Any] = {
         "requestId": "req-1",
@@ -46,6 +46,6 @@ def call(
         event["body"] = raw_body
     elif body is not None:
         event["body"] = json.dumps(body)
-    result = app.resolve(event, None)  # type: ignore[arg-type]
+    result = handle(event, None)
     text = result.get("body") or ""
     return int(result["statusCode"]), json.loads(text) if text else None

@@ -42,7 +42,7 @@ def seen(wa_id: str, at: float) -> None:
 
 
 def call(method: str, path: str, claims: dict[str, Any], body: Any = None) -> tuple[int, Any]:
-    from wacloud.api.app import app
+    from wacloud.api.app import handle
 
     event = http_event(method, path, claims, body)
     if "?" in path:
@@ -51,7 +51,7 @@ def call(method: str, path: str, claims: dict[str, Any], body: Any = None) -> tu
         event["requestContext"]["http"]["path"] = path
         event["rawQueryString"] = query
         event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&"))
-    result = app.resolve(event, None)  # type: ignore[arg-type]
+    result = handle(event, None)
     return int(result["statusCode"]), json.loads(result["body"])
 
 

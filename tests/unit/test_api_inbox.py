@@ -41,7 +41,7 @@ def call(
     body: Any = None,
     params: dict[str, Any] | None = None,
 ) -> tuple[int, Any]:
-    from wacloud.api.app import app
+    from wacloud.api.app import handle
 
     query = {k: str(v) for k, v in (params or {}).items() if v is not None}
     context: dict[str, Any] = {
@@ -66,7 +66,7 @@ def call(
         event["queryStringParameters"] = query
     if body is not None:
         event["body"] = json.dumps(body)
-    result = app.resolve(event, None)  # type: ignore[arg-type]
+    result = handle(event, None)
     return int(result["statusCode"]), json.loads(result["body"]) if result["body"] else None
 
 

@@ -10,8 +10,9 @@ reply, resolve with a satisfaction survey): wacloud.conversations.inbox.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .events import HANDOFF_REQUESTED, RELEASED
-from .gate import HandoffGate
 from .handoff import HANDOFF_REASONS, in_handoff, release, request_handoff
 from .inbox import (
     SURVEY_ANSWERS,
@@ -31,6 +32,20 @@ from .inbox import (
 from .keywords import DEFAULT_KEYWORDS, find_keyword, fold, guess_language
 from .notice import handoff_notice, is_open, next_opening
 from .settings import HandoffSettings, from_assistant, load_handoff_settings, parse_hours
+
+if TYPE_CHECKING:
+    from .gate import HandoffGate
+
+
+def __getattr__(name: str) -> Any:
+    """`HandoffGate` loads on first use: it wraps the inbound responders (and their
+    outbound message models), which the operator API's inbox routes never need."""
+    if name == "HandoffGate":
+        from .gate import HandoffGate
+
+        return HandoffGate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_KEYWORDS",
