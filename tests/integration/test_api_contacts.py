@@ -4,6 +4,7 @@ blocked at Meta (the emulator's block list) and unblocked; refusals are JSON."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -17,15 +18,20 @@ pytestmark = pytest.mark.integration
 
 
 def writes_in(stack: LocalStack, wa_id: str, text: str = "hello") -> None:
-    """The customer writes to the number; waits until the contact has it recorded."""
+    """The customer writes to the number; waits until the contact has it recorded.
+
+    Meta's timestamps are whole seconds and the contacts list is ordered by them, so
+    each message starts in a second of its own: strictly newer than any before it.
+    """
     from wacloud.store import contacts
 
-    before = float((contacts.load(PNID, wa_id) or {}).get("last_seen", 0))
+    time.sleep(1.01 - time.time() % 1)
+    sent_second = int(time.time())
     emulator(stack).customer_text(wa_id, text, phone_number_id=PNID)
     wait_for(
         "customer message recorded",
-        lambda: float((contacts.load(PNID, wa_id) or {}).get("last_seen", 0)) > before,
-        timeout=30,
+        lambda: float((contacts.load(PNID, wa_id) or {}).get("last_seen", 0)) >= sent_second,
+        timeout=60,
     )
 
 

@@ -402,4 +402,7 @@ def test_openai_timeout_ends_in_one_fallback_and_a_handoff(shop: Tenant) -> None
     customer, wamid = shop.timeout_customer, shop.timeout_wamid
     assert_fallback_and_handoff(shop, customer, wamid, timeout=120)
     assert len(shop.model_requests(TIMEOUT_TEXT)) == 2
+    # The job logs its outcome after sending the fallback: wait for the line, then
+    # check it is the only one.
+    wait_for("the job's log line", lambda: shop.job_log(wamid), timeout=30)
     assert [e["action"] for e in shop.job_log(wamid)] == ["fallback"]
