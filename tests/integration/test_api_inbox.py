@@ -13,6 +13,7 @@ import pytest
 from local.emulator import DEFAULT_PHONE_NUMBER_ID as PNID
 from local.stack import LocalStack
 from local.waiting import wait_for
+from tests.integration.test_handoff import recorded
 
 pytestmark = pytest.mark.integration
 
@@ -32,12 +33,6 @@ def wait_count(stack: LocalStack, customer: str, count: int) -> list[dict[str, A
         lambda: len(sent(stack, customer)) >= count and sent(stack, customer),
         timeout=60,
     )
-
-
-def recorded(customer: str, wamid: str) -> bool:
-    from wacloud.store import inbound_log
-
-    return any(i.get("wamid") == wamid for i in inbound_log.conversation(PNID, customer))
 
 
 def quiet_after(stack: LocalStack, customer: str, wamid: str, count: int) -> None:
