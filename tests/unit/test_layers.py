@@ -7,7 +7,8 @@ Tiers, lowest first; a module may import its own tier and the tiers below it:
     1  clients   the Graph API client and its errors (`graph`), the OpenAI client (`llm`)
     2  store     every table access: may import infra and models, never a client
     3  features  inbound, outbound, templates, scheduling, campaigns, workflows, erasure,
-                 conversations, assistant, knowledge, moderation, operations
+                 conversations, assistant, knowledge, moderation, operations, analytics,
+                 lake, events_out
     4  api       the operator API's HTTP layer (routes, auth, error mapping): uses features
                  through their packages only, like a feature uses another feature
 
@@ -52,6 +53,9 @@ FEATURES = (
     "knowledge",
     "moderation",
     "operations",
+    "analytics",
+    "lake",
+    "events_out",
 )
 # Clients of outside services share the Graph client's tier: they may import infra only.
 CLIENTS = ("graph", "llm")

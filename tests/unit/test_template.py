@@ -40,6 +40,12 @@ def test_every_sqs_mapping_reports_batch_item_failures(cfn: dict[str, Any]) -> N
         props = mapping["Properties"]
         assert props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], name
         assert "BatchSize" in props and "MaximumBatchingWindowInSeconds" in props, name
+        if "StateTable" in str(props["EventSourceArn"]):
+            # A stream mapping: one poller per shard, no MaximumConcurrency; failures
+            # bisect, then go to the on-failure destination.
+            assert props.get("BisectBatchOnFunctionError") is True, name
+            assert props["DestinationConfig"]["OnFailure"]["Destination"], name
+            continue
         assert props.get("ScalingConfig", {}).get("MaximumConcurrency"), name
 
 
@@ -53,6 +59,10 @@ def _failure_queues(cfn: dict[str, Any]) -> set[str]:
                 kept.add(_logical(target["DeadLetterConfig"]["Arn"]))
     for config in _of_type(cfn, "AWS::Lambda::EventInvokeConfig").values():
         kept.add(_logical(config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]))
+    for mapping in _of_type(cfn, "AWS::Lambda::EventSourceMapping").values():
+        on_failure = mapping["Properties"].get("DestinationConfig", {}).get("OnFailure")
+        if on_failure:
+            kept.add(_logical(on_failure["Destination"]))
     return kept
 
 
@@ -233,6 +243,8 @@ def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout(cfn: dict
     functions = _of_type(cfn, "AWS::Lambda::Function")
     for name, mapping in _of_type(cfn, "AWS::Lambda::EventSourceMapping").items():
         props = mapping["Properties"]
+        if "StateTable" in str(props["EventSourceArn"]):
+            continue  # a stream, not a queue
         queue = cfn["Resources"][_logical(props["EventSourceArn"])]["Properties"]
         timeout = int(functions[_logical(props["FunctionName"])]["Properties"]["Timeout"])
         assert int(queue["VisibilityTimeout"]) >= 6 * timeout, name

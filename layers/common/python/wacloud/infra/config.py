@@ -225,6 +225,14 @@ class Settings:
     health_oldest_message_age: float = 900.0
     """HEALTH_OLDEST_MESSAGE_SECONDS (900): age of a queue's oldest message (CloudWatch
     ApproximateAgeOfOldestMessage) above which the health report warns."""
+    lake_stream_name: str | None = None
+    """LAKE_STREAM_NAME: the Kinesis Data Firehose stream the Facts function writes every
+    fact to (the event lake, docs/lake.md); unset: no lake."""
+    cost_monthly_threshold: float = 0.0
+    """COST_MONTHLY_THRESHOLD (0 = off): a phone number's cost this calendar month (rate
+    card currency, docs/analytics.md) above which an alert is raised once a month."""
+    alarm_topic_arn: str | None = None
+    """ALARM_TOPIC_ARN: the SNS topic alarms and alerts go to (AlarmEmail subscribes)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -269,6 +277,9 @@ class Settings:
             health_webhook_max_age=_number("HEALTH_WEBHOOK_MAX_AGE_SECONDS", 24 * 3600.0),
             health_queue_backlog=int(_number("HEALTH_QUEUE_BACKLOG", 1000)),
             health_oldest_message_age=_number("HEALTH_OLDEST_MESSAGE_SECONDS", 900.0),
+            lake_stream_name=env.get("LAKE_STREAM_NAME") or None,
+            cost_monthly_threshold=_number("COST_MONTHLY_THRESHOLD", 0.0),
+            alarm_topic_arn=env.get("ALARM_TOPIC_ARN") or None,
         )
 
     def require(self, value: str | None, name: str) -> str:
