@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.async_invoke import AsyncInvokeConfig, async_configs
 from local.emf import EmfPublisher
 from local.emulator import Emulator, EmulatorConfig, WebhookDeliveryConfig
-from local.event_rules import AsyncInvokeConfig, BusForwarder, EventRule, business_event
+from local.event_rules import BusForwarder, EventRule, business_event
 from local.gateway import LocalHttpApi, Route
 from local.lambdas import FunctionSpec, Invocation, LocalFunction
 from local.openai_standin import Standin
@@ -480,13 +481,7 @@ class LocalStack:
         function's EventInvokeConfig (retries, on-failure destination) applies."""
         assert self.resolver is not None
         resources = translated["Resources"]
-        async_configs: dict[str, AsyncInvokeConfig] = {}
-        for resource in resources.values():
-            if resource["Type"] == "AWS::Lambda::EventInvokeConfig":
-                props = self.resolver.resolve(resource["Properties"])
-                async_configs[props["FunctionName"]] = AsyncInvokeConfig.from_properties(
-                    props, self._queue_url_of
-                )
+        configs = async_configs(resources, self.resolver.resolve, self._queue_url_of)
         for logical_id, resource in resources.items():
             props = resource.get("Properties", {})
             if resource["Type"] != "AWS::Events::Rule" or "EventPattern" not in props:
@@ -498,7 +493,7 @@ class LocalStack:
                     bus=str(self.resolver.resolve(props.get("EventBusName", "default"))),
                     pattern=self.resolver.resolve(props["EventPattern"]),
                     function=self.functions[target],
-                    invoke=async_configs.get(target, AsyncInvokeConfig()),
+                    invoke=configs.get(target, AsyncInvokeConfig()),
                 )
             )
         for bus in sorted({rule.bus for rule in self.event_rules}):
@@ -543,6 +538,9 @@ class LocalStack:
         ]
 
     def _wire_schedules(self, translated: dict[str, Any]) -> None:
+        """Schedules invoke their target asynchronously: its EventInvokeConfig applies."""
+        assert self.resolver is not None
+        configs = async_configs(translated["Resources"], self.resolver.resolve, self._queue_url_of)
         for logical_id, resource in translated["Resources"].items():
             props = resource.get("Properties", {})
             if resource["Type"] != "AWS::Events::Rule" or "ScheduleExpression" not in props:
@@ -555,6 +553,8 @@ class LocalStack:
                 self.config.region,
                 ACCOUNT_ID,
                 speedup=self.config.schedule_speedup,
+                invoke=configs.get(target, AsyncInvokeConfig()),
+                sqs=self.client("sqs"),
             )
             if self.config.run_schedules:
                 ticker.start()
