@@ -1,7 +1,7 @@
 """The embedded default: the whole stack on this machine, wired as template.yaml wires it.
 
 moto server stands in for AWS, the Cloud API emulator for Meta, a local HTTP API for
-API Gateway, pollers for SQS event source mappings, tickers for EventBridge
+API Gateway, pollers for SQS and DynamoDB stream event source mappings, tickers for EventBridge
 schedules and `put_event` for EventBridge rules on a bus (with Lambda's asynchronous
 retries and on-failure destination). The handlers are the real ones, each in its own
 process with the environment the template gives it; they reach moto and the emulator
@@ -28,6 +28,7 @@ from local.operator_auth import JwtAuthorizer, OperatorAuth, TokenEndpoint
 from local.pollers import MappingSpec, QueuePoller
 from local.resources import create_resources
 from local.schedules import ScheduleSpec, Ticker
+from local.streams import StreamMappingSpec, StreamPoller
 from local.template import REPO_ROOT, Resolver, load_sam_template, translate
 
 ACCOUNT_ID = "123456789012"
@@ -81,6 +82,8 @@ class LocalStack:
         self.config = config or LocalStackConfig()
         self.functions: dict[str, LocalFunction] = {}
         self.pollers: dict[str, QueuePoller] = {}
+        self.stream_pollers: dict[str, StreamPoller] = {}
+        """DynamoDB stream mappings (local/streams.py); `stats` counts what each read."""
         self.tickers: dict[str, Ticker] = {}
         self.event_rules: list[EventRule] = []
         self.bus_forwarders: list[BusForwarder] = []
@@ -156,6 +159,8 @@ class LocalStack:
     def stop(self) -> None:
         for poller in self.pollers.values():
             poller.stop()
+        for stream in self.stream_pollers.values():
+            stream.stop()
         for ticker in self.tickers.values():
             ticker.stop()
         for forwarder in self.bus_forwarders:
@@ -252,7 +257,7 @@ class LocalStack:
         def client(service: str, **kwargs: Any) -> Any:
             endpoint = (
                 env["AWS_ENDPOINT_URL_DYNAMODB"]
-                if service == "dynamodb"
+                if service in ("dynamodb", "dynamodbstreams")
                 else env["AWS_ENDPOINT_URL"]
             )
             kwargs.setdefault("endpoint_url", endpoint)
@@ -454,7 +459,11 @@ class LocalStack:
                 continue
             props = resource["Properties"]
             function = self.functions[props["FunctionName"]["Ref"]]
-            queue_logical = props["EventSourceArn"]["Fn::GetAtt"][0]
+            source, attribute = props["EventSourceArn"]["Fn::GetAtt"]
+            if attribute == "StreamArn":
+                self._wire_stream(logical_id, props, function)
+                continue
+            queue_logical = source
             spec = MappingSpec(
                 logical_id=logical_id,
                 queue_url=self.resolver.refs[queue_logical],
@@ -474,6 +483,20 @@ class LocalStack:
             poller = QueuePoller(spec, function, self.client("sqs"), self.config.region)
             poller.start()
             self.pollers[logical_id] = poller
+
+    def _wire_stream(self, logical_id: str, props: dict[str, Any], function: LocalFunction) -> None:
+        """A DynamoDB stream mapping: read the table's stream, as Lambda does
+        (local/streams.py: filters, batches, partial failures, on-failure record)."""
+        assert self.resolver is not None
+        spec = StreamMappingSpec.from_properties(
+            logical_id,
+            str(self.resolver.attrs[(props["FunctionName"]["Ref"], "Arn")]),
+            self.resolver.resolve(props),
+            self._queue_url_of,
+        )
+        poller = StreamPoller(spec, function, self.client("dynamodbstreams"), self.client("sqs"))
+        poller.start()
+        self.stream_pollers[logical_id] = poller
 
     def _wire_event_rules(self, translated: dict[str, Any]) -> None:
         """EventBridge rules with an event pattern on a bus, matched by `put_event`;
