@@ -63,7 +63,7 @@ def test_customer_hi_gets_a_reply_whose_statuses_are_recorded_in_order(
     # (inbound/statuses.py): wait for all three status records, then check their order.
     history = wait_for(
         "the three status webhooks recorded",
-        lambda: (h if len(h := events.status_history(PNID, record["wamid"])) >= 3 else None),
+        lambda: h if len(h := events.status_history(PNID, record["wamid"])) >= 3 else None,
     )
     assert [s["status"] for s in history] == ["sent", "delivered", "read"]
 
