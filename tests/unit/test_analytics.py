@@ -66,8 +66,8 @@ def status(
     )
 
 
-PROMO = {"template_name": "promo", "template_language": "en", "campaign_id": "c1"}
-MARKETING = {
+PROMO: dict[str, Any] = {"template_name": "promo", "template_language": "en", "campaign_id": "c1"}
+MARKETING: dict[str, Any] = {
     "pricing_category": "marketing",
     "pricing_type": "regular",
     "pricing_model": "PMP",

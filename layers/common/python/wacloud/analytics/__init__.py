@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from wacloud.analytics.reports import (
+    MAX_DAYS,
     RangeError,
     campaigns,
     conversations,
@@ -25,6 +26,7 @@ from wacloud.analytics.reports import (
 from wacloud.models.facts import Fact, MessageStatusChanged
 
 __all__ = [
+    "MAX_DAYS",
     "RangeError",
     "campaigns",
     "conversations",
