@@ -428,3 +428,25 @@ def test_the_monthly_cost_alert_is_sent_once(
 def test_no_alert_under_the_threshold(alarmed: str) -> None:
     analytics.record_facts([status("m1", "sent", "accepted", ("sent",), wa_id=IN, **MARKETING)])
     assert _alerts(alarmed) == []
+
+
+def test_an_alert_that_could_not_be_sent_is_sent_by_the_retry(
+    alarmed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = alert._send
+    failing = iter([True])
+
+    def send(*args: Any) -> None:
+        if next(failing, False):
+            raise RuntimeError("SNS unavailable")
+        real(*args)
+
+    monkeypatch.setattr(alert, "_send", send)
+    fact = status("m1", "sent", "accepted", ("sent",), **MARKETING)
+    with pytest.raises(RuntimeError):
+        analytics.record_facts([fact])  # counted, but the alert failed: the batch fails
+    analytics.record_facts([fact])  # Lambda's retry: counted already, the alert goes now
+    assert len(_alerts(alarmed)) == 1
+    analytics.record_facts([status("m2", "sent", "accepted", ("sent",), **MARKETING)])
+    assert _alerts(alarmed) == []
+    assert analytics.funnel(PNID, DAY, DAY)["totals"]["sent"] == 2

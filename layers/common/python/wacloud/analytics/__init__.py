@@ -55,7 +55,7 @@ def record_facts(facts: Sequence[Fact]) -> Any:
     billed = {
         f.phone_number_id for f in facts if isinstance(f, MessageStatusChanged) and is_billable(f)
     }
-    if billed and recorded.counted:
+    if billed:  # also when all were counted before: a retry sends a failed alert
         latest = max(f.at for f in facts if f.phone_number_id in billed)
         alert.check(billed, latest)
     if facts:

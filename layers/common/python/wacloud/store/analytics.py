@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wacloud.infra.aws import dynamodb
-from wacloud.infra.dynamo import Expr, delete, items, key, marshal, put_if_absent, table
+from wacloud.infra.dynamo import Expr, items, key, marshal, put, table, update
 
 # TransactWriteItems groups up to 100 action requests, no two on the same item
 # (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html).
@@ -229,19 +229,21 @@ def counters(item: Mapping[str, Any]) -> dict[str, int]:
 
 
 def raise_alert_once(phone_number_id: str, month: str, fields: Mapping[str, Any]) -> bool:
-    """Note that the cost alert of `month` (YYYY-MM) was raised: True for the one call
-    that created the note, False ever after."""
+    """Note that the cost alert of `month` (YYYY-MM) is being raised: True for the one
+    call that wrote the note (none yet, or one given back by `forget_alert`), False
+    ever after. Conditional writes only: the Facts function is not granted DeleteItem."""
     expires_at = int(time.time()) + ALERT_DAYS * 86400
-    return put_if_absent(
-        {
-            "pk": stats_pk(phone_number_id, "ALERT"),
-            "sk": f"COST#{month}",
-            "expires_at": expires_at,
-            **fields,
-        }
-    )
+    item = {
+        "pk": stats_pk(phone_number_id, "ALERT"),
+        "sk": f"COST#{month}",
+        "expires_at": expires_at,
+        **fields,
+    }
+    expr = Expr()
+    expr.when(f"attribute_not_exists(pk) OR {expr.name('released')} = {expr.value(True)}")
+    return put(item, expr)
 
 
 def forget_alert(phone_number_id: str, month: str) -> None:
-    """Undo `raise_alert_once` when the alert could not be sent (so a retry sends it)."""
-    delete(stats_pk(phone_number_id, "ALERT"), f"COST#{month}")
+    """Give the note back when the alert could not be sent, so a retry sends it."""
+    update(stats_pk(phone_number_id, "ALERT"), f"COST#{month}", Expr().set("released", True))
