@@ -450,3 +450,22 @@ def test_an_alert_that_could_not_be_sent_is_sent_by_the_retry(
     analytics.record_facts([status("m2", "sent", "accepted", ("sent",), **MARKETING)])
     assert _alerts(alarmed) == []
     assert analytics.funnel(PNID, DAY, DAY)["totals"]["sent"] == 2
+
+
+def test_meta_rate_card_csv_becomes_a_card() -> None:
+    from wacloud.analytics.rate_card import card_from_csv
+
+    text = (
+        "WhatsApp Business Platform rate card,,,,,,\n"
+        "Market,Currency,Marketing,Utility,Authentication,Authentication-International,Service\n"
+        "Germany,EUR,0.1131,0.0456,0.0456,n/a,n/a\n"
+        "India,EUR,0.0099,0.0012,0.0012,0.0252,\n"
+    )
+    currency, rates = card_from_csv(text)
+    assert currency == "EUR"
+    assert rates["Germany"] == {
+        "marketing": "0.1131",
+        "utility": "0.0456",
+        "authentication": "0.0456",
+    }
+    assert rates["India"]["authentication_international"] == "0.0252"

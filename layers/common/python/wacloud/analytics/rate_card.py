@@ -99,3 +99,62 @@ def parse(data: dict[str, Any]) -> RateCard:
 def rate_card() -> RateCard:
     """The deployed rate card (read once per container)."""
     return parse(json.loads(PATH.read_text(encoding="utf-8")))
+
+
+# ------------------------------------------------------------------ updating the card
+CSV_COLUMNS = {
+    "marketing": "marketing",
+    "utility": "utility",
+    "authentication": "authentication",
+    "authentication-international": "authentication_international",
+    "service": "service",
+}
+
+
+def card_from_csv(text: str) -> tuple[str, dict[str, dict[str, str]]]:
+    """(currency, rates by market) from Meta's rate-card CSV: a header row naming
+    Market, Currency and the category columns (rows above it, Meta's notes, are
+    skipped); ``n/a`` or an empty cell means no rate."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text)))
+    start = next(i for i, r in enumerate(rows) if r and r[0].strip().lower() == "market")
+    header = [h.strip().lower() for h in rows[start]]
+    currencies, rates = set(), {}
+    for row in rows[start + 1 :]:
+        if not row or not row[0].strip():
+            continue
+        values = dict(zip(header, (c.strip() for c in row), strict=False))
+        currencies.add(values.get("currency", "").upper())
+        rates[values["market"]] = {
+            CSV_COLUMNS[name]: str(Decimal(value.lstrip("$€£₹")))
+            for name, value in values.items()
+            if name in CSV_COLUMNS and value and value.lower() != "n/a"
+        }
+    if len(currencies) != 1:
+        raise ValueError(f"one currency per card, found {sorted(currencies)}")
+    return currencies.pop(), rates
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m wacloud.analytics.rate_card CSV EFFECTIVE SOURCE``: add Meta's card
+    (downloaded from the pricing page) to rate_card.json, effective YYYY-MM-DD."""
+    import sys
+    from datetime import date
+
+    csv_path, effective, source = (sys.argv[1:] if argv is None else argv)[:3]
+    date.fromisoformat(effective)
+    currency, rates = card_from_csv(Path(csv_path).read_text(encoding="utf-8-sig"))
+    data = json.loads(PATH.read_text(encoding="utf-8"))
+    if currency != data["currency"]:
+        raise SystemExit(f"the file's currency is {data['currency']}, the CSV's {currency}")
+    cards = [c for c in data["cards"] if c["effective"] != effective]
+    cards.append({"effective": effective, "source": source, "rates": rates})
+    data["cards"] = sorted(cards, key=lambda c: str(c["effective"]))
+    parse(data)  # refuse to write a malformed card
+    PATH.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
