@@ -396,6 +396,7 @@ def alarmed(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
         monkeypatch.setenv("ALARM_TOPIC_ARN", topic)
+        monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "facts")  # the Facts function's
         from wacloud.infra import config
 
         config.settings.cache_clear()
@@ -415,7 +416,15 @@ def test_the_monthly_cost_alert_is_sent_once(
 ) -> None:
     # One German marketing message (0.1131) passes the 0.10 threshold.
     analytics.record_facts([status("m1", "sent", "accepted", ("sent",), **MARKETING)])
-    assert "CostThresholdExceeded" in capsys.readouterr().out
+    (emf,) = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and "CostThresholdExceeded" in line and '"_aws"' in line
+    ]
+    # What the template's CostThresholdAlarm watches: namespace wacloud, service=facts.
+    (directive,) = emf["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "wacloud" and directive["Dimensions"] == [["service"]]
+    assert emf["service"] == "facts" and emf["CostThresholdExceeded"] == [1.0]
     alert._alerted.clear()  # another container: it must find the marker
     analytics.record_facts([status("m2", "sent", "accepted", ("sent",), **MARKETING)])
     assert "CostThresholdExceeded" not in capsys.readouterr().out
