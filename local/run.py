@@ -57,6 +57,9 @@ Talk to it as a customer:
 Send as the business (puts a submission on the outbound queue):
   .venv/bin/python -m local submit '{{"to":"15551234567","type":"text","text":{{"body":"hello"}}}}'
 
+The event lake (docs/lake.md), with the same SQL Athena runs:
+  .venv/bin/python -m local lake funnel --from YYYY-MM-DD --to YYYY-MM-DD
+
 Operator API {api}/v1  (OpenAPI document: {api}/v1/openapi.json)
   users `admin` (password {LOCAL_PASSWORDS["admin"]}), `agent` ({LOCAL_PASSWORDS["agent"]}):
   .venv/bin/wacloud --profile local login --api-url {api} --number {DEFAULT_PHONE_NUMBER_ID} \\
