@@ -119,6 +119,7 @@ def test_business_events_come_from_our_bus_and_source_and_are_never_dropped(
     alarmed = {
         a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
         for a in _of_type(cfn, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == "AWS/SQS"
     }
     assert _failure_queues(cfn) <= alarmed
 
