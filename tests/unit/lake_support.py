@@ -119,7 +119,7 @@ def scripted_day() -> list[Fact]:
         ),
         # Another business number on the same day.
         _status("f14", "n1", None, "sent", ("sent",), _at("14:00:00"), phone=PN2),
-        # The customer's messages: two replies to m1 (it counts once), one to m4.
+        # The customer's messages: two replies to m1, one to m4, one from an ad.
         MessageReceived(
             id="f15", phone_number_id=PN, at=_at("09:06:00"), wamid="wamid.in1",
             wa_id=MARKER_WA_ID, message_type="text", context_wamid="wamid.m1",
@@ -168,10 +168,9 @@ def scripted_day() -> list[Fact]:
 
 def reference_funnel(facts: list[Fact], first: str, last: str) -> list[dict[str, Any]]:
     """The funnel as a reader computes it by hand from the facts: per number and day,
-    each fact once (by id), each step from `crossed`, a reply per replied-to message."""
+    each fact once (by id), each step from `crossed`, a reply per quoting message."""
     unique = {f.id: f for f in facts}.values()
     table: dict[tuple[str, str], dict[str, Any]] = {}
-    replied: dict[tuple[str, str], set[str]] = {}
     for fact in unique:
         day = day_of(fact.at)
         if not first <= day <= last:
@@ -187,15 +186,13 @@ def reference_funnel(facts: list[Fact], first: str, last: str) -> list[dict[str,
         )
         if isinstance(fact, MessageReceived):
             row["received"] += 1
-            if fact.context_message_id:
-                replied.setdefault(key, set()).add(fact.context_message_id)
+            if fact.context_wamid:
+                row["replied"] += 1
             continue
         for step in fact.crossed:
             row[step] += 1
         if fact.status == "failed" and fact.previous != "failed":
             row["failed"] += 1
-    for key, ids in replied.items():
-        table[key]["replied"] = len(ids)
     return [table[k] for k in sorted(table)]
 
 
