@@ -76,7 +76,7 @@ def _already_delivered(record: DynamoDBRecord) -> None:
     """The batch-wide call delivered every record's facts."""
 
 
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     records = event.get("Records") or []

@@ -256,6 +256,10 @@ def test_handoff_resolve_and_survey(stream: Stream) -> None:
     assert conversations.enter_handoff(PNID, WA_ID, reason="keyword", at=2000.0, until=9e9)
     assert not conversations.enter_handoff(PNID, WA_ID, reason="keyword", at=2001.0, until=9e9)
     conversations.add_tokens(PNID, WA_ID, 10)
+    # The agent's first reply is kept (the first-response time); later ones are not.
+    for reply_at in (2090.0, 2300.0):
+        before = conversations.load(PNID, WA_ID)
+        assert conversations.touch(PNID, WA_ID, before, at=reply_at, agent_reply=True)
     assert conversations.resolve(PNID, WA_ID, by="ana", at=2600.0) is not None
     assert conversations.note_survey(PNID, WA_ID, message_id="m-survey", at=2600.0)
     assert conversations.record_survey_answer(
@@ -276,6 +280,7 @@ def test_handoff_resolve_and_survey(stream: Stream) -> None:
     assert isinstance(resolved, ConversationResolved)
     assert (resolved.resolved_by, resolved.agent, resolved.handed_off) == ("agent", "ana", True)
     assert resolved.resolution_seconds == 600.0
+    assert resolved.first_response_seconds == 90.0
     assert isinstance(survey, SurveyAnswered)
     assert (survey.score, survey.agent, survey.at) == ("good", "ana", 2700.0)
     assert all(WA_ID not in f.id for f in facts), "ids are logged: no customer number"

@@ -281,8 +281,18 @@ def _resolved(
         resolved_by="agent" if handed_off else "assistant",
         agent=agent,
         handed_off=handed_off,
+        first_response_seconds=_first_response(old, handoff_at) if handed_off else None,
         resolution_seconds=resolved_at - handoff_at if handed_off and handoff_at else None,
     )
+
+
+def _first_response(old: Image, handoff_at: float | None) -> float | None:
+    """A person's first reply after the handoff (``first_reply_at``, set by the inbox's
+    reply in the same write that notes the activity); None if nobody replied."""
+    first = _float(old.get("first_reply_at"))
+    if handoff_at is None or first is None or first < handoff_at:
+        return None
+    return first - handoff_at
 
 
 # ------------------------------------------------------------------ campaigns
