@@ -21,6 +21,7 @@ from local.async_invoke import AsyncInvokeConfig, async_configs
 from local.emf import EmfPublisher
 from local.emulator import Emulator, EmulatorConfig, WebhookDeliveryConfig
 from local.event_rules import BusForwarder, EventRule, business_event
+from local.firehose import create_delivery_streams
 from local.gateway import LocalHttpApi, Route
 from local.lambdas import FunctionSpec, Invocation, LocalFunction
 from local.openai_standin import Standin
@@ -136,6 +137,7 @@ class LocalStack:
         )
         self.resolver.parameters = self._parameters(translated)
         create_resources(translated["Resources"], self.resolver, self.session)
+        create_delivery_streams(translated["Resources"], self.resolver, self.session)
         self._configure_queues()
         self._configure_secret()
         self._configure_openai_secret()
