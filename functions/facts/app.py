@@ -37,7 +37,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud import analytics, events_out, lake
 from wacloud.models.facts import Fact
-from wacloud.store.changes import facts_of
+from wacloud.store.changes import facts_of, with_replies
 
 logger = Logger()
 metrics = Metrics()
@@ -55,7 +55,7 @@ def deliver(facts: Sequence[Fact]) -> None:
 
 def _record_alone(record: DynamoDBRecord) -> None:
     """One record's facts, delivered on their own (after a batch-wide call failed)."""
-    facts = facts_of(record.raw_event)
+    facts = with_replies(facts_of(record.raw_event))
     deliver(facts)
     _note(facts)
 
@@ -83,7 +83,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     handler = _record_alone
     metrics.add_metric(name="StreamRecords", unit=MetricUnit.Count, value=len(records))
     try:
-        facts = [fact for record in records for fact in facts_of(record)]
+        facts = with_replies([fact for record in records for fact in facts_of(record)])
         deliver(facts)
     except Exception:
         logger.exception("delivering the batch's facts failed; delivering record by record")

@@ -186,7 +186,7 @@ def reference_funnel(facts: list[Fact], first: str, last: str) -> list[dict[str,
         )
         if isinstance(fact, MessageReceived):
             row["received"] += 1
-            if fact.context_wamid:
+            if fact.context_message_id:
                 row["replied"] += 1
             continue
         for step in fact.crossed:

@@ -423,3 +423,28 @@ def test_a_consumer_failure_fails_only_the_records_whose_facts_it_refused(
     assert sorted(delivered) == sorted(
         [f"{messages.message_pk(PNID, good)}#sent", f"{messages.message_pk(PNID, good)}#delivered"]
     )
+
+
+# ------------------------------------------------------------------ replies
+def test_a_customer_quoting_our_message_is_tied_to_it_and_its_campaign(stream: Stream) -> None:
+    from wacloud.store.changes import with_replies
+
+    assert messages.record_new(
+        PNID, "m-ours", messages.State.ACCEPTED, {"to": WA_ID, "campaign_id": "spring"}
+    )
+    messages.link_wamid(PNID, "m-ours", "wamid.OURS")
+
+    def received(wamid: str, context: str | None) -> MessageReceived:
+        return MessageReceived(
+            id=f"in-{wamid}", phone_number_id=PNID, at=1.0, wamid=wamid, wa_id=WA_ID,
+            message_type="text", context_wamid=context,
+        )  # fmt: skip
+
+    quoting, own, plain = with_replies(
+        [received("w1", "wamid.OURS"), received("w2", "wamid.THEIRS"), received("w3", None)]
+    )
+    assert isinstance(quoting, MessageReceived)
+    assert (quoting.context_message_id, quoting.campaign_id) == ("m-ours", "spring")
+    # Quoting a message that is not ours (their own, another system's) is no reply.
+    assert isinstance(own, MessageReceived) and own.context_message_id is None
+    assert isinstance(plain, MessageReceived) and plain.context_message_id is None

@@ -100,7 +100,9 @@ def _status(
             if step == "sent":
                 for row in rows:
                     counted.add(row, "out")
-    if fact.status == "failed":
+    if fact.status == "failed" and fact.previous != "failed":
+        # Once per message: a later change of a failed message (its pricing) is not
+        # another failure.
         codes = fact.error_codes or ()
         for row in rows:
             counted.add(row, "failed")

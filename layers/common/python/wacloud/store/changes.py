@@ -23,9 +23,10 @@ can be logged.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from wacloud.infra.dynamo import unmarshal
@@ -201,9 +202,9 @@ def _inbound(pk: str, sk: str, old: Image, new: Image) -> list[Fact]:
     """A customer message recorded (its record inserted once, however often Meta
     delivered it). Later changes (media attached, a transcript) mean nothing new.
 
-    `context_message_id` and `campaign_id` stay None: filling them needs two reads
-    per quoted reply (the wamid lookup, then our record); the lake joins
-    `context_wamid` to the status facts' `wamid`, which carry the campaign.
+    `context_message_id` and `campaign_id` are filled by `with_replies` (two reads
+    per quoted message, made by the Facts function, off the hot path), not here: this
+    decoding makes no AWS call.
     """
     if sk != "#" or old or new.get("direction") != "in":
         return []
@@ -376,3 +377,27 @@ _DECODERS: dict[str, Decoder] = {
     _marker(mirror.template_pk("")): _template_change,
     _marker(contacts.contact_pk("", "")): _contact,
 }
+
+
+def with_replies(facts: Sequence[Fact]) -> list[Fact]:
+    """The facts, with each customer message that quotes one of OUR messages tied to it
+    (`context_message_id`, and the message's `campaign_id`): a reply, as the aggregates
+    and the lake both count it (docs/analytics.md, "replied").
+
+    The only reads of the feed: the wamid lookup and our record, per quoting message
+    (a minority of messages), in the Facts function rather than the inbound path. A
+    customer quoting their own message, or a message another system sent, stays
+    unmatched."""
+    return [_with_reply(fact) for fact in facts]
+
+
+def _with_reply(fact: Fact) -> Fact:
+    if not isinstance(fact, MessageReceived) or not fact.context_wamid or fact.context_message_id:
+        return fact
+    ours = messages.message_id_for_wamid(fact.phone_number_id, fact.context_wamid)
+    if ours is None:
+        return fact
+    campaign = (messages.load(fact.phone_number_id, ours) or {}).get("campaign_id")
+    return dataclasses.replace(
+        fact, context_message_id=ours, campaign_id=str(campaign) if campaign else None
+    )
