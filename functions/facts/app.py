@@ -36,7 +36,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud import analytics, events_out, lake
-from wacloud.models.facts import Fact
+from wacloud.models.facts import Fact, MessageStatusChanged
 from wacloud.store.changes import facts_of, with_replies
 
 logger = Logger()
@@ -70,6 +70,35 @@ def _note(facts: Sequence[Fact]) -> None:
     for fact_type, count in Counter(fact.type for fact in facts).items():
         metrics.add_metric(name=f"Facts.{fact_type}", unit=MetricUnit.Count, value=count)
     metrics.add_metric(name="FactsDerived", unit=MetricUnit.Count, value=len(facts))
+    _dashboard(facts)
+
+
+# The dashboard's funnel (docs/operations.md): each step a message newly reached.
+FUNNEL_METRICS = {
+    "sent": "FunnelSent",
+    "delivered": "FunnelDelivered",
+    "read": "FunnelRead",
+    "played": "FunnelPlayed",
+}
+
+
+def _dashboard(facts: Sequence[Fact]) -> None:
+    """The funnel and cost as metrics, for the dashboard's charts. A retried batch
+    counts again here (metrics have no memory); the aggregates behind the reports
+    count each fact once and are the figures to rely on."""
+    steps: Counter[str] = Counter()
+    cost = 0.0
+    for fact in facts:
+        if not isinstance(fact, MessageStatusChanged):
+            continue
+        steps.update(FUNNEL_METRICS[s] for s in fact.crossed if s in FUNNEL_METRICS)
+        if fact.status == "failed" and fact.previous != "failed":
+            steps["FunnelFailed"] += 1
+        cost += analytics.cost_of(fact) or 0.0
+    for name, count in steps.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+    if cost:
+        metrics.add_metric(name="CostAmount", unit=MetricUnit.NoUnit, value=cost)
 
 
 def _already_delivered(record: DynamoDBRecord) -> None:

@@ -448,3 +448,40 @@ def test_a_customer_quoting_our_message_is_tied_to_it_and_its_campaign(stream: S
     # Quoting a message that is not ours (their own, another system's) is no reply.
     assert isinstance(own, MessageReceived) and own.context_message_id is None
     assert isinstance(plain, MessageReceived) and plain.context_message_id is None
+
+
+def test_the_function_emits_the_dashboards_funnel_and_cost(
+    stream: Stream, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """FunnelSent... and CostAmount (service facts) are what the dashboard charts."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "wacloud")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "facts")
+    app = load_app("facts")
+    monkeypatch.setattr(app.events_out, "publish", lambda facts: None)
+    monkeypatch.setattr(app.lake, "deliver", lambda facts: None)
+    one, two = _outbound("m-one"), _outbound("m-two")
+    _sent_by_sender(one, "wamid.ONE")
+    _sent_by_sender(two, "wamid.TWO")
+    _status(one, "wamid.ONE", "read", 1005)  # crosses delivered and read
+    at = 1_790_000_000.0  # 2026-09-21: the shipped rate card prices it
+    pricing = {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "marketing"}
+    _status(two, "wamid.TWO", "delivered", at, pricing=pricing)
+    capsys.readouterr()
+    app.lambda_handler({"Records": stream.records()}, Context())
+    emitted: dict[str, float] = {}
+    for line in capsys.readouterr().out.splitlines():
+        if '"_aws"' not in line:
+            continue
+        blob = json.loads(line)
+        assert blob.get("service") == "facts"
+        for metric in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            value = blob[metric["Name"]]
+            emitted[metric["Name"]] = sum(value) if isinstance(value, list) else value
+    assert emitted["FunnelSent"] == 2
+    assert emitted["FunnelDelivered"] == 2 and emitted["FunnelRead"] == 1
+    assert "FunnelFailed" not in emitted
+    from wacloud.analytics.rate_card import rate_card
+
+    card, day = rate_card(), "2026-09-21"
+    rate = card.rate(day, card.market_of(WA_ID, day), "marketing")
+    assert rate is not None and emitted["CostAmount"] == pytest.approx(float(rate))

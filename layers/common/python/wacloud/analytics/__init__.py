@@ -31,6 +31,7 @@ __all__ = [
     "campaigns",
     "conversations",
     "cost",
+    "cost_of",
     "failures",
     "funnel",
     "record_facts",
@@ -38,6 +39,20 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+def cost_of(fact: Fact) -> float | None:
+    """What one fact cost at the rate card of its day (None: not billable, or a rate
+    the card lacks): the Facts function's `CostAmount` metric for the dashboard. The
+    reports compute cost from the aggregates, exactly (Decimal); this is a float."""
+    from wacloud.analytics.counting import day_of, is_billable
+    from wacloud.analytics.rate_card import rate_card
+
+    if not isinstance(fact, MessageStatusChanged) or not is_billable(fact):
+        return None
+    card, day = rate_card(), day_of(fact.at)
+    rate = card.rate(day, card.market_of(fact.wa_id, day), fact.pricing_category or "")
+    return None if rate is None else float(rate)
 
 
 def record_facts(facts: Sequence[Fact]) -> Any:
