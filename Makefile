@@ -55,6 +55,7 @@ typecheck: setup
 
 validate: setup
 	$(VENV)/bin/sam validate --lint
+	$(VENV)/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
 
 build: setup
 	$(VENV)/bin/sam build

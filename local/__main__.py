@@ -1,4 +1,4 @@
-"""`python -m local run | demo | submit | erase`: the embedded default (see README)."""
+"""`python -m local run | demo | submit | erase | lake`: the embedded default (see README)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     erase = sub.add_parser("erase", help="erase a customer's data on the running stack")
     erase.add_argument("wa_id", help="the customer's number (digits)")
     erase.add_argument("--phone-number-id", help="the business number (default: the emulator's)")
+    lake = sub.add_parser("lake", help="query the running stack's event lake with DuckDB")
+    lake.add_argument("query", choices=("funnel", "templates", "billable"))
+    lake.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD")
+    lake.add_argument("--to", dest="last", required=True, help="last day, inclusive")
     args = parser.parse_args(argv)
+    if args.command == "lake":
+        from local.run import query_lake_on_running_stack
+
+        return query_lake_on_running_stack(args.query, args.first, args.last)
     if args.command == "erase":
         from local.run import erase_on_running_stack
 

@@ -3,10 +3,7 @@
 A rule matches an event on its own bus only (a rule on the stack's bus never sees the
 default bus), with the pattern forms the template uses: lists of exact values or
 `{"prefix": ...}` per field, nested for `detail`. EventBridge invokes its target
-asynchronously, so the function's EventInvokeConfig applies: a failed invocation is
-retried `MaximumRetryAttempts` times, then Lambda's invocation record (the event in
-`requestPayload`, the error in `responsePayload`) goes to the on-failure destination
-queue. Locally the retries follow at once (Lambda waits about 1 and 2 minutes).
+asynchronously, so the function's EventInvokeConfig applies (local/async_invoke.py).
 
 Not modelled: the rule target's own RetryPolicy and DeadLetterConfig, which only
 come into play when EventBridge cannot hand the event to Lambda at all (throttling,
@@ -19,13 +16,13 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from local.async_invoke import AsyncInvokeConfig, invoke_async
 from local.lambdas import Invocation, LocalFunction
 
-DEFAULT_ASYNC_RETRIES = 2  # Lambda's default for asynchronous invocations
+__all__ = ["AsyncInvokeConfig", "BusForwarder", "EventRule", "business_event", "matches"]
 
 
 def business_event(
@@ -70,25 +67,6 @@ def _matches_value(rule: Any, value: Any) -> bool:
     return bool(rule == value)
 
 
-@dataclass(frozen=True)
-class AsyncInvokeConfig:
-    max_retries: int = DEFAULT_ASYNC_RETRIES
-    on_failure_queue_url: str | None = None
-
-    @classmethod
-    def from_properties(
-        cls, props: dict[str, Any], queue_url_of: Callable[[str], str]
-    ) -> AsyncInvokeConfig:
-        """From a resolved AWS::Lambda::EventInvokeConfig (SQS destinations only)."""
-        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        if destination is not None and ":sqs:" not in destination:
-            raise ValueError(f"only SQS on-failure destinations run locally, not {destination}")
-        return cls(
-            max_retries=int(props.get("MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES)),
-            on_failure_queue_url=queue_url_of(destination) if destination else None,
-        )
-
-
 @dataclass
 class EventRule:
     logical_id: str
@@ -102,44 +80,7 @@ class EventRule:
 
     def deliver(self, event: dict[str, Any], sqs: Any) -> Invocation:
         """Invoke the target as an asynchronous invocation; the final attempt's result."""
-        attempts = 1 + self.invoke.max_retries
-        for _ in range(attempts):
-            outcome = self.function.invoke(event)
-            if outcome.ok:
-                return outcome
-        if self.invoke.on_failure_queue_url:
-            record = failure_record(self.function.spec.name, event, outcome, attempts)
-            sqs.send_message(QueueUrl=self.invoke.on_failure_queue_url, MessageBody=record)
-        return outcome
-
-
-def failure_record(function: str, event: dict[str, Any], outcome: Invocation, count: int) -> str:
-    """Lambda's on-failure destination record (its documented shape)."""
-    error = outcome.error or ""
-    error_type, _, message = error.partition(": ")
-    return json.dumps(
-        {
-            "version": "1.0",
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "functionArn": f"arn:aws:lambda:{event.get('region', 'us-east-1')}:"
-                f"{event.get('account', '123456789012')}:function:{function}:$LATEST",
-                "condition": "RetriesExhausted",
-                "approximateInvokeCount": count,
-            },
-            "requestPayload": event,
-            "responseContext": {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": "Unhandled",
-            },
-            "responsePayload": {
-                "errorType": error_type,
-                "errorMessage": message.split("\n", 1)[0],
-            },
-        }
-    )
+        return invoke_async(self.function, event, self.invoke, sqs)
 
 
 class BusForwarder:

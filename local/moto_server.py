@@ -49,10 +49,12 @@ def _serve(host: str, port: int) -> None:
         # response for up to 40 ms: most of a local request's latency.
         disable_nagle_algorithm = True
 
-    from local import moto_speedups, moto_sqs_moves
+    from local import firehose, moto_speedups, moto_sqs_moves
 
     moto_speedups.apply()
     moto_sqs_moves.apply()
+    # Firehose delivers to S3 as the stream's configuration says (local/firehose.py).
+    firehose.apply()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
     make_server(host, port, app, threaded=True, request_handler=Handler).serve_forever()

@@ -71,6 +71,12 @@ def _table(logical_id: str, props: dict[str, Any], resolver: Resolver, session: 
         kwargs["ProvisionedThroughput"] = props["ProvisionedThroughput"]
     if props.get("SSESpecification"):
         kwargs["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled"))}
+    stream = props.get("StreamSpecification")
+    if stream:
+        kwargs["StreamSpecification"] = {
+            "StreamEnabled": True,
+            "StreamViewType": stream["StreamViewType"],
+        }
     description = client.create_table(**kwargs)["TableDescription"]
     ttl = props.get("TimeToLiveSpecification")
     if ttl and ttl.get("Enabled"):
@@ -85,6 +91,8 @@ def _table(logical_id: str, props: dict[str, Any], resolver: Resolver, session: 
         )
     resolver.refs[logical_id] = name
     resolver.attrs[(logical_id, "Arn")] = description["TableArn"]
+    if description.get("LatestStreamArn"):
+        resolver.attrs[(logical_id, "StreamArn")] = description["LatestStreamArn"]
 
 
 def _queue(logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any) -> None:

@@ -57,6 +57,9 @@ Talk to it as a customer:
 Send as the business (puts a submission on the outbound queue):
   .venv/bin/python -m local submit '{{"to":"15551234567","type":"text","text":{{"body":"hello"}}}}'
 
+The event lake (docs/lake.md), with the same SQL Athena runs:
+  .venv/bin/python -m local lake funnel --from YYYY-MM-DD --to YYYY-MM-DD
+
 Operator API {api}/v1  (OpenAPI document: {api}/v1/openapi.json)
   users `admin` (password {LOCAL_PASSWORDS["admin"]}), `agent` ({LOCAL_PASSWORDS["agent"]}):
   .venv/bin/wacloud --profile local login --api-url {api} --number {DEFAULT_PHONE_NUMBER_ID} \\
@@ -136,4 +139,30 @@ def submit_to_running_stack(document: str) -> int:
     submission.setdefault("phone_number_id", DEFAULT_PHONE_NUMBER_ID)
     submit(submission)
     print("queued")
+    return 0
+
+
+def query_lake_on_running_stack(query: str, first: str, last: str) -> int:
+    """Run a lake query over the running stack's lake (`python -m local lake`): the days'
+    files are copied from its lake bucket (moto S3), then DuckDB answers the same SQL
+    Athena runs on AWS (docs/lake.md)."""
+    import os
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    if not STATE_FILE.exists():
+        print("no local stack is running (start it with `make run`)", file=sys.stderr)
+        return 2
+    state = json.loads(STATE_FILE.read_text())
+    os.environ.update(state["environment"])
+    sys.path.insert(0, str(REPO_ROOT / "layers" / "common" / "python"))
+    from wacloud.infra.aws import s3
+    from wacloud.lake.duck import download
+    from wacloud.lake.duck import query as run_query
+
+    with tempfile.TemporaryDirectory(prefix="wacloud-lake-") as tmp:
+        download(s3(), state["outputs"]["LakeBucketName"], first, last, Path(tmp))
+        for row in run_query(query, Path(tmp), first, last):
+            print(json.dumps(row, default=str))
     return 0

@@ -1,5 +1,10 @@
 """EventBridge schedules: invoke scheduled functions with Scheduled Event payloads at
-the template's rates, optionally faster (`speedup`) so a local run shows them working."""
+the template's rates, optionally faster (`speedup`) so a local run shows them working.
+
+EventBridge invokes a schedule's target asynchronously, so the function's
+EventInvokeConfig applies: retries, then the on-failure destination
+(local/async_invoke.py). The rule target's DeadLetterConfig is not modelled (it takes
+what EventBridge cannot hand to Lambda at all, which a local stack cannot produce)."""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from local.lambdas import LocalFunction
+from local.async_invoke import AsyncInvokeConfig, invoke_async
+from local.lambdas import Invocation, LocalFunction
 
 _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 
@@ -51,8 +57,13 @@ class Ticker:
         region: str,
         account: str,
         speedup: float = 1.0,
+        *,
+        invoke: AsyncInvokeConfig | None = None,
+        sqs: Any = None,
     ) -> None:
         self.spec = spec
+        self._invoke = invoke or AsyncInvokeConfig()
+        self._sqs = sqs
         self.period = rate_seconds(spec.expression) / max(speedup, 1e-6)
         self._function = function
         self._region, self._account = region, account
@@ -70,10 +81,10 @@ class Ticker:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
-    def fire(self) -> Any:
-        outcome = self._function.invoke(
-            scheduled_event(self.spec.rule_arn, self._region, self._account)
-        )
+    def fire(self) -> Invocation:
+        """One scheduled run, invoked as EventBridge does; the final attempt's result."""
+        event = scheduled_event(self.spec.rule_arn, self._region, self._account)
+        outcome = invoke_async(self._function, event, self._invoke, self._sqs)
         self.runs += 1
         return outcome
 

@@ -1,7 +1,7 @@
 """The embedded default: the whole stack on this machine, wired as template.yaml wires it.
 
 moto server stands in for AWS, the Cloud API emulator for Meta, a local HTTP API for
-API Gateway, pollers for SQS event source mappings, tickers for EventBridge
+API Gateway, pollers for SQS and DynamoDB stream event source mappings, tickers for EventBridge
 schedules and `put_event` for EventBridge rules on a bus (with Lambda's asynchronous
 retries and on-failure destination). The handlers are the real ones, each in its own
 process with the environment the template gives it; they reach moto and the emulator
@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.async_invoke import AsyncInvokeConfig, async_configs
 from local.emf import EmfPublisher
 from local.emulator import Emulator, EmulatorConfig, WebhookDeliveryConfig
-from local.event_rules import AsyncInvokeConfig, BusForwarder, EventRule, business_event
+from local.event_rules import BusForwarder, EventRule, business_event
+from local.firehose import create_delivery_streams
 from local.gateway import LocalHttpApi, Route
 from local.lambdas import FunctionSpec, Invocation, LocalFunction
 from local.openai_standin import Standin
@@ -27,6 +29,7 @@ from local.operator_auth import JwtAuthorizer, OperatorAuth, TokenEndpoint
 from local.pollers import MappingSpec, QueuePoller
 from local.resources import create_resources
 from local.schedules import ScheduleSpec, Ticker
+from local.streams import StreamMappingSpec, StreamPoller
 from local.template import REPO_ROOT, Resolver, load_sam_template, translate
 
 ACCOUNT_ID = "123456789012"
@@ -80,6 +83,8 @@ class LocalStack:
         self.config = config or LocalStackConfig()
         self.functions: dict[str, LocalFunction] = {}
         self.pollers: dict[str, QueuePoller] = {}
+        self.stream_pollers: dict[str, StreamPoller] = {}
+        """DynamoDB stream mappings (local/streams.py); `stats` counts what each read."""
         self.tickers: dict[str, Ticker] = {}
         self.event_rules: list[EventRule] = []
         self.bus_forwarders: list[BusForwarder] = []
@@ -132,6 +137,7 @@ class LocalStack:
         )
         self.resolver.parameters = self._parameters(translated)
         create_resources(translated["Resources"], self.resolver, self.session)
+        create_delivery_streams(translated["Resources"], self.resolver, self.session)
         self._configure_queues()
         self._configure_secret()
         self._configure_openai_secret()
@@ -155,6 +161,8 @@ class LocalStack:
     def stop(self) -> None:
         for poller in self.pollers.values():
             poller.stop()
+        for stream in self.stream_pollers.values():
+            stream.stop()
         for ticker in self.tickers.values():
             ticker.stop()
         for forwarder in self.bus_forwarders:
@@ -251,7 +259,7 @@ class LocalStack:
         def client(service: str, **kwargs: Any) -> Any:
             endpoint = (
                 env["AWS_ENDPOINT_URL_DYNAMODB"]
-                if service == "dynamodb"
+                if service in ("dynamodb", "dynamodbstreams")
                 else env["AWS_ENDPOINT_URL"]
             )
             kwargs.setdefault("endpoint_url", endpoint)
@@ -453,7 +461,11 @@ class LocalStack:
                 continue
             props = resource["Properties"]
             function = self.functions[props["FunctionName"]["Ref"]]
-            queue_logical = props["EventSourceArn"]["Fn::GetAtt"][0]
+            source, attribute = props["EventSourceArn"]["Fn::GetAtt"]
+            if attribute == "StreamArn":
+                self._wire_stream(logical_id, props, function)
+                continue
+            queue_logical = source
             spec = MappingSpec(
                 logical_id=logical_id,
                 queue_url=self.resolver.refs[queue_logical],
@@ -474,19 +486,27 @@ class LocalStack:
             poller.start()
             self.pollers[logical_id] = poller
 
+    def _wire_stream(self, logical_id: str, props: dict[str, Any], function: LocalFunction) -> None:
+        """A DynamoDB stream mapping: read the table's stream, as Lambda does
+        (local/streams.py: filters, batches, partial failures, on-failure record)."""
+        assert self.resolver is not None
+        spec = StreamMappingSpec.from_properties(
+            logical_id,
+            str(self.resolver.attrs[(props["FunctionName"]["Ref"], "Arn")]),
+            self.resolver.resolve(props),
+            self._queue_url_of,
+        )
+        poller = StreamPoller(spec, function, self.client("dynamodbstreams"), self.client("sqs"))
+        poller.start()
+        self.stream_pollers[logical_id] = poller
+
     def _wire_event_rules(self, translated: dict[str, Any]) -> None:
         """EventBridge rules with an event pattern on a bus, matched by `put_event`;
         their targets are invoked as EventBridge does, asynchronously, so the
         function's EventInvokeConfig (retries, on-failure destination) applies."""
         assert self.resolver is not None
         resources = translated["Resources"]
-        async_configs: dict[str, AsyncInvokeConfig] = {}
-        for resource in resources.values():
-            if resource["Type"] == "AWS::Lambda::EventInvokeConfig":
-                props = self.resolver.resolve(resource["Properties"])
-                async_configs[props["FunctionName"]] = AsyncInvokeConfig.from_properties(
-                    props, self._queue_url_of
-                )
+        configs = async_configs(resources, self.resolver.resolve, self._queue_url_of)
         for logical_id, resource in resources.items():
             props = resource.get("Properties", {})
             if resource["Type"] != "AWS::Events::Rule" or "EventPattern" not in props:
@@ -498,7 +518,7 @@ class LocalStack:
                     bus=str(self.resolver.resolve(props.get("EventBusName", "default"))),
                     pattern=self.resolver.resolve(props["EventPattern"]),
                     function=self.functions[target],
-                    invoke=async_configs.get(target, AsyncInvokeConfig()),
+                    invoke=configs.get(target, AsyncInvokeConfig()),
                 )
             )
         for bus in sorted({rule.bus for rule in self.event_rules}):
@@ -543,6 +563,9 @@ class LocalStack:
         ]
 
     def _wire_schedules(self, translated: dict[str, Any]) -> None:
+        """Schedules invoke their target asynchronously: its EventInvokeConfig applies."""
+        assert self.resolver is not None
+        configs = async_configs(translated["Resources"], self.resolver.resolve, self._queue_url_of)
         for logical_id, resource in translated["Resources"].items():
             props = resource.get("Properties", {})
             if resource["Type"] != "AWS::Events::Rule" or "ScheduleExpression" not in props:
@@ -555,6 +578,8 @@ class LocalStack:
                 self.config.region,
                 ACCOUNT_ID,
                 speedup=self.config.schedule_speedup,
+                invoke=configs.get(target, AsyncInvokeConfig()),
+                sqs=self.client("sqs"),
             )
             if self.config.run_schedules:
                 ticker.start()

@@ -116,11 +116,21 @@ def register_features(
             campaigns.count_status(change.phone_number_id, change.message_id, change.status)
         return None
 
+    @subscribers.on_status
+    def count_status(change: StatusChange) -> str | None:
+        """Per-status counts of the status webhooks processed (the dashboard); the
+        funnel, each message's steps counted once, is the Facts function's."""
+        _count(STATUS_METRICS.get(change.status, "InboundStatusOther"))
+        return None
+
     @subscribers.on_field(*TEMPLATE_FIELDS)
     def mirror_template(change: FieldChange) -> str | None:
-        from wacloud.templates.sync import apply_template_webhook
+        from wacloud.templates import apply_template_webhook, template_alerts, webhook_changes
 
         changed = apply_template_webhook(change.waba_id, change.field, change.value, at=change.at)
+        if changed:  # an older webhook, applied after a newer one, is no news
+            for alert in template_alerts(None, webhook_changes(change.field, change.value) or {}):
+                _count(alert)
         return "template_mirror_updated" if changed else None
 
     @subscribers.on_field(*LIMIT_FIELDS)
@@ -131,10 +141,19 @@ def register_features(
         (store/reach.py), so each number gets an equal share and together they never
         exceed it. (Numbers of the portfolio's other WABAs are not known here.)"""
         from wacloud.campaigns.pacing import set_messaging_limit
-        from wacloud.outbound.messaging_limit import UNLIMITED, announced_limit
+        from wacloud.outbound.messaging_limit import (
+            LIMIT_DOWNGRADED,
+            UNLIMITED,
+            announced_limit,
+            is_lower,
+            quality_alerts,
+        )
 
+        # Each alert once per webhook, however many numbers share the limit (alarms).
+        alerts = quality_alerts(change.field, change.value)
         limit = announced_limit(change.value)
         if limit is None:
+            _count(*alerts)
             return None
         numbers = [change.phone_number_id] if change.phone_number_id else []
         if not numbers and change.waba_id:
@@ -144,16 +163,32 @@ def register_features(
                 "messaging limit announced for a WABA with no configured number",
                 extra={"waba_id": change.waba_id, "limit": limit},
             )
+            _count(*alerts)
             return None
         share = None if limit == UNLIMITED else max(1, limit // len(numbers))
         for pnid in numbers:
-            set_messaging_limit(pnid, share)
+            if is_lower(share, set_messaging_limit(pnid, share)):
+                alerts.add(LIMIT_DOWNGRADED)
+        _count(*alerts)
         logger.info(
             "messaging limit updated", extra={"numbers": numbers, "limit": limit, "each": share}
         )
         return f"messaging_limit:{limit}"
 
     return inbound
+
+
+# Status webhooks by status (`InboundStatus<Status>`): Meta's statuses, anything else
+# as Other, so a new status cannot add metrics without bound.
+STATUS_METRICS = {
+    status: f"InboundStatus{status.capitalize()}"
+    for status in ("sent", "delivered", "read", "played", "failed", "deleted")
+}
+
+
+def _count(*names: str) -> None:
+    for name in names:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 def build_responder(replier: Responder | None = None) -> Responder:
@@ -296,7 +331,7 @@ def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
     return results
 
 
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     _idempotency_config().register_lambda_context(context)

@@ -72,7 +72,7 @@ def _erase(request: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return report.as_dict()
 
 
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "erase_customer" in event:

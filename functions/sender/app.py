@@ -30,7 +30,7 @@ sender = Sender(configured_graph_client(), waba_for=waba_for)
 processor = SendBatchProcessor(sender, metrics)
 
 
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(

@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wacloud.graph.client import GraphTransportError
-from wacloud.graph.errors import GraphAPIError
+from wacloud.graph.errors import ErrorClass, GraphAPIError
 from wacloud.graph.factory import configured_graph_client
 from wacloud.infra.credentials import load_credentials
 from wacloud.store.tenants import waba_numbers
@@ -40,7 +40,12 @@ def _targets(event: dict[str, Any], configured: Callable[[], dict[str, str]]) ->
     return by_waba
 
 
-@metrics.log_metrics
+def _count(name: str) -> None:
+    """One alert metric: a template newly paused, disabled or RED (docs/operations.md)."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+@metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     graph = configured_graph_client()
@@ -49,10 +54,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     targets = _targets(event, lambda: waba_numbers(load_credentials()))
     for waba_id, phone_number_id in targets.items():
         try:
-            synced[waba_id] = sync_templates(graph, waba_id, phone_number_id)
+            synced[waba_id] = sync_templates(graph, waba_id, phone_number_id, alert=_count)
         except (GraphAPIError, GraphTransportError) as exc:
             failed[waba_id] = str(exc)
             logger.exception("template sync failed", extra={"waba_id": waba_id})
+            if isinstance(exc, GraphAPIError) and exc.error_class is ErrorClass.AUTH:
+                # The token is wrong or expired: the sender holds messages for the same
+                # reason; this says so even when nothing is being sent (the alarm).
+                metrics.add_metric(name="GraphAuthFailure", unit=MetricUnit.Count, value=1)
     total = sum(s["total"] for s in synced.values())
     metrics.add_metric(name="TemplatesSynced", unit=MetricUnit.Count, value=total)
     metrics.add_metric(

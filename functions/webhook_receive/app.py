@@ -137,7 +137,7 @@ def _report(result: ReceiveResult, size: int) -> None:
     metrics.add_metric(name="WebhookItemsQueued", unit=MetricUnit.Count, value=result.items)
 
 
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(event)

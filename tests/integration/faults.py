@@ -174,3 +174,24 @@ def install_reconcile_faults() -> None:
         return real_send(self, phone_number_id, payload)
 
     graph.GraphClient.send_message = send_message  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------- facts feed faults
+#: Facts of this business number are refused by the bus (FactsFunction, below).
+POISONED_PHONE_NUMBER_ID = "999000999000"
+
+
+def refuse_poisoned_facts() -> None:
+    """FactsFunction: `events_out.publish` raises for any fact of
+    POISONED_PHONE_NUMBER_ID, as a bus that keeps refusing would: the stream record
+    is retried, then given up on to FactsDeadLetterQueue."""
+    from wacloud import events_out
+
+    real_publish = events_out.publish
+
+    def publish(facts: Any) -> None:
+        if any(f.phone_number_id == POISONED_PHONE_NUMBER_ID for f in facts):
+            raise RuntimeError("the bus refused the facts (injected by the test)")
+        real_publish(facts)
+
+    events_out.publish = publish  # type: ignore[assignment]

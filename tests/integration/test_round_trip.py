@@ -58,7 +58,13 @@ def test_customer_hi_gets_a_reply_whose_statuses_are_recorded_in_order(
     states = [h["state"] for h in record["history"]]
     assert states == ["sending", "sent", "delivered", "read"]
     assert record["status_at_delivered"] <= record["status_at_read"]
-    history = events.status_history(PNID, record["wamid"])
+    # The Sender moves the record to `sent` when Graph accepts the message, so the
+    # record can be `read` while Meta's `sent` webhook is still on the inbound queue
+    # (inbound/statuses.py): wait for all three status records, then check their order.
+    history = wait_for(
+        "the three status webhooks recorded",
+        lambda: h if len(h := events.status_history(PNID, record["wamid"])) >= 3 else None,
+    )
     assert [s["status"] for s in history] == ["sent", "delivered", "read"]
 
 

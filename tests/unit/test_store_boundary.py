@@ -100,7 +100,7 @@ def test_template_sync_targets_the_table_waba(table: str, monkeypatch: pytest.Mo
     monkeypatch.setattr(app, "load_credentials", lambda: MetaCredentials.from_json({}))
     synced: list[tuple[str, str]] = []
 
-    def sync(graph: object, waba_id: str, pnid: str) -> dict[str, int]:
+    def sync(graph: object, waba_id: str, pnid: str, **_: object) -> dict[str, int]:
         synced.append((waba_id, pnid))
         return {"total": 0, "written": 0, "deleted": 0}
 

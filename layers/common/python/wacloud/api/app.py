@@ -38,6 +38,7 @@ ROUTERS = (
     "workflows",
     "tenants",
     "operations",
+    "reports",
 )
 #: Which module serves a path: by `/v1/{segment}`, or `/v1/numbers/{pnid}/{segment}`.
 TOP_LEVEL = {
@@ -57,6 +58,7 @@ PER_NUMBER = {
     "templates": "templates",
     "campaigns": "campaigns",
     "workflows": "workflows",
+    "reports": "reports",
 }
 SECURITY_SCHEMES: dict[str, Any] = {
     "cognito": {

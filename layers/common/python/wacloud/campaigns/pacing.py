@@ -31,10 +31,11 @@ def campaign_mps(phone_number_id: str) -> float:
     return max(1.0, min(share, tenants.load(phone_number_id).throughput_mps / 2))
 
 
-def set_messaging_limit(phone_number_id: str, limit: int | None) -> None:
-    """Record a number's messaging limit (None or -1: unlimited); see
+def set_messaging_limit(phone_number_id: str, limit: int | None) -> int | None:
+    """Record a number's messaging limit (None or -1: unlimited) and return the one it
+    replaced (-1 unlimited, None never stored); see
     `wacloud.store.tenants.set_messaging_limit`, which callers should use."""
-    tenants.set_messaging_limit(phone_number_id, limit)
+    return tenants.set_messaging_limit(phone_number_id, limit)
 
 
 def reach_room(phone_number_id: str, at: float) -> int | None:

@@ -287,7 +287,7 @@ def reply(
         phone_number_id, wa_id, content, key=key, fields={"origin": "agent", "agent": agent}
     )
     conversation = store.load(phone_number_id, wa_id)
-    store.touch(phone_number_id, wa_id, conversation, at=at)
+    store.touch(phone_number_id, wa_id, conversation, at=at, agent_reply=True)
     logger.info(
         "agent replied",
         extra={"to": mask_phone(wa_id), "agent": agent, "message_id": message_id},

@@ -94,3 +94,19 @@ def cloudwatch() -> Any:
     import boto3
 
     return boto3.client("cloudwatch", config=_config())
+
+
+@cache
+def firehose() -> Any:
+    """Kinesis Data Firehose: the event lake's delivery stream (wacloud.lake)."""
+    import boto3
+
+    return boto3.client("firehose", config=_config())
+
+
+@cache
+def athena() -> Any:
+    """Athena: the lake's queries on AWS (wacloud.lake.athena, an operator's tool)."""
+    import boto3
+
+    return boto3.client("athena", config=_config())

@@ -25,6 +25,8 @@ Attributes:
 * ``last_activity_at`` -- the last customer message, agent reply or transition of a
   conversation in the inbox
 * ``resolved_at``, ``resolved_by`` -- the last resolve (state ``resolved``)
+* ``first_reply_at``   -- a person's first reply since the last handoff (set by
+  `touch` with ``agent_reply``): the first-response time of analytics
 * ``survey_message_id``, ``survey_sent_at`` -- the satisfaction survey sent on resolve;
   ``survey_answer``, ``survey_answered_at`` -- the customer's answer to THAT message
 * ``gsi2pk`` / ``gsi2sk`` -- the inbox index: ``{pnid}#INBOX`` and
@@ -124,6 +126,7 @@ class Conversation:
     survey_sent_at: float | None = None
     survey_answer: str | None = None
     survey_answered_at: float | None = None
+    first_reply_at: float | None = None
     in_inbox: bool = False
 
     def in_handoff(self, at: float) -> bool:
@@ -174,6 +177,7 @@ class Conversation:
             survey_sent_at=_float(item.get("survey_sent_at")),
             survey_answer=_str(item.get("survey_answer")),
             survey_answered_at=_float(item.get("survey_answered_at")),
+            first_reply_at=_float(item.get("first_reply_at")),
             in_inbox=bool(item.get("gsi2pk")),
         )
 
@@ -206,6 +210,7 @@ class Conversation:
             "survey_sent_at": self.survey_sent_at,
             "survey_answer": self.survey_answer,
             "survey_answered_at": self.survey_answered_at,
+            "first_reply_at": self.first_reply_at,
         }
         if self.in_inbox and self.last_activity_at is not None:
             item["gsi2pk"] = inbox_pk(self.phone_number_id)
@@ -369,12 +374,29 @@ def assign(
     return transact(writes)
 
 
-def touch(phone_number_id: str, wa_id: str, conversation: Conversation, *, at: float) -> bool:
+def touch(
+    phone_number_id: str,
+    wa_id: str,
+    conversation: Conversation,
+    *,
+    at: float,
+    agent_reply: bool = False,
+) -> bool:
     """Note activity (a customer message, an agent's reply) on a conversation; it
     enters the inbox if it was not there. Conditional on the state read in
-    ``conversation`` (a transition in between keeps its own keys)."""
+    ``conversation`` (a transition in between keeps its own keys).
+
+    An agent's first reply since the last handoff is kept (``first_reply_at``) in the
+    same write: the first-response time analytics reads from the change stream."""
     expr = Expr()
     _same_hands(expr, conversation)
+    handoff_at = conversation.handoff_at
+    if (
+        agent_reply
+        and handoff_at is not None
+        and (conversation.first_reply_at is None or conversation.first_reply_at < handoff_at)
+    ):
+        expr.set("first_reply_at", at)
     _inbox(expr, phone_number_id, waiting=conversation.waiting(at), at=at)
     return conditional_update(
         conversation_pk(phone_number_id, wa_id),

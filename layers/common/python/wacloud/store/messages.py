@@ -579,11 +579,13 @@ def _transition(
     detail: dict[str, Any] | None = None,
     rank: int | None = None,
     remove: Sequence[str] = (),
+    first: dict[str, Any] | None = None,
 ) -> bool:
     """Move to `state` if that is forward (by rank) and `condition` holds; False otherwise.
 
     The one state change every writer goes through: rank-guarded, `at_<state>` kept
-    the first time, appended to `history`; `remove` drops attributes in the same write.
+    the first time, appended to `history`; `remove` drops attributes in the same write;
+    `first` sets attributes only where they are absent (a value once kept stays).
     """
     names = {"#state": "state", "#at_state": f"at_{state.value}"}
     values: dict[str, Any] = {
@@ -607,6 +609,12 @@ def _transition(
         names[f"#x{i}"] = name
         values[f":x{i}"] = value
         sets.append(f"#x{i} = :x{i}")
+    for i, (name, value) in enumerate(
+        {k: v for k, v in (first or {}).items() if v is not None}.items()
+    ):
+        names[f"#f{i}"] = name
+        values[f":f{i}"] = value
+        sets.append(f"#f{i} = if_not_exists(#f{i}, :f{i})")
     cond = "attribute_exists(pk) AND state_rank < :rank"
     if condition:
         cond += f" AND ({condition})"
@@ -853,7 +861,10 @@ def apply_status(
     """Apply a (deduplicated) status webhook; True if it moved the state forward.
 
     The timestamp of every status is kept even when the state does not move (a late
-    `delivered` after `read` still records when delivery happened).
+    `delivered` after `read` still records when delivery happened), and so is Meta's
+    first `pricing` object: it comes on `sent` and on one of delivered/read, and the
+    `sent` webhook usually finds the record `sent` already (the sender's). Kept in the
+    same write, it is what the facts feed reads cost from (wacloud.store.changes).
     """
     try:
         state = State(status)
@@ -863,6 +874,7 @@ def apply_status(
         # Meta's first status for a message: it may be the only trace of a send whose
         # response a crash lost, so make the wamid findable. Later statuses find it.
         _put_wamid_lookup(phone_number_id, message_id, wamid)
+    pricing = (detail or {}).get("pricing") or None
     moved = _transition(
         phone_number_id,
         message_id,
@@ -873,13 +885,14 @@ def apply_status(
             "wamid": wamid,
             **({"error": delivery_error(detail)} if state is State.FAILED and detail else {}),
         },
+        first={"pricing": pricing},
         detail=detail,
     )
     if not moved:
         _set_fields(
             phone_number_id,
             message_id,
-            {f"status_at_{state.value}": at, "wamid": wamid},
+            {f"status_at_{state.value}": at, "wamid": wamid, "pricing": pricing},
             only_if_absent=True,
         )
     return moved

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wacloud.infra.clock import now
-from wacloud.infra.dynamo import Expr, conditional_update, get, items
+from wacloud.infra.dynamo import Expr, get, items, update
 from wacloud.store.per_number_cache import PerNumberCache
 
 if TYPE_CHECKING:
@@ -93,15 +93,28 @@ def clear_cache() -> None:
     _cache.clear()
 
 
-def set_messaging_limit(phone_number_id: str, limit: int | None) -> None:
+def set_messaging_limit(phone_number_id: str, limit: int | None) -> int | None:
     """Record a number's messaging limit (None or -1: unlimited) in its tenant config.
+
+    Returns the limit it replaced, read by the same write, so the inbound owner can
+    tell a downgrade (the alarm, docs/operations.md): -1 for unlimited, None when no
+    limit was stored (the default applied, which nobody announced).
 
     For operators, and for the inbound owner on `business_capability_update`
     (`max_daily_conversations_per_business`; `..._per_phone` up to v23,
     docs/meta/webhooks.md#other-fields).
     """
     expr = Expr().set("messaging_limit", -1 if limit is None else limit)
-    conditional_update(tenant_pk(phone_number_id), "#", expr.set("messaging_limit_at", now()))
+    old = update(
+        tenant_pk(phone_number_id),
+        "#",
+        expr.set("messaging_limit_at", now()),
+        returns="UPDATED_OLD",
+    ).attributes
+    if "messaging_limit" not in old:
+        return None
+    previous = _limit(old["messaging_limit"])
+    return -1 if previous is None else previous
 
 
 def waba_for(phone_number_id: str, credentials: MetaCredentials | None = None) -> str | None:

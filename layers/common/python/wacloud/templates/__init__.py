@@ -2,7 +2,8 @@
 
 Public names for the other features (they import this package, never its modules):
 the mirror's reads (`load_template`, `known_templates`, `sendable`), its webhook
-(`TEMPLATE_FIELDS`, `apply_template_webhook`), and rendering a template's variables
+(`TEMPLATE_FIELDS`, `apply_template_webhook`, and `webhook_changes` with `template_alerts`
+for the alarms on a paused or RED template), and rendering a template's variables
 from data (`template_message`, `check_against`, `render`, `RenderError`), shared by
 campaigns (a recipient row) and workflows (an event's detail). The full sync
 (`templates.sync.sync_templates`) is the TemplateSync function's.
@@ -25,6 +26,8 @@ from .sync import (
     known_templates,
     load_template,
     sendable,
+    template_alerts,
+    webhook_changes,
 )
 
 __all__ = [
@@ -38,6 +41,8 @@ __all__ = [
     "parse_time",
     "render",
     "sendable",
+    "template_alerts",
     "template_components",
     "template_message",
+    "webhook_changes",
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from wacloud.infra.clock import now
@@ -38,9 +38,15 @@ SENDABLE_STATUSES = frozenset({"APPROVED"})
 # Webhook events after which a template is gone for good (docs/meta/webhooks.md#other-fields event
 # enum).
 GONE_EVENTS = frozenset({"DELETED", "PENDING_DELETION"})
+# Changes an operator must hear about (docs/operations.md, the template alarms): sends of
+# the template fail (132015 while paused) or will soon. Metric name per status or quality.
+ALERT_STATUSES = {"PAUSED": "TemplatePaused", "DISABLED": "TemplateDisabled"}
+ALERT_QUALITIES = {"RED": "TemplateQualityRed"}
 
 # The mirror's keys are the store's; `template_pk` is named here for existing callers.
 __all__ = [
+    "ALERT_QUALITIES",
+    "ALERT_STATUSES",
     "GONE_EVENTS",
     "SENDABLE_STATUSES",
     "TEMPLATE_FIELDS",
@@ -54,6 +60,7 @@ __all__ = [
     "placeholders",
     "sendable",
     "sync_templates",
+    "template_alerts",
     "template_pk",
     "template_sk",
     "webhook_changes",
@@ -149,11 +156,34 @@ def iter_pages(graph: GraphClient, waba_id: str, phone_number_id: str) -> Iterat
     raise RuntimeError(f"template paging for WABA {waba_id} did not end after {MAX_PAGES} pages")
 
 
-def sync_templates(graph: GraphClient, waba_id: str, phone_number_id: str) -> dict[str, int]:
+def template_alerts(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
+    """The alert metrics a template's change from `old` to `new` (mirror fields, a
+    webhook's changes) warrants: newly PAUSED or DISABLED, newly RED. A field `new`
+    does not carry is unchanged; a repeat of the same state is no news."""
+    before = old or {}
+    alerts = []
+    status, quality = new.get("status"), new.get("quality")
+    if status in ALERT_STATUSES and before.get("status") != status:
+        alerts.append(ALERT_STATUSES[status])
+    if quality in ALERT_QUALITIES and before.get("quality") != quality:
+        alerts.append(ALERT_QUALITIES[quality])
+    return alerts
+
+
+def sync_templates(
+    graph: GraphClient,
+    waba_id: str,
+    phone_number_id: str,
+    alert: Callable[[str], None] | None = None,
+) -> dict[str, int]:
     """Mirror every template of one WABA; returns counts (total, written, deleted).
 
     The full listing is read before anything is marked deleted, so a paging error
     (an exception here) never deletes templates that were simply not reached.
+    `alert` gets the metric name of each template found newly paused, disabled or
+    RED (`template_alerts`): the webhook that should have said so may have been
+    missed. A template seen for the first time is not news (a first sync would
+    alert on every template paused long ago).
     """
     at = now()
     existing = {item["sk"]: item for item in mirror.mirror_items(waba_id)}
@@ -167,6 +197,9 @@ def sync_templates(graph: GraphClient, waba_id: str, phone_number_id: str) -> di
         fingerprint = digest(fields)
         if old and old.get("digest") == fingerprint and not old.get("deleted"):
             continue
+        if old and alert is not None:
+            for name in template_alerts(old, fields):
+                alert(name)
         mirror.upsert(
             waba_id, sk, {**fields, "digest": fingerprint, "synced_at": at, "deleted": False}
         )
