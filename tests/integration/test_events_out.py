@@ -17,10 +17,12 @@ everything written before it has been published.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,12 +79,33 @@ class Subscriber:
         ]
 
 
-def inbound_queue_empty(stack: LocalStack) -> bool:
-    attributes = stack.client("sqs").get_queue_attributes(
-        QueueUrl=stack.outputs["InboundQueueUrl"],
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return all(int(v) == 0 for v in attributes.values())
+def inbound_queue(stack: LocalStack) -> dict[str, str]:
+    return dict(
+        stack.client("sqs").get_queue_attributes(
+            QueueUrl=stack.outputs["InboundQueueUrl"],
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+    )
+
+
+def wait_inbound_drained(stack: LocalStack, timeout: float) -> None:
+    """Every webhook item handled, the duplicates that came back included; on a timeout
+    the message says what was left and what the processor failed with."""
+    try:
+        wait_for(
+            "the inbound queue drained",
+            lambda: all(int(v) == 0 for v in inbound_queue(stack).values()),
+            timeout=timeout,
+            interval=0.2,
+        )
+    except AssertionError:
+        log = Path(stack.config.log_dir or ".") / "InboundProcessorFunction.log"
+        failures = Counter(re.findall(r'"exception_name":"(\w+)"', log.read_text()))
+        raise AssertionError(f"left: {inbound_queue(stack)}; failures: {dict(failures)}") from None
 
 
 def test_each_fact_reaches_the_bus_once_though_every_webhook_comes_twice(
@@ -135,7 +158,7 @@ def test_each_fact_reaches_the_bus_once_though_every_webhook_comes_twice(
     # Every webhook (and its duplicate) in and handled; then one last change to follow
     # them through the stream.
     settle(stack, quiet=2.0, timeout=90)
-    wait_for("the inbound queue drained", lambda: inbound_queue_empty(stack), timeout=120)
+    wait_inbound_drained(stack, timeout=150)
     assert any(w.get("duplicate") for w in emulator.webhooks()), "no webhook was duplicated"
     from wacloud.store import contacts
 
