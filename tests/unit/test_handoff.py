@@ -247,21 +247,23 @@ def test_malformed_hours_are_refused() -> None:
 
 
 # ------------------------------------------------------------------ events
-def test_request_handoff_publishes_once_per_handoff(bus: Bus) -> None:
+def test_request_handoff_tells_the_operators_once_and_leaves_the_bus_to_the_feed(
+    bus: Bus,
+) -> None:
+    """The operators' topic is told at once; `conversation.handoff_requested` reaches the
+    bus from the change stream only (wacloud.events_out), never from here too."""
     assert request_handoff(PNID, WA, reason="keyword", at=MONDAY_10, language="es")
     assert not request_handoff(PNID, WA, reason="complaint", at=MONDAY_10 + 5)
-    (event,) = bus.events()
-    assert event["source"] == "wacloud"
-    assert event["detail-type"] == "conversation.handoff_requested"
-    assert event["detail"]["phone_number_id"] == PNID and event["detail"]["wa_id"] == WA
-    assert event["detail"]["reason"] == "keyword" and event["detail"]["language"] == "es"
+    assert bus.events() == []
     (note,) = bus.topic_messages()
-    assert note == event["detail"]
+    assert note["phone_number_id"] == PNID and note["wa_id"] == WA
+    assert note["reason"] == "keyword" and note["language"] == "es"
     assert store.load(PNID, WA).notified_at is not None
 
     assert release(PNID, WA, by="op-7", at=MONDAY_10 + 60)
     assert not release(PNID, WA, by="op-7", at=MONDAY_10 + 61)
     (released,) = bus.events()
+    assert released["source"] == "wacloud"
     assert released["detail-type"] == "conversation.released"
     assert released["detail"]["by"] == "op-7"
     assert bus.topic_messages() == []  # operators are told of requests only
@@ -282,7 +284,7 @@ def test_a_redelivery_finishes_a_handoff_whose_events_failed(
         raise RuntimeError("EventBridge unavailable")
 
     with monkeypatch.context() as patched:
-        patched.setattr(handoff, "publish", down)
+        patched.setattr(handoff, "tell_operators", down)
         with pytest.raises(RuntimeError):
             request_handoff(PNID, WA, reason="keyword", at=MONDAY_10, wamid="wamid.A")
     assert store.load(PNID, WA).notified_at is None
@@ -291,7 +293,7 @@ def test_a_redelivery_finishes_a_handoff_whose_events_failed(
     # ...the redelivered one does, once.
     assert request_handoff(PNID, WA, reason="keyword", at=MONDAY_10 + 2, wamid="wamid.A")
     assert request_handoff(PNID, WA, reason="keyword", at=MONDAY_10 + 3, wamid="wamid.A")
-    assert len(bus.events()) == 1 and len(bus.topic_messages()) == 1
+    assert len(bus.topic_messages()) == 1 and bus.events() == []
 
 
 # ------------------------------------------------------------------ the gate
@@ -307,18 +309,18 @@ def test_keyword_hands_over_with_the_notice_then_silence(bus: Bus) -> None:
     assert g.respond(message("hola?", wamid="wamid.2", at=MONDAY_10 + 5)) == Response()
     assert g.respond(message("humano!!", wamid="wamid.3", at=MONDAY_10 + 6)) == Response()
     # A redelivery of the message that asked: the same notice (its reply key makes it
-    # go once), no second event.
+    # go once), no second note.
     again = g.respond(message("hola, quiero hablar con un humano", at=MONDAY_10 + 7))
     assert body(again) == body(answer)
-    assert len(bus.events()) == 1
+    assert len(bus.topic_messages()) == 1
 
 
 def test_menu_option_two_hands_over(bus: Bus) -> None:
     answer = gate().respond(message("2", at=FRIDAY_19))
     assert body(answer).endswith("on Monday at 09:00.")
     assert store.load(PNID, WA).handoff_reason == "menu"
-    (event,) = bus.events()
-    assert event["detail"]["reason"] == "menu"
+    (note,) = bus.topic_messages()
+    assert note["reason"] == "menu"
 
 
 def test_released_or_expired_the_bot_answers_again(bus: Bus) -> None:
@@ -336,7 +338,7 @@ def test_other_messages_go_to_the_inner_responder(bus: Bus) -> None:
     assert body(gate().respond(message("1"))).startswith("We are open")
     assert gate(NoReply()).respond(message("hello")) == Response()
     assert not in_handoff(PNID, WA, at=MONDAY_10)
-    assert bus.events() == []
+    assert bus.topic_messages() == []
 
 
 def test_the_menu_alone_still_answers_option_two() -> None:

@@ -1,10 +1,14 @@
 """Handing a conversation to a person, and back.
 
 `request_handoff` enters handoff (conditionally: once, however many deliveries or
-callers ask) and tells the business once: `conversation.handoff_requested` on its
-bus and its operators' topic. A delivery that dies between the two is finished by
-the next delivery of the same message (``wamid``): the state says whether the
-operators were told (`notified_at`). The bot stays silent while `in_handoff`: until
+callers ask) and tells the operators at once on their topic. A delivery that dies
+between the two is finished by the next delivery of the same message (``wamid``): the
+state says whether the operators were told (`notified_at`). The business's apps learn
+of it as `conversation.handoff_requested` on the bus, from the state table's change
+stream (wacloud.events_out): the conditional write makes one change, so one event,
+with an id to deduplicate a redelivery on; put from here, a retry after a failure
+between the put and `notified_at` put it twice (docs/events.md, "Why from the
+stream"). The bot stays silent while `in_handoff`: until
 `release`, or until the tenant's timeout passes (`handoff_until`). With the tenant's
 inbox setting ``auto_assign`` an agent is picked at once (wacloud.conversations.inbox).
 """
@@ -15,7 +19,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from wacloud.conversations.events import HANDOFF_REQUESTED, RELEASED, publish
+from wacloud.conversations.events import HANDOFF_REQUESTED, RELEASED, publish, tell_operators
 from wacloud.conversations.settings import HandoffSettings, load_handoff_settings
 from wacloud.infra.clock import iso, now
 from wacloud.infra.privacy import mask_phone
@@ -105,7 +109,7 @@ def request_handoff(
 
 def _notify(conversation: store.Conversation) -> None:
     assert conversation.handoff_at is not None
-    publish(HANDOFF_REQUESTED, _detail(conversation), notify_operators=True)
+    tell_operators(HANDOFF_REQUESTED, _detail(conversation))
     store.mark_notified(
         conversation.phone_number_id,
         conversation.wa_id,
@@ -143,7 +147,6 @@ def release(phone_number_id: str, wa_id: str, *, by: str, at: float) -> bool:
                 "by": by,
                 "at": iso(at),
             },
-            notify_operators=False,
         )
         logger.info("conversation released to the bot", extra={"to": mask_phone(wa_id)})
     return released

@@ -36,7 +36,9 @@ from wacloud.store import inbox as inbox_store
 
 logger = Logger(child=True)
 
-RESOLVED_EVENT = "conversation.resolved"
+# `conversation.resolved` reaches the bus from the state table's change stream
+# (wacloud.events_out): put here after the conditional resolve, a failed put was lost
+# for good, since a retry finds the conversation resolved already (ConflictError).
 ASSIGNED_EVENT = "conversation.assigned"
 #: The survey's buttons: reply id -> the answer kept.
 SURVEY_PREFIX = "survey:"
@@ -111,7 +113,6 @@ def _assigned_event(phone_number_id: str, wa_id: str, *, agent: str, by: str, at
             "by": by,
             "at": iso(at),
         },
-        notify_operators=False,
     )
     logger.info("conversation assigned", extra={"to": mask_phone(wa_id), "agent": agent})
 
@@ -154,11 +155,6 @@ def resolve(phone_number_id: str, wa_id: str, *, by: str, at: float) -> Resolved
     before = store.resolve(phone_number_id, wa_id, by=by, at=at)
     if before is None:
         raise ConflictError("the conversation is resolved already")
-    publish(
-        RESOLVED_EVENT,
-        {"phone_number_id": phone_number_id, "wa_id": wa_id, "by": by, "at": iso(at)},
-        notify_operators=False,
-    )
     survey_id = None
     if inbox_store.load_settings(phone_number_id).survey and contacts.window_open(
         contacts.load(phone_number_id, wa_id), at
