@@ -1,4 +1,4 @@
-"""`python -m local run | demo | submit | erase`: the embedded default (see README)."""
+"""`python -m local run | demo | submit | erase | invoke`: the embedded default (see README)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,20 @@ def main(argv: list[str] | None = None) -> int:
     erase = sub.add_parser("erase", help="erase a customer's data on the running stack")
     erase.add_argument("wa_id", help="the customer's number (digits)")
     erase.add_argument("--phone-number-id", help="the business number (default: the emulator's)")
+    invoke = sub.add_parser(
+        "invoke", help="run one function's handler on an event against the running stack"
+    )
+    invoke.add_argument("function", help="the function's logical id, e.g. WebhookVerifyFunction")
+    invoke.add_argument("-e", "--event", required=True, help="event JSON file, e.g. events/x.json")
+    invoke.add_argument(
+        "--env-vars",
+        help="environment per function (default: .local-state/env.json, written by make run)",
+    )
     args = parser.parse_args(argv)
+    if args.command == "invoke":
+        from local.invoke import main as invoke_main
+
+        return invoke_main(args.function, args.event, args.env_vars)
     if args.command == "erase":
         from local.run import erase_on_running_stack
 
