@@ -21,7 +21,7 @@ from packaging.requirements import Requirement
 from bench._common import LAYER_PATH
 
 LAYER_REQUIREMENTS = LAYER_PATH.parent / "requirements.txt"
-# Lambda's python3.11 runtime bundles the AWS SDK.
+# Lambda's python3.13 runtime bundles the AWS SDK.
 RUNTIME_PROVIDED = ("boto3",)
 
 

@@ -1,4 +1,5 @@
-"""`python -m local run | demo | submit | erase | lake`: the embedded default (see README)."""
+"""`python -m local run | demo | submit | erase | lake | invoke`: the embedded default
+(see README)."""
 
 from __future__ import annotations
 
@@ -35,11 +36,24 @@ def main(argv: list[str] | None = None) -> int:
     lake.add_argument("query", choices=("funnel", "templates", "billable"))
     lake.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD")
     lake.add_argument("--to", dest="last", required=True, help="last day, inclusive")
+    invoke = sub.add_parser(
+        "invoke", help="run one function's handler on an event against the running stack"
+    )
+    invoke.add_argument("function", help="the function's logical id, e.g. WebhookVerifyFunction")
+    invoke.add_argument("-e", "--event", required=True, help="event JSON file, e.g. events/x.json")
+    invoke.add_argument(
+        "--env-vars",
+        help="environment per function (default: .local-state/env.json, written by make run)",
+    )
     args = parser.parse_args(argv)
     if args.command == "lake":
         from local.run import query_lake_on_running_stack
 
         return query_lake_on_running_stack(args.query, args.first, args.last)
+    if args.command == "invoke":
+        from local.invoke import main as invoke_main
+
+        return invoke_main(args.function, args.event, args.env_vars)
     if args.command == "erase":
         from local.run import erase_on_running_stack
 

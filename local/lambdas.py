@@ -51,6 +51,20 @@ class FunctionSpec:
         return self.logical_id
 
 
+def runtime_environment(logical_id: str, props: dict[str, Any], code_dir: Path) -> dict[str, str]:
+    """The variables Lambda's runtime itself sets for a function (translated `props`)."""
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": logical_id,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props.get("MemorySize", 128)),
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{props.get('Runtime', 'python3.13')}",
+        "LAMBDA_TASK_ROOT": str(code_dir),
+        # No X-Ray daemon on this machine; Powertools would otherwise try to reach one.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
 @dataclass(frozen=True)
 class Invocation:
     ok: bool

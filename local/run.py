@@ -7,6 +7,7 @@ import signal
 import threading
 
 from local.emulator import DEFAULT_PHONE_NUMBER_ID
+from local.invoke import write_env_vars
 from local.operator_auth import LOCAL_PASSWORDS
 from local.stack import LocalStack, LocalStackConfig
 from local.template import REPO_ROOT
@@ -85,6 +86,16 @@ Operator API {api}/v1  (OpenAPI document: {api}/v1/openapi.json)
             }
         )
     )
+    env_file = write_env_vars(stack)
+    print(
+        f"""Invoke one function against it (environment per function: {env_file.name}):
+  .venv/bin/python -m local invoke WebhookVerifyFunction -e events/webhook_verify.json
+  sam local invoke WebhookVerifyFunction -e events/webhook_verify.json \\
+      --env-vars {env_file.relative_to(REPO_ROOT)} --docker-network host \\
+      --region {stack.config.region}
+""",
+        flush=True,
+    )
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -92,6 +103,7 @@ Operator API {api}/v1  (OpenAPI document: {api}/v1/openapi.json)
     print("stopping...", flush=True)
     stack.stop()
     STATE_FILE.unlink(missing_ok=True)
+    env_file.unlink(missing_ok=True)
     return 0
 
 

@@ -23,7 +23,7 @@ from local.emulator import Emulator, EmulatorConfig, WebhookDeliveryConfig
 from local.event_rules import BusForwarder, EventRule, business_event
 from local.firehose import create_delivery_streams
 from local.gateway import LocalHttpApi, Route
-from local.lambdas import FunctionSpec, Invocation, LocalFunction
+from local.lambdas import FunctionSpec, Invocation, LocalFunction, runtime_environment
 from local.openai_standin import Standin
 from local.operator_auth import JwtAuthorizer, OperatorAuth, TokenEndpoint
 from local.pollers import MappingSpec, QueuePoller
@@ -33,6 +33,8 @@ from local.streams import StreamMappingSpec, StreamPoller
 from local.template import REPO_ROOT, Resolver, load_sam_template, translate
 
 ACCOUNT_ID = "123456789012"
+# What a handler's process keeps of this machine's environment.
+HOST_VARIABLES = ("PATH", "HOME", "LANG", "TMPDIR")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -367,21 +369,10 @@ class LocalStack:
     def _base_environment(
         self, logical_id: str, props: dict[str, Any], code_dir: Path
     ) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+        env = {k: v for k, v in os.environ.items() if k in HOST_VARIABLES}
         env.update(self.aws_environment())
-        env.update(
-            {
-                "AWS_LAMBDA_FUNCTION_NAME": logical_id,
-                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props.get("MemorySize", 128)),
-                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
-                "LAMBDA_TASK_ROOT": str(code_dir),
-                "LOCAL_ACCOUNT_ID": ACCOUNT_ID,
-                # No X-Ray daemon on this machine; Powertools would otherwise try to reach one.
-                "POWERTOOLS_TRACE_DISABLED": "true",
-                "PYTHONDONTWRITEBYTECODE": "1",
-            }
-        )
+        env.update(runtime_environment(logical_id, props, code_dir))
+        env["LOCAL_ACCOUNT_ID"] = ACCOUNT_ID
         return env
 
     def _wire_routes(self, sam: dict[str, Any]) -> None:

@@ -52,8 +52,13 @@ class _NoManagedPolicies:
         return {}
 
 
-def translate(sam: dict[str, Any], region: str) -> dict[str, Any]:
-    """Expand the SAM transform offline (aws-sam-translator), as CloudFormation does."""
+def translate(sam: dict[str, Any], region: str, *, keep_aliases: bool = False) -> dict[str, Any]:
+    """Expand the SAM transform offline (aws-sam-translator), as CloudFormation does.
+
+    Event sources, routes, rules and permissions then name each function's `live` alias
+    (AutoPublishAlias); unless `keep_aliases`, they name the function itself, as the
+    local stack runs it (see collapse_aliases).
+    """
     template = copy.deepcopy(sam)
     # The translator needs S3 locations; the local stack reads code from the repo.
     for logical_id, resource in template["Resources"].items():
@@ -62,13 +67,60 @@ def translate(sam: dict[str, Any], region: str) -> dict[str, Any]:
             props["CodeUri"] = f"s3://local-code/{logical_id}.zip"
         elif resource["Type"] == "AWS::Serverless::LayerVersion":
             props["ContentUri"] = f"s3://local-code/{logical_id}.zip"
-    return _translate_with_region(template, region)
+    translated = _translate_with_region(template, region)
+    return translated if keep_aliases else collapse_aliases(translated)
+
+
+def collapse_aliases(template: dict[str, Any]) -> dict[str, Any]:
+    """Point whatever names a function's alias at the function itself, in place.
+
+    On AWS a deploy publishes a version and CodeDeploy moves the alias to it; locally
+    each function runs its code as it is on disk (one version, $LATEST), so the alias
+    and the function are the same thing. A `FunctionName` that is the alias becomes
+    the function's Ref; any other reference (a rule target's Arn, an integration URI's
+    ${Alias} in a Sub) becomes the function's Arn. Callers then see the wiring as it
+    was before aliases, whichever template they read.
+    """
+    aliases = {
+        logical_id: resource["Properties"]["FunctionName"]["Ref"]
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::Lambda::Alias"
+    }
+    if not aliases:
+        return template
+    pattern = re.compile(r"\$\{(" + "|".join(map(re.escape, aliases)) + r")\}")
+
+    def walk(value: Any, key: str | None = None) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"Ref"} and value["Ref"] in aliases:
+                function = aliases[value["Ref"]]
+                return (
+                    {"Ref": function}
+                    if key == "FunctionName"
+                    else {"Fn::GetAtt": [function, "Arn"]}
+                )
+            return {k: walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, key) for v in value]
+        if isinstance(value, str) and key == "Fn::Sub":
+            return pattern.sub(lambda m: "${" + aliases[m.group(1)] + ".Arn}", value)
+        return value
+
+    template["Resources"] = walk(template["Resources"])
+    if "Outputs" in template:
+        template["Outputs"] = walk(template["Outputs"])
+    return template
 
 
 def _translate_with_region(template: dict[str, Any], region: str) -> dict[str, Any]:
+    import logging
     import os
 
     from samtranslator.translator.transform import transform
+
+    # Offline there is no feature-toggle config: the translator warns once per
+    # DeploymentPreference that a toggle is "not available" and uses its default.
+    logging.getLogger("samtranslator.feature_toggle.feature_toggle").setLevel(logging.ERROR)
 
     previous = os.environ.get("AWS_DEFAULT_REGION")
     os.environ["AWS_DEFAULT_REGION"] = region

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
-
-T = TypeVar("T")
 
 
 class WaitTimeoutError(TimeoutError, AssertionError):
     """The condition did not hold in time."""
 
 
-def wait_for(
+def wait_for[T](
     what: str, check: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.05
 ) -> T:
     """Call `check` until it returns something truthy, and return that."""

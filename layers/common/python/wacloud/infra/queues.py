@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from wacloud.errors import QueueError
 from wacloud.infra.aws import s3, sqs
@@ -43,9 +43,6 @@ _POINTER_START = '{"s3_pointer"'
 # rounds instead of 100 sequential ones (boto3 clients are thread-safe; the client's
 # connection pool holds 50).
 SEND_CONCURRENCY = 10
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 class EnqueueError(QueueError, RuntimeError):
@@ -159,7 +156,7 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=SEND_CONCURRENCY, thread_name_prefix="queue-send")
 
 
-def _run_all(task: Callable[[T], R], items: Sequence[T]) -> list[R]:
+def _run_all[T, R](task: Callable[[T], R], items: Sequence[T]) -> list[R]:
     """``task`` over ``items`` (concurrently when several), results in order.
 
     Waits for every call before raising the first exception, so a failed POST never

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
-
-T = TypeVar("T")
 
 
-class PerNumberCache(Generic[T]):
+class PerNumberCache[T]:
     """Values by phone number id, each good for `seconds` from when it was loaded.
 
     `clock` is called on every use (pass ``lambda: now()`` so a test that replaces the

@@ -10,7 +10,7 @@ surface and re-exports them.
 """
 
 import functools
-from typing import Annotated, Any, Literal, Self, TypeVar
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
@@ -241,10 +241,7 @@ def media_s3_key(message: OutboundMessage) -> str | None:
     return found[0].s3_key if found else None
 
 
-_T = TypeVar("_T")
-
-
-def _replace_s3(obj: _T, media_id: str) -> _T:
+def _replace_s3[T](obj: T, media_id: str) -> T:
     if isinstance(obj, _MediaSource):
         return obj.with_id(media_id) if obj.s3_key is not None else obj
     if isinstance(obj, BaseModel):

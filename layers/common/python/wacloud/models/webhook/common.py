@@ -9,11 +9,8 @@ with ``known_*`` helpers that return ``None`` for values we have not seen.
 """
 
 from enum import StrEnum
-from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
-
-_E = TypeVar("_E", bound=StrEnum)
 
 
 class TolerantModel(BaseModel):
@@ -38,7 +35,7 @@ class TolerantModel(BaseModel):
     )
 
 
-def known(enum: type[_E], raw: str | None) -> _E | None:
+def known[E: StrEnum](enum: type[E], raw: str | None) -> E | None:
     """Map a raw string onto ``enum``, or ``None`` when Meta sent something new."""
     if raw is None:
         return None
