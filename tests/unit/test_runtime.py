@@ -112,6 +112,15 @@ def test_deploys_shift_traffic_as_the_deployment_type_says(
         props = group["Properties"]
         assert props["AutoRollbackConfiguration"]["Enabled"] is True, name
         assert "CodeDeployDefault.Lambda${ConfigName}" in str(props["DeploymentConfigName"]), name
+        # A canary rolls back when its function's errors alarm fires.
+        (function,) = [
+            f for f in _functions(sam) if props["ApplicationName"] and name.startswith(f)
+        ]
+        assert props["AlarmConfiguration"]["Enabled"] is True, name
+        assert props["AlarmConfiguration"]["Alarms"] == [
+            {"Name": {"Ref": f"{function}ErrorsAlarm"}}
+        ], name
+        assert "DEPLOYMENT_STOP_ON_ALARM" in props["AutoRollbackConfiguration"]["Events"], name
     assert sam["Globals"]["Function"]["DeploymentPreference"]["Type"] == {"Ref": "DeploymentType"}
 
 
