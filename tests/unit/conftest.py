@@ -41,6 +41,22 @@ def _no_closed_log_streams() -> None:
                 handler.stream = sys.stdout
 
 
+def create_state_table(name: str = "state") -> None:
+    """The state table's keys (pk, sk), in whatever mock_aws is active."""
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 @contextmanager
 def mocked_state_table(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[str]:
     """A fresh `state` table in mock_aws, with settings and client caches cleared.
@@ -64,16 +80,5 @@ def mocked_state_table(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[
         ratelimit._seen.clear()
         tenants.clear_cache()
         template_mirror.clear_cache()
-        boto3.client("dynamodb").create_table(
-            TableName="state",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table()
         yield "state"

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import boto3
 import pytest
 
+from tests.unit.conftest import create_state_table
 from tests.unit.lake_support import DAY, PN, PN2, download_all, scripted_day, template_lake
 from wacloud import analytics, lake
 from wacloud.analytics import alert
@@ -42,18 +42,7 @@ def test_aggregates_and_lake_give_the_same_funnel(
     facts = scripted_day()
     with template_lake(monkeypatch) as names:
         monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-        boto3.client("dynamodb").create_table(
-            TableName="state",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table()
         aws.dynamodb.cache_clear()
         # The Facts function's order: aggregates, then the lake; then a retried batch.
         for batch in (facts, facts[::2]):
