@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from typing import Any
 
 from local.emulator import DEFAULT_PHONE_NUMBER_ID
 from local.invoke import write_env_vars
@@ -107,18 +108,28 @@ Operator API {api}/v1  (OpenAPI document: {api}/v1/openapi.json)
     return 0
 
 
-def erase_on_running_stack(wa_id: str, phone_number_id: str | None) -> int:
-    """Erase a customer on the running stack (`python -m local erase`), as the deployed
-    QueueProcessor's `erase_customer` control does (README, "Operating")."""
+def _attach_to_running_stack() -> dict[str, Any] | None:
+    """Take the running stack's environment (written by `make run`) into this process
+    and put the runtime core on the path; the stack's state, or None (said on stderr)
+    if none runs."""
     import os
     import sys
 
     if not STATE_FILE.exists():
         print("no local stack is running (start it with `make run`)", file=sys.stderr)
-        return 2
-    state = json.loads(STATE_FILE.read_text())
+        return None
+    state: dict[str, Any] = json.loads(STATE_FILE.read_text())
     os.environ.update(state["environment"])
     sys.path.insert(0, str(REPO_ROOT / "layers" / "common" / "python"))
+    return state
+
+
+def erase_on_running_stack(wa_id: str, phone_number_id: str | None) -> int:
+    """Erase a customer on the running stack (`python -m local erase`), as the deployed
+    QueueProcessor's `erase_customer` control does (README, "Operating")."""
+
+    if _attach_to_running_stack() is None:
+        return 2
     from wacloud.erasure import erase_customer
     from wacloud.infra.aws import s3
     from wacloud.infra.config import settings
@@ -136,15 +147,9 @@ def erase_on_running_stack(wa_id: str, phone_number_id: str | None) -> int:
 
 def submit_to_running_stack(document: str) -> int:
     """Put one submission on the running stack's outbound queue (`python -m local submit`)."""
-    import os
-    import sys
 
-    if not STATE_FILE.exists():
-        print("no local stack is running (start it with `make run`)", file=sys.stderr)
+    if _attach_to_running_stack() is None:
         return 2
-    state = json.loads(STATE_FILE.read_text())
-    os.environ.update(state["environment"])
-    sys.path.insert(0, str(REPO_ROOT / "layers" / "common" / "python"))
     from wacloud.infra.queues import submit
 
     submission = json.loads(document)
@@ -158,17 +163,11 @@ def query_lake_on_running_stack(query: str, first: str, last: str) -> int:
     """Run a lake query over the running stack's lake (`python -m local lake`): the days'
     files are copied from its lake bucket (moto S3), then DuckDB answers the same SQL
     Athena runs on AWS (docs/lake.md)."""
-    import os
-    import sys
     import tempfile
     from pathlib import Path
 
-    if not STATE_FILE.exists():
-        print("no local stack is running (start it with `make run`)", file=sys.stderr)
+    if (state := _attach_to_running_stack()) is None:
         return 2
-    state = json.loads(STATE_FILE.read_text())
-    os.environ.update(state["environment"])
-    sys.path.insert(0, str(REPO_ROOT / "layers" / "common" / "python"))
     from wacloud.infra.aws import s3
     from wacloud.lake.duck import download
     from wacloud.lake.duck import query as run_query
