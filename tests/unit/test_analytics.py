@@ -20,6 +20,7 @@ from wacloud.analytics.rate_card import parse, rate_card
 from wacloud.infra import aws
 from wacloud.models.facts import (
     ConversationHandoffRequested,
+    ConversationOpened,
     ConversationResolved,
     Fact,
     MessageReceived,
@@ -153,6 +154,22 @@ def scripted_day() -> list[Fact]:
             wa_id=IN,
             message_type="text",
         ),
+        # The windows those messages opened: the US customer's from the ad, the Indian
+        # customer's on their own; the German customer's window was open (m1's reply
+        # quotes a message of the day: no new conversation). Two more customers open
+        # one each and the assistant carries them.
+        ConversationOpened(
+            id="op:1", phone_number_id=PNID, at=AT + 400, wa_id=US, origin="free_entry_point"
+        ),
+        ConversationOpened(
+            id="op:2", phone_number_id=PNID, at=AT + 500, wa_id=IN, origin="customer"
+        ),
+        ConversationOpened(
+            id="op:3", phone_number_id=PNID, at=AT + 510, wa_id="441", origin="customer"
+        ),
+        ConversationOpened(
+            id="op:4", phone_number_id=PNID, at=AT + 520, wa_id="442", origin="customer"
+        ),
         ConversationHandoffRequested(
             id="ho:1", phone_number_id=PNID, at=AT + 600, wa_id=US, reason="asked_for_human"
         ),
@@ -235,11 +252,13 @@ def test_templates_campaigns_conversations_and_failures(table: str) -> None:
     assert campaign["totals"]["replied"] == 1 and campaign["totals"]["out"] == 2
 
     conversations = analytics.conversations(PNID, DAY, DAY)["totals"]
-    assert conversations["opened_customer"] == 1
+    assert conversations["opened_customer"] == 3
     assert conversations["opened_free_entry_point"] == 1
     assert conversations["opened_business"] == 2
     assert conversations["handoffs"] == 1
-    assert conversations["assistant_resolution_rate"] == 0.5
+    # Four conversations customers opened, one handed to a person.
+    assert conversations["handoff_rate"] == 0.25
+    assert conversations["assistant_resolution_rate"] == 0.75
     assert conversations["first_response_seconds"] == {"assistant": 2.5, "agent": 30.0}
     assert conversations["satisfaction"] == {"good": 1, "ok": 0, "bad": 0}
     (agent,) = analytics.conversations(PNID, DAY, DAY)["agents"]

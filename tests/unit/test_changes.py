@@ -23,6 +23,7 @@ from tests.unit.function_apps import load_app
 from wacloud.models.facts import (
     CampaignCompleted,
     ContactOptedOut,
+    ConversationOpened,
     ConversationHandoffRequested,
     ConversationResolved,
     Fact,
@@ -356,6 +357,38 @@ def test_an_opt_out_is_a_fact_once(stream: Stream) -> None:
     assert all(WA_ID not in f.id for f in facts)
 
 
+def _customer_writes(wa_id: str, at: float, *, from_ad: bool = False) -> None:
+    contacts.record_customer_message(
+        PNID,
+        wa_id,
+        at=at,
+        profile_name=None,
+        user_id=None,
+        window_seconds=86400,
+        free_entry_point=from_ad,
+        wamid=f"wamid.{wa_id}.{at}",
+    )
+
+
+def test_a_conversation_opens_when_a_customer_writes_with_no_window_open(
+    stream: Stream,
+) -> None:
+    _customer_writes(WA_ID, 1000.0)  # the first message ever: opens
+    _customer_writes(WA_ID, 2000.0)  # inside the window: nothing
+    _customer_writes(WA_ID, 1500.0)  # a late, older message: nothing
+    _customer_writes(WA_ID, 2000.0 + 86399)  # a second before it closes: nothing
+    _customer_writes(WA_ID, 2000.0 + 2 * 86400)  # closed since 174799: opens
+    _customer_writes("15550002222", 500.0, from_ad=True)  # another, from an ad
+    facts = stream.facts()
+    assert all(isinstance(f, ConversationOpened) for f in facts)
+    assert [(f.wa_id, f.at, f.origin) for f in facts if isinstance(f, ConversationOpened)] == [
+        (WA_ID, 1000.0, "customer"),
+        (WA_ID, 2000.0 + 2 * 86400, "customer"),
+        ("15550002222", 500.0, "free_entry_point"),
+    ]
+    assert all(WA_ID not in f.id for f in facts)
+
+
 # ------------------------------------------------------------------ the filter
 def test_the_templates_filters_pass_every_fact_bearing_record(stream: Stream) -> None:
     """Every record that means a fact matches one of template.yaml's filters (local
@@ -378,10 +411,11 @@ def test_the_templates_filters_pass_every_fact_bearing_record(stream: Stream) ->
     conversations.enter_handoff(PNID, WA_ID, reason="keyword", at=2000.0, until=9e9)
     conversations.resolve(PNID, WA_ID, by="ana", at=2600.0)
     contacts.apply_consent(PNID, WA_ID, opted_out=True, at=50.0, reason="keyword")
+    _customer_writes(WA_ID, 3000.0)
     records = stream.records()
     bearing = [r for r in records if facts_of(r)]
     passed = [r for r in records if any(matches(f, r) for f in filters)]
-    assert len(bearing) == 7
+    assert len(bearing) == 8
     assert all(any(matches(f, r) for f in filters) for r in bearing)
     assert len(passed) < len(records)
 

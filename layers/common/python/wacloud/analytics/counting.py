@@ -14,6 +14,7 @@ from wacloud.models.facts import (
     CampaignCompleted,
     ContactOptedOut,
     ConversationHandoffRequested,
+    ConversationOpened,
     ConversationResolved,
     Fact,
     MessageReceived,
@@ -53,10 +54,6 @@ def count(fact: Fact, card: RateCard) -> Counted:
         _status(fact, card, day, number, counted)
     elif isinstance(fact, MessageReceived):
         counted.add(number, "in")
-        if fact.referral:
-            counted.add(number, "opened#free_entry_point")
-        elif fact.context_wamid is None:
-            counted.add(number, "opened#customer")
         if fact.context_message_id is not None:
             counted.add(number, "replied")
             if fact.campaign_id:
@@ -64,6 +61,9 @@ def count(fact: Fact, card: RateCard) -> Counted:
                     stats_pk(fact.phone_number_id, CAMPAIGN), f"{day}#{fact.campaign_id}"
                 )
                 counted.add(campaign, "replied")
+    elif isinstance(fact, ConversationOpened):
+        origin = "free_entry_point" if fact.origin == "free_entry_point" else "customer"
+        counted.add(number, f"opened#{origin}")
     elif isinstance(fact, ConversationHandoffRequested):
         counted.add(number, "handoff")
         counted.add(number, f"handoff#{_safe(fact.reason or 'unknown')}")

@@ -228,8 +228,19 @@ def _mean_seconds(counters: Mapping[str, int], name: str, subject: str) -> float
     return round(counters.get(f"{name}_ms#{subject}", 0) / n / 1000, 3) if n else None
 
 
+def _opened_by_customers(c: Mapping[str, int]) -> int:
+    return c.get("opened#customer", 0) + c.get("opened#free_entry_point", 0)
+
+
+def _contained(c: Mapping[str, int]) -> float | None:
+    """Conversations customers opened that no person had to take (handoffs of the
+    period counted against them; never below zero)."""
+    opened = _opened_by_customers(c)
+    return _ratio(max(opened - c.get("handoff", 0), 0), opened)
+
+
 def _conversation_figures(c: Mapping[str, int]) -> dict[str, Any]:
-    resolved = c.get("resolved#assistant", 0) + c.get("resolved#agent", 0)
+    opened = _opened_by_customers(c)
     return {
         "opened_customer": c.get("opened#customer", 0),
         "opened_business": c.get("opened#business", 0),
@@ -238,8 +249,10 @@ def _conversation_figures(c: Mapping[str, int]) -> dict[str, Any]:
         "resolved_assistant": c.get("resolved#assistant", 0),
         "resolved_agent": c.get("resolved#agent", 0),
         "resolved_after_handoff": c.get("resolved#handed_off", 0),
-        "assistant_resolution_rate": _ratio(c.get("resolved#assistant", 0), resolved),
-        "handoff_rate": _ratio(c.get("resolved#handed_off", 0), resolved),
+        # Of the conversations customers opened, how many reached a person (handoff
+        # rate) and how many the assistant carried alone (its resolution rate).
+        "assistant_resolution_rate": _contained(c),
+        "handoff_rate": _ratio(min(c.get("handoff", 0), opened), opened),
         "first_response_seconds": {
             "assistant": _mean_seconds(c, "frt", "assistant"),
             "agent": _mean_seconds(c, "frt", "agent"),

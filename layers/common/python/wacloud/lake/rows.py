@@ -81,6 +81,7 @@ COLUMNS: tuple[Column, ...] = tuple(
         ("context_message_id", _STRING),
         ("referral", _BOOLEAN),
         # Conversations.
+        ("origin", _STRING),
         ("reason", _STRING),
         ("resolved_by", _STRING),
         ("agent", _STRING),

@@ -94,6 +94,18 @@ class MessageStatusChanged(Fact):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationOpened(Fact):
+    """A customer's message opened their customer service window (none was open): a
+    conversation in the sense of Meta's windows. ``origin`` is ``free_entry_point``
+    when it came from a Click-to-WhatsApp ad or a Page CTA, ``customer`` otherwise."""
+
+    TYPE: ClassVar[str] = "conversation.opened"
+
+    wa_id: str
+    origin: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConversationHandoffRequested(Fact):
     TYPE: ClassVar[str] = "conversation.handoff_requested"
 
@@ -161,6 +173,7 @@ class ContactOptedOut(Fact):
 ANY_FACT = (
     MessageReceived,
     MessageStatusChanged,
+    ConversationOpened,
     ConversationHandoffRequested,
     ConversationResolved,
     SurveyAnswered,

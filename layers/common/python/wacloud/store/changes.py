@@ -34,6 +34,7 @@ from wacloud.models.facts import (
     FUNNEL_STEPS,
     CampaignCompleted,
     ContactOptedOut,
+    ConversationOpened,
     ConversationHandoffRequested,
     ConversationResolved,
     Fact,
@@ -353,20 +354,49 @@ def _template_change(pk: str, sk: str, old: Image, new: Image) -> list[Fact]:
 
 # ------------------------------------------------------------------ contacts
 def _contact(pk: str, sk: str, old: Image, new: Image) -> list[Fact]:
-    """Opted out of marketing (`contacts.apply_consent`), from any earlier state."""
-    if sk != "#" or new.get("opted_out_marketing") is not True:
+    """A customer's window opened (`contacts.record_customer_message` moved
+    `window_expires_at` while none was open); opted out of marketing
+    (`contacts.apply_consent`), from any earlier state."""
+    if sk != "#":
         return []
-    if old.get("opted_out_marketing") is True:
-        return []
-    at = float(new.get("consent_at") or new.get("opted_out_marketing_at") or 0)
-    return [
-        ContactOptedOut(
-            id=f"{_private(pk)}#opted_out#{at:.6f}",
-            phone_number_id=_number(pk),
-            at=at,
-            wa_id=str(new.get("wa_id") or ""),
+    found: list[Fact] = []
+    opened = _window_opened(pk, old, new)
+    if opened is not None:
+        found.append(opened)
+    if new.get("opted_out_marketing") is True and old.get("opted_out_marketing") is not True:
+        at = float(new.get("consent_at") or new.get("opted_out_marketing_at") or 0)
+        found.append(
+            ContactOptedOut(
+                id=f"{_private(pk)}#opted_out#{at:.6f}",
+                phone_number_id=_number(pk),
+                at=at,
+                wa_id=str(new.get("wa_id") or ""),
+            )
         )
-    ]
+    return found
+
+
+def _window_opened(pk: str, old: Image, new: Image) -> ConversationOpened | None:
+    """The write that recorded a customer message (`last_seen` moved forward) when the
+    window had closed before it (`window_expires_at` of the old image at or before the
+    message), or the first message ever. A message inside an open window, a
+    redelivery or a late older message (`last_seen` unchanged) opens nothing. A free
+    entry point window started by the same message makes it a free-entry-point
+    conversation (`free_entry_point_expires_at` moved)."""
+    seen = _float(new.get("last_seen"))
+    if seen is None or seen == _float(old.get("last_seen")):
+        return None
+    if (_float(old.get("window_expires_at")) or 0.0) > seen:
+        return None
+    entry = _float(new.get("free_entry_point_expires_at"))
+    from_ad = entry is not None and entry != _float(old.get("free_entry_point_expires_at"))
+    return ConversationOpened(
+        id=f"{_private(pk)}#opened#{seen:.6f}",
+        phone_number_id=_number(pk),
+        at=seen,
+        wa_id=str(new.get("wa_id") or ""),
+        origin="free_entry_point" if from_ad else "customer",
+    )
 
 
 _DECODERS: dict[str, Decoder] = {
