@@ -23,8 +23,8 @@ from tests.unit.function_apps import load_app
 from wacloud.models.facts import (
     CampaignCompleted,
     ContactOptedOut,
-    ConversationOpened,
     ConversationHandoffRequested,
+    ConversationOpened,
     ConversationResolved,
     Fact,
     MessageReceived,
