@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -207,6 +208,10 @@ def template_lake(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
+    # Endpoints an integration test of the same worker left (a local stack's) would send
+    # the calls there instead of to moto in this process.
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
     translated = translate(load_sam_template(), "us-east-1")
     resources = translated["Resources"]
     resolver = Resolver(region="us-east-1", account_id="123456789012", stack_name=stack_name)

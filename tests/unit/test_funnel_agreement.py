@@ -41,7 +41,6 @@ def test_aggregates_and_lake_give_the_same_funnel(
     alert._alerted.clear()
     facts = scripted_day()
     with template_lake(monkeypatch) as names:
-        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
         create_state_table()
         aws.dynamodb.cache_clear()
         # The Facts function's order: aggregates, then the lake; then a retried batch.

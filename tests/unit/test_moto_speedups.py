@@ -227,3 +227,80 @@ def test_patched_sqs_answers_exactly_as_moto() -> None:
     plain = _sqs_answers(patched=False)
     assert plain[0] == ["m0", "m2", "m4", "m6", "m8"] and plain[1] == []
     assert _sqs_answers(patched=True) == plain
+
+
+def _transaction_answers(patched: bool) -> list[Any]:
+    """Transactions that commit and that are cancelled (a condition fails after an
+    action that had applied), read back item by item and through the stream."""
+    undo = moto_speedups.apply() if patched else None
+    try:
+        with mock_aws():
+            ddb = boto3.client("dynamodb", region_name="us-east-1")
+            ddb.create_table(
+                TableName="tx",
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in "ps"],
+                KeySchema=[
+                    {"AttributeName": "p", "KeyType": "HASH"},
+                    {"AttributeName": "s", "KeyType": "RANGE"},
+                ],
+                StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+            )
+            for i in range(50):
+                ddb.put_item(TableName="tx", Item={"p": {"S": "a"}, "s": {"S": f"{i:02d}"}})
+
+            def put(sk: str, condition: str | None = None) -> dict[str, Any]:
+                action: dict[str, Any] = {
+                    "TableName": "tx",
+                    "Item": {"p": {"S": "a"}, "s": {"S": sk}, "v": {"N": "1"}},
+                }
+                if condition:
+                    action["ConditionExpression"] = condition
+                return {"Put": action}
+
+            def add(sk: str) -> dict[str, Any]:
+                return {
+                    "Update": {
+                        "TableName": "tx",
+                        "Key": {"p": {"S": "a"}, "s": {"S": sk}},
+                        "UpdateExpression": "ADD c :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                }
+
+            answers: list[Any] = []
+            ddb.transact_write_items(TransactItems=[put("new1"), add("01"), add("new2")])
+            for items in (
+                # A new item put, an existing one updated, then a condition that fails.
+                [put("new3"), add("02"), put("01", "attribute_not_exists(p)")],
+                # The same key twice.
+                [add("03"), add("03")],
+            ):
+                try:
+                    ddb.transact_write_items(TransactItems=items)
+                    answers.append("committed")
+                except Exception as exc:  # the error's type is the answer
+                    answers.append(type(exc).__name__)
+            answers.append(ddb.scan(TableName="tx")["Items"])
+            streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+            arn = ddb.describe_table(TableName="tx")["Table"]["LatestStreamArn"]
+            shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+            iterator = streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            records = streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+            answers.append([(r["eventName"], r["dynamodb"]["Keys"]["s"]["S"]) for r in records])
+            return answers
+    finally:
+        if undo is not None:
+            undo()
+
+
+def test_patched_transactions_commit_and_roll_back_exactly_as_moto() -> None:
+    plain = _transaction_answers(patched=False)
+    fast = _transaction_answers(patched=True)
+    assert plain[:2] == ["TransactionCanceledException", "ClientError"]
+    assert fast == plain
+    items = {i["s"]["S"]: i for i in fast[2]}
+    assert "new1" in items and "new3" not in items  # the cancelled put was undone
+    assert items["02"].get("c") is None and items["01"]["c"] == {"N": "1"}
