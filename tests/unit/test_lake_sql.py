@@ -2,8 +2,8 @@
 for: a scripted day of facts, delivered through the template's stream into S3 and read
 back with DuckDB, gives the funnel a reader computes from the facts themselves.
 
-(The funnel of H2's daily aggregates over the same facts is the other side of this
-comparison once wacloud.analytics lands; see docs/lake.md.)"""
+The daily aggregates' funnel over the same facts is compared with the lake's in
+tests/unit/test_funnel_agreement.py."""
 
 from __future__ import annotations
 
