@@ -19,6 +19,7 @@ from wacloud.analytics import alert
 from wacloud.analytics.rate_card import parse, rate_card
 from wacloud.infra import aws
 from wacloud.models.facts import (
+    AssistantAnswered,
     ConversationHandoffRequested,
     ConversationOpened,
     ConversationResolved,
@@ -170,6 +171,16 @@ def scripted_day() -> list[Fact]:
         ConversationOpened(
             id="op:4", phone_number_id=PNID, at=AT + 520, wa_id="442", origin="customer"
         ),
+        # The assistant answered the Indian customer 3.5 s after their message.
+        AssistantAnswered(
+            id="an:1",
+            phone_number_id=PNID,
+            at=AT + 503.5,
+            wa_id=IN,
+            message_id="m9",
+            answered_wamid="wamid.i3",
+            response_seconds=3.5,
+        ),
         ConversationHandoffRequested(
             id="ho:1", phone_number_id=PNID, at=AT + 600, wa_id=US, reason="asked_for_human"
         ),
@@ -259,7 +270,8 @@ def test_templates_campaigns_conversations_and_failures(table: str) -> None:
     # Four conversations customers opened, one handed to a person.
     assert conversations["handoff_rate"] == 0.25
     assert conversations["assistant_resolution_rate"] == 0.75
-    assert conversations["first_response_seconds"] == {"assistant": 2.5, "agent": 30.0}
+    # The assistant: the answer's 3.5 s and the resolved conversation's 2.5 s.
+    assert conversations["first_response_seconds"] == {"assistant": 3.0, "agent": 30.0}
     assert conversations["satisfaction"] == {"good": 1, "ok": 0, "bad": 0}
     (agent,) = analytics.conversations(PNID, DAY, DAY)["agents"]
     assert agent["agent"] == "ana" and agent["resolution_seconds"] == 600.0

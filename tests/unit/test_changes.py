@@ -21,6 +21,7 @@ import pytest
 from tests.unit.conftest import mocked_state_table
 from tests.unit.function_apps import load_app
 from wacloud.models.facts import (
+    AssistantAnswered,
     CampaignCompleted,
     ContactOptedOut,
     ConversationHandoffRequested,
@@ -519,3 +520,20 @@ def test_the_function_emits_the_dashboards_funnel_and_cost(
     card, day = rate_card(), "2026-09-21"
     rate = card.rate(day, card.market_of(WA_ID, day), "marketing")
     assert rate is not None and emitted["CostAmount"] == pytest.approx(float(rate))
+
+
+def test_the_assistants_answer_is_a_fact_with_its_response_time(stream: Stream) -> None:
+    from wacloud.store.changes import with_replies
+
+    fields = {"type": "text", "content": {"id": "wamid.ASK", "type": "text"}}
+    inbound_log.record_inbound_message(PNID, "wamid.ASK", WA_ID, 1000.0, fields)
+    # The assistant keys its answer's parts assist:{wamid}:{i} (wacloud.assistant.answer).
+    for part in (0, 1):
+        mid = _outbound(f"m-answer-{part}", idempotency_key=f"assist:wamid.ASK:{part}")
+        _sent_by_sender(mid, f"wamid.PART{part}")
+    facts = with_replies(stream.facts())
+    (answered,) = [f for f in facts if isinstance(f, AssistantAnswered)]
+    assert (answered.answered_wamid, answered.message_id) == ("wamid.ASK", "m-answer-0")
+    assert answered.response_seconds == pytest.approx(answered.at - 1000.0)
+    assert answered.response_seconds is not None and answered.response_seconds > 0
+    assert WA_ID not in answered.id

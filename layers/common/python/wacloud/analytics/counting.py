@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from wacloud.analytics.rate_card import RateCard, normalise_category
 from wacloud.models.facts import (
+    AssistantAnswered,
     CampaignCompleted,
     ContactOptedOut,
     ConversationHandoffRequested,
@@ -61,6 +62,11 @@ def count(fact: Fact, card: RateCard) -> Counted:
                     stats_pk(fact.phone_number_id, CAMPAIGN), f"{day}#{fact.campaign_id}"
                 )
                 counted.add(campaign, "replied")
+    elif isinstance(fact, AssistantAnswered):
+        counted.add(number, "answered#assistant")
+        if fact.response_seconds is not None and fact.response_seconds >= 0:
+            counted.add(number, "frt_ms#assistant", round(fact.response_seconds * 1000))
+            counted.add(number, "frt_n#assistant")
     elif isinstance(fact, ConversationOpened):
         origin = "free_entry_point" if fact.origin == "free_entry_point" else "customer"
         counted.add(number, f"opened#{origin}")

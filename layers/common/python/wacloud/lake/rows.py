@@ -81,6 +81,8 @@ COLUMNS: tuple[Column, ...] = tuple(
         ("context_message_id", _STRING),
         ("referral", _BOOLEAN),
         # Conversations.
+        ("answered_wamid", _STRING),
+        ("response_seconds", _DOUBLE),
         ("origin", _STRING),
         ("reason", _STRING),
         ("resolved_by", _STRING),

@@ -94,6 +94,22 @@ class MessageStatusChanged(Fact):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AssistantAnswered(Fact):
+    """The assistant's answer to a customer message went out (its first part reached
+    `sent`). ``response_seconds`` runs from the customer's message to then: the
+    assistant's first-response time (filled by the Facts function, which reads when
+    the customer's message arrived)."""
+
+    TYPE: ClassVar[str] = "assistant.answered"
+
+    wa_id: str
+    message_id: str
+    #: The customer's message it answers.
+    answered_wamid: str
+    response_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ConversationOpened(Fact):
     """A customer's message opened their customer service window (none was open): a
     conversation in the sense of Meta's windows. ``origin`` is ``free_entry_point``
@@ -173,6 +189,7 @@ class ContactOptedOut(Fact):
 ANY_FACT = (
     MessageReceived,
     MessageStatusChanged,
+    AssistantAnswered,
     ConversationOpened,
     ConversationHandoffRequested,
     ConversationResolved,

@@ -32,6 +32,7 @@ from typing import Any
 from wacloud.infra.dynamo import unmarshal
 from wacloud.models.facts import (
     FUNNEL_STEPS,
+    AssistantAnswered,
     CampaignCompleted,
     ContactOptedOut,
     ConversationHandoffRequested,
@@ -47,6 +48,8 @@ from wacloud.store import campaigns, contacts, conversations, inbound_log, messa
 from wacloud.store import template_mirror as mirror
 
 Image = dict[str, Any]
+#: How the assistant keys its answers' parts (wacloud.assistant.answer): ``assist:{wamid}:{i}``.
+ASSISTANT_KEY_PREFIX = "assist:"
 Decoder = Callable[[str, str, Image, Image], list[Fact]]
 
 #: The states of an outbound message a business hears of (messages.State): Meta's
@@ -140,7 +143,9 @@ def _message(pk: str, sk: str, old: Image, new: Image) -> list[Fact]:
     template_name, template_language = _template(new.get("submission"))
     priced = pricing if isinstance(pricing, dict) else {}
     billable = priced.get("billable")
+    answered = _assistant_answered(pk, new) if "sent" in crossed else []
     return [
+        *answered,
         MessageStatusChanged(
             id=f"{pk}#{suffix}",
             phone_number_id=_number(pk),
@@ -161,6 +166,24 @@ def _message(pk: str, sk: str, old: Image, new: Image) -> list[Fact]:
             pricing_type=priced.get("type"),
             pricing_model=priced.get("pricing_model"),
             billable=billable if isinstance(billable, bool) else None,
+        ),
+    ]
+
+
+def _assistant_answered(pk: str, new: Image) -> list[Fact]:
+    """The assistant's answer (its first part: idempotency key ``assist:{wamid}:0``,
+    wacloud.assistant) reached `sent`: an answer to the customer's message ``wamid``."""
+    key = str(new.get("idempotency_key") or "")
+    if not (key.startswith(ASSISTANT_KEY_PREFIX) and key.endswith(":0")):
+        return []
+    return [
+        AssistantAnswered(
+            id=f"{pk}#answered",
+            phone_number_id=_number(pk),
+            at=_status_time(new, "sent"),
+            wa_id=str(new.get("to") or "").lstrip("+"),
+            message_id=str(new.get("message_id") or pk.rsplit("#", 1)[-1]),
+            answered_wamid=key[len(ASSISTANT_KEY_PREFIX) : -len(":0")],
         )
     ]
 
@@ -412,13 +435,26 @@ _DECODERS: dict[str, Decoder] = {
 def with_replies(facts: Sequence[Fact]) -> list[Fact]:
     """The facts, with each customer message that quotes one of OUR messages tied to it
     (`context_message_id`, and the message's `campaign_id`): a reply, as the aggregates
-    and the lake both count it (docs/analytics.md, "replied").
+    and the lake both count it (docs/analytics.md, "replied"); and each answer of the
+    assistant with its response time (`_with_response_time`).
 
     The only reads of the feed: the wamid lookup and our record, per quoting message
     (a minority of messages), in the Facts function rather than the inbound path. A
     customer quoting their own message, or a message another system sent, stays
     unmatched."""
-    return [_with_reply(fact) for fact in facts]
+    return [_with_reply(_with_response_time(fact)) for fact in facts]
+
+
+def _with_response_time(fact: Fact) -> Fact:
+    """The assistant's answer, with the time from the customer's message (when Meta
+    says it was sent, `received_at` of its record: one read per answer)."""
+    if not isinstance(fact, AssistantAnswered) or fact.response_seconds is not None:
+        return fact
+    asked = inbound_log.load_inbound(fact.phone_number_id, fact.answered_wamid)
+    at = _float((asked or {}).get("received_at"))
+    if at is None:
+        return fact
+    return dataclasses.replace(fact, response_seconds=max(fact.at - at, 0.0))
 
 
 def _with_reply(fact: Fact) -> Fact:

@@ -13,7 +13,14 @@ from typing import Any
 
 from wacloud.infra.aws import dynamodb
 from wacloud.infra.clock import iso, now
-from wacloud.infra.dynamo import is_conditional_failure, marshal, put_if_absent, query, table
+from wacloud.infra.dynamo import (
+    get,
+    is_conditional_failure,
+    marshal,
+    put_if_absent,
+    query,
+    table,
+)
 from wacloud.infra.retention import message_expiry
 from wacloud.store.contacts import contact_pk
 
@@ -33,6 +40,11 @@ def inbound_pk(phone_number_id: str, wamid: str) -> str:
 
 def status_pk(phone_number_id: str, wamid: str) -> str:
     return f"{phone_number_id}#ST#{wamid}"
+
+
+def load_inbound(phone_number_id: str, wamid: str) -> dict[str, Any] | None:
+    """A customer message's record, or None."""
+    return get(inbound_pk(phone_number_id, wamid))
 
 
 def record_inbound_message(
