@@ -18,6 +18,7 @@ from typing import Any
 
 from wacloud.errors import InputError, TransientError
 from wacloud.infra.aws import events
+from wacloud.infra.batching import chunks, send_retrying_failed
 
 MAX_ENTRIES = 10
 MAX_REQUEST_BYTES = 256 * 1024
@@ -49,19 +50,10 @@ def entry_size(entry: dict[str, Any]) -> int:
 
 def batches(entries: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     """The entries in order, in calls of at most 10 entries and 256 KB."""
-    batch: list[dict[str, Any]] = []
-    size = 0
     for entry in entries:
-        this = entry_size(entry)
-        if this > MAX_REQUEST_BYTES:
+        if (this := entry_size(entry)) > MAX_REQUEST_BYTES:
             raise EventTooLargeError(f"a {entry['DetailType']} entry is {this} bytes")
-        if batch and (len(batch) == MAX_ENTRIES or size + this > MAX_REQUEST_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(entry)
-        size += this
-    if batch:
-        yield batch
+    return chunks(entries, max_count=MAX_ENTRIES, max_bytes=MAX_REQUEST_BYTES, size=entry_size)
 
 
 def put(entries: Sequence[dict[str, Any]]) -> int:
@@ -73,19 +65,31 @@ def put(entries: Sequence[dict[str, Any]]) -> int:
 
 
 def _put_batch(batch: list[dict[str, Any]]) -> int:
-    pending = batch
-    for attempt in range(ATTEMPTS):
-        if attempt:
-            sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
-        response = events().put_events(Entries=pending)
-        if not response.get("FailedEntryCount"):
-            return attempt + 1
-        results = response.get("Entries") or []
-        failed = [(e, r) for e, r in zip(pending, results, strict=True) if r.get("ErrorCode")]
-        codes = sorted({str(r["ErrorCode"]) for _, r in failed})
-        if not set(codes) <= RETRYABLE:
-            raise EventsNotPublishedError(f"EventBridge refused {len(failed)} entries: {codes}")
-        pending = [e for e, _ in failed]
-    raise EventsNotPublishedError(
-        f"EventBridge did not take {len(pending)} entries after {ATTEMPTS} calls: {codes}"
+    calls, left, codes = send_retrying_failed(
+        _send,
+        batch,
+        attempts=ATTEMPTS,
+        backoff=BACKOFF_SECONDS,
+        retryable=RETRYABLE.__contains__,
+        sleep=sleep,  # the module's, replaced in tests
     )
+    if not left:
+        return calls
+    if not codes <= RETRYABLE:
+        raise EventsNotPublishedError(f"EventBridge refused {len(left)} entries: {sorted(codes)}")
+    raise EventsNotPublishedError(
+        f"EventBridge did not take {len(left)} entries after {ATTEMPTS} calls: {sorted(codes)}"
+    )
+
+
+def _send(entries: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """One PutEvents call; the entries it failed, with their error codes."""
+    response = events().put_events(Entries=entries)
+    if not response.get("FailedEntryCount"):
+        return []
+    results = response.get("Entries") or []
+    return [
+        (entry, str(result["ErrorCode"]))
+        for entry, result in zip(entries, results, strict=True)
+        if result.get("ErrorCode")
+    ]

@@ -28,6 +28,7 @@ from typing import Any
 
 from wacloud.errors import QueueError
 from wacloud.infra.aws import s3, sqs
+from wacloud.infra.batching import chunks
 from wacloud.infra.config import settings
 
 # SQS allows 256 KiB per message *and* per batch; stay well below to leave room for
@@ -170,19 +171,14 @@ def _run_all[T, R](task: Callable[[T], R], items: Sequence[T]) -> list[R]:
 
 
 def _batches(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    batches: list[list[dict[str, Any]]] = []
-    current: list[dict[str, Any]] = []
-    size = 0
-    for entry in entries:
-        entry_size = len(entry["MessageBody"].encode())
-        if current and (len(current) == 10 or size + entry_size > BATCH_BYTES_LIMIT):
-            batches.append(current)
-            current, size = [], 0
-        current.append(entry)
-        size += entry_size
-    if current:
-        batches.append(current)
-    return batches
+    return list(
+        chunks(
+            entries,
+            max_count=10,
+            max_bytes=BATCH_BYTES_LIMIT,
+            size=lambda entry: len(entry["MessageBody"].encode()),
+        )
+    )
 
 
 def submit(document: dict[str, Any], *, delay_seconds: int = 0) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from wacloud.errors import TransientError
+from wacloud.infra.batching import chunks, send_retrying_failed
 
 __all__ = [
     "MAX_CALL_BYTES",
@@ -52,53 +53,31 @@ class LakeDeliveryError(TransientError, RuntimeError):
 def pack(lines: Sequence[bytes]) -> list[bytes]:
     """Newline-terminated JSON lines packed into Firehose records, in order: each at
     most MAX_RECORD_BYTES and MAX_LINES_PER_RECORD lines."""
-    records: list[bytes] = []
-    current: list[bytes] = []
-    size = 0
     for item in lines:
         if len(item) > MAX_RECORD_BYTES:
             # A fact row is a few hundred bytes; this would be a bug in the row shape.
             raise ValueError(f"a lake row of {len(item)} bytes exceeds a Firehose record")
-        if current and (
-            size + len(item) > MAX_RECORD_BYTES or len(current) >= MAX_LINES_PER_RECORD
-        ):
-            records.append(b"".join(current))
-            current, size = [], 0
-        current.append(item)
-        size += len(item)
-    if current:
-        records.append(b"".join(current))
-    return records
+    packed = chunks(lines, max_count=MAX_LINES_PER_RECORD, max_bytes=MAX_RECORD_BYTES, size=len)
+    return [b"".join(record) for record in packed]
 
 
 def _calls(records: Sequence[bytes]) -> Iterator[list[bytes]]:
     """Records grouped into PutRecordBatch calls within the per-call limits."""
-    call: list[bytes] = []
-    size = 0
-    for record in records:
-        if call and (len(call) >= MAX_CALL_RECORDS or size + len(record) > MAX_CALL_BYTES):
-            yield call
-            call, size = [], 0
-        call.append(record)
-        size += len(record)
-    if call:
-        yield call
+    return chunks(records, max_count=MAX_CALL_RECORDS, max_bytes=MAX_CALL_BYTES, size=len)
 
 
-def _put(client: Any, stream: str, records: list[bytes]) -> tuple[list[bytes], set[str]]:
-    """One PutRecordBatch; returns the records that failed and their error codes."""
+def _put(client: Any, stream: str, records: list[bytes]) -> list[tuple[bytes, str]]:
+    """One PutRecordBatch; the records that failed, with their error codes."""
     answer = client.put_record_batch(
         DeliveryStreamName=stream, Records=[{"Data": r} for r in records]
     )
     if not answer.get("FailedPutCount"):
-        return [], set()
-    failed = [
-        record
+        return []
+    return [
+        (record, str(result["ErrorCode"]))
         for record, result in zip(records, answer["RequestResponses"], strict=True)
         if result.get("ErrorCode")
     ]
-    codes = {str(r["ErrorCode"]) for r in answer["RequestResponses"] if r.get("ErrorCode")}
-    return failed, codes
 
 
 def put_lines(
@@ -115,17 +94,17 @@ def put_lines(
     """
     calls = 0
     for call in _calls(pack(lines)):
-        pending = call
-        for attempt in range(RETRIES + 1):
-            if attempt:
-                sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
-            pending, codes = _put(client, stream, pending)
-            calls += 1
-            if not pending:
-                break
-        else:
+        made, left, codes = send_retrying_failed(
+            lambda records: _put(client, stream, records),
+            call,
+            attempts=RETRIES + 1,
+            backoff=BACKOFF_SECONDS,
+            sleep=sleep,
+        )
+        calls += made
+        if left:
             raise LakeDeliveryError(
-                f"{len(pending)} lake record(s) refused by Firehose after {RETRIES} retries: "
+                f"{len(left)} lake record(s) refused by Firehose after {RETRIES} retries: "
                 + ", ".join(sorted(codes))
             )
     return calls
