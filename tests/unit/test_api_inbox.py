@@ -202,6 +202,9 @@ def test_reply_inside_the_window_is_recorded_as_the_agents_and_queued(queue: str
 
     thread = call("GET", conv(A))[1]
     assert thread["window_open"] is True
+    assert thread["window"]["open"] is True
+    assert thread["window"]["closes_at"] == pytest.approx(now() + 86400, abs=5)
+    assert thread["messages"][0]["status"] == "accepted"
     assert thread["messages"][0]["origin"] == "agent" and thread["messages"][0]["agent"] == "ana"
     assert thread["messages"][0]["text"] == "Hola, soy Ana"
 
@@ -221,6 +224,9 @@ def test_outside_the_window_only_a_template(queue: str) -> None:
     assert sent["template"] == {"name": "hello_world", "language": {"code": "en_US"}}
     status, body = call("POST", conv(B, "/reply"), body={"text": "a", "canned": "x"})
     assert status == 400 and body["error"]["code"] == "invalid_request"
+    thread = call("GET", conv(B))[1]
+    assert thread["window"] == {"open": False, "closes_at": None}
+    assert thread["window_open"] is False
 
 
 def test_canned_responses_with_params(queue: str) -> None:
@@ -375,3 +381,107 @@ def test_erasure_takes_the_notes_with_the_conversation(queue: str) -> None:
     assert report.complete and report.conversation == 2
     assert inbox.notes(PNID, A) == []
     assert call("GET", conv(A, "/notes"))[1]["items"] == []
+
+
+def suggest(wa_id: str, text: str, handoff_at: float) -> bool:
+    """What the assistant's default port does when it handed over for low confidence."""
+    from wacloud.assistant.ports import Ports
+
+    save = Ports.__dataclass_fields__["save_suggestion"].default
+    return bool(
+        save(PNID, wa_id, text=text, confidence=0.4, handoff_at=handoff_at, at=handoff_at + 1)
+    )
+
+
+def test_the_assistants_suggestion_until_an_agent_answers_or_resolves(queue: str) -> None:
+    from wacloud.conversations import request_handoff
+
+    customer_writes(A)
+    t = now()
+    assert call("GET", conv(A))[1]["suggestion"] is None
+    assert request_handoff(PNID, A, reason="low_confidence", at=t)
+    assert not suggest(A, "Draft for another handoff", t - 10)  # not this handoff's
+    assert suggest(A, "Abrimos de 9 a 18.", t)
+    shown = call("GET", conv(A))[1]
+    assert shown["suggestion"] == {"text": "Abrimos de 9 a 18.", "confidence": 0.4, "at": t + 1}
+    assert call("POST", conv(A, "/take"))[0] == 200
+    assert call("GET", conv(A))[1]["suggestion"]["text"] == "Abrimos de 9 a 18."
+
+    assert call("POST", conv(A, "/reply"), body={"text": "Hola"})[0] == 202
+    assert call("GET", conv(A))[1]["suggestion"] is None
+    assert not suggest(A, "late draft", t)  # the agent has answered this handoff
+
+    call("POST", conv(A, "/resolve"))
+    t2 = now() + 1
+    assert request_handoff(PNID, A, reason="low_confidence", at=t2)
+    assert suggest(A, "second draft", t2)
+    call("POST", conv(A, "/resolve"))
+    assert call("GET", conv(A))[1]["suggestion"] is None
+    assert not suggest(A, "after resolve", t2)  # nobody has it: dropped
+
+    t3 = now() + 2
+    assert request_handoff(PNID, A, reason="low_confidence", at=t3)
+    assert suggest(A, "third draft", t3)
+    assert call("POST", conv(A, "/release"))[0] == 200
+    assert call("GET", conv(A))[1]["suggestion"] is None
+
+
+def test_a_new_handoff_drops_an_old_suggestion(queue: str) -> None:
+    from wacloud.conversations import request_handoff
+    from wacloud.store import conversations as store
+
+    customer_writes(A)
+    from wacloud.conversations import load_handoff_settings
+
+    t = now() - load_handoff_settings(PNID).timeout_seconds - 60
+    assert request_handoff(PNID, A, reason="low_confidence", at=t)
+    assert suggest(A, "old draft", t)
+    # The handoff timed out (the bot answers again): not shown, then gone at the next one.
+    assert call("GET", conv(A))[1]["suggestion"] is None
+    assert store.load(PNID, A).suggestion is not None
+    assert request_handoff(PNID, A, reason="keyword", at=now())
+    assert store.load(PNID, A).suggestion is None
+
+
+def test_inbound_media_is_described_without_its_bucket_or_key(queue: str) -> None:
+    from wacloud.store import inbound_log
+
+    customer_writes(A)
+    digest = "ab" * 32
+    inbound_log.record_inbound_message(
+        PNID,
+        "wamid.IMG",
+        A,
+        now() - 5,
+        {
+            "type": "document",
+            "content": {"document": {"id": "m1", "caption": "factura"}},
+            "media": {
+                "bucket": "media-bucket",
+                "s3_key": f"media/{digest}",
+                "mime_type": "application/pdf",
+                "size": 10,
+                "sha256": digest,
+                "kind": "document",
+                "filename": "factura.pdf",
+            },
+            "media_status": "stored",
+        },
+    )
+    inbound_log.record_inbound_message(
+        PNID,
+        "wamid.FAILED",
+        A,
+        now() - 4,
+        {"type": "image", "media_error": {"code": "too_large"}, "media_status": "failed"},
+    )
+    call("POST", conv(A, "/take"))
+    messages = call("GET", conv(A))[1]["messages"]
+    by_wamid = {m.get("wamid"): m for m in messages}
+    assert by_wamid["wamid.IMG"]["media"] == {
+        "sha256": digest,
+        "mime_type": "application/pdf",
+        "kind": "document",
+        "filename": "factura.pdf",
+    }
+    assert "media" not in by_wamid["wamid.FAILED"]

@@ -44,6 +44,8 @@ def test_the_secrets_numbers_are_listed_with_their_defaults(table: str) -> None:
                 "throughput": 80,
                 "messaging_limit": 250,
                 "auto_reply": False,
+                "display_phone_number": None,
+                "verified_name": None,
                 "updated_at": None,
             }
         ],
@@ -73,6 +75,40 @@ def test_a_patch_is_what_the_sender_reads_and_lists_the_number(table: str) -> No
     assert shown["waba_id"] == "901" and shown["throughput"] == 120
     # waba_id null: the secret's applies again (none for this number).
     assert call("PATCH", f"/v1/tenants/{OTHER}", body={"waba_id": None})[1]["waba_id"] is None
+
+
+def test_me_names_the_caller_its_roles_and_every_served_number(table: str) -> None:
+    """Agents may not list /v1/tenants, but /v1/me gives them the numbers (with the
+    labels an admin set) for the console's number picker."""
+    status, body = call(
+        "PATCH",
+        f"/v1/tenants/{OTHER}",
+        body={"display_phone_number": "+52 55 5000 0002", "verified_name": "Sol Café"},
+    )
+    assert status == 200, body
+    assert body["display_phone_number"] == "+52 55 5000 0002"
+    status, me = call("GET", "/v1/me", "agent")
+    assert status == 200, me
+    assert me == {
+        "name": "ana",
+        "roles": ["agent"],
+        "numbers": [
+            {"phone_number_id": SECRET_NUMBER, "display_phone_number": None, "verified_name": None},
+            {
+                "phone_number_id": OTHER,
+                "display_phone_number": "+52 55 5000 0002",
+                "verified_name": "Sol Café",
+            },
+        ],
+    }
+    assert call("GET", "/v1/me", "admin")[1]["roles"] == ["admin", "agent"]
+    assert call("GET", "/v1/me", "viewer")[0] == 403
+    assert call("GET", "/v1/me", None)[0] == 401
+    # null removes a label
+    call("PATCH", f"/v1/tenants/{OTHER}", body={"verified_name": None})
+    assert call("GET", "/v1/me", "agent")[1]["numbers"][1]["verified_name"] is None
+    bad = call("PATCH", f"/v1/tenants/{OTHER}", body={"display_phone_number": "<b>1</b>"})
+    assert bad[0] == 400
 
 
 @pytest.mark.parametrize(

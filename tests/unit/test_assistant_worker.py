@@ -104,6 +104,7 @@ class World:
     tokens: list[int] = field(default_factory=list)
     summaries: list[tuple[str, str]] = field(default_factory=list)
     searches: list[str] = field(default_factory=list)
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
     passages: list[P] = field(
         default_factory=lambda: [P("faq.md", 0, 0.8, "Abrimos de 9 a 18. https://sol.example/menu")]
     )
@@ -121,6 +122,10 @@ class World:
             self.searches.append(query)
             return self.passages
 
+        def save_suggestion(pnid: str, wa_id: str, **kwargs: Any) -> bool:
+            self.suggestions.append(kwargs)
+            return True
+
         return Ports(
             llm=lambda: self.llm,
             llm_errors=(FakeLLMError,),
@@ -134,6 +139,7 @@ class World:
             save_summary=lambda pnid, wa_id, s, upto: self.summaries.append((s, upto)),
             submit=self.submitted.extend,
             read_media=lambda bucket, key: b"TRANSCRIPT: audio bytes",
+            save_suggestion=save_suggestion,
         )
 
 
@@ -453,8 +459,18 @@ def test_message_text_never_logged(
         World(),
         World(llm=FakeLLM(error=FakeLLMError("timeout"))),
         World(llm=FakeLLM(result=answer(intent="complaint", reply=SECRET))),
+        World(llm=FakeLLM(result=answer(confidence=0.2, reply=SECRET))),
     ):
         run(world, job())
+    # The real ports too: the draft goes to the conversation, never to a log line.
+    drafting = World(llm=FakeLLM(result=answer(confidence=0.2, reply=SECRET)))
+    ports = {**drafting.ports().__dict__, "request_handoff": _real_handoff}
+    ports["save_suggestion"] = _default_save_suggestion()
+    AssistantWorker(lambda: Ports(**ports), clock=lambda: 1_772_000_000.0).handle(job())
+    from wacloud.store import conversations
+
+    suggestion = conversations.load(PNID, WA).suggestion
+    assert suggestion is not None and suggestion["text"] == SECRET
     out = capsys.readouterr()
     logged = caplog.text + out.out + out.err
     assert "assistant job" in logged
@@ -507,3 +523,71 @@ def test_responder_delegates_when_off_or_unanswered_type(table: str) -> None:
     replies = responder.respond(Msg())
     assert replies[0]["text"]["body"] == "menu" and not answer_pending(replies)
     assert queued == []
+
+
+def _real_handoff(pnid: str, wa_id: str, *, reason: str, at: float, language: str | None) -> bool:
+    from wacloud.conversations import request_handoff
+
+    return request_handoff(pnid, wa_id, reason=reason, at=at, language=language)
+
+
+def _default_save_suggestion() -> Any:
+    return Ports.__dataclass_fields__["save_suggestion"].default
+
+
+def test_a_low_confidence_draft_is_kept_as_the_agents_suggestion(table: str) -> None:
+    world = World(llm=FakeLLM(result=answer(confidence=0.5, reply="  Abrimos a las 9.  ")))
+    outcome = run(world, job())
+    assert outcome.action == "handoff" and outcome.reason == "low_confidence"
+    assert world.suggestions == [
+        {
+            "text": "Abrimos a las 9.",
+            "confidence": 0.5,
+            "handoff_at": 1_772_000_000.0,
+            "at": 1_772_000_000.0,
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        answer(confidence=0.9, reply="   "),  # no draft to suggest
+        answer(confidence=0.3, reply=""),
+        answer(intent="complaint", confidence=0.3),  # handed over for the complaint
+        answer(intent="human_request"),
+    ],
+)
+def test_no_suggestion_without_a_draft_or_for_other_reasons(
+    table: str, result: AssistantAnswer
+) -> None:
+    world = World(llm=FakeLLM(result=result))
+    assert run(world, job()).action == "handoff"
+    assert world.suggestions == []
+
+
+def test_no_suggestion_when_a_person_had_it_already(table: str) -> None:
+    world = World(llm=FakeLLM(result=answer(confidence=0.2)))
+    worker = AssistantWorker(
+        lambda: Ports(**{**world.ports().__dict__, "request_handoff": lambda *a, **k: False}),
+        clock=lambda: 1_772_000_000.0,
+    )
+    assert worker.handle(job()).action == "handoff"
+    assert world.suggestions == []
+
+
+def test_the_default_port_stores_the_draft_on_the_conversation(table: str) -> None:
+    from wacloud.store import conversations
+
+    world = World(llm=FakeLLM(result=answer(confidence=0.2, reply="Abrimos a las 9.")))
+    ports = {**world.ports().__dict__, "request_handoff": _real_handoff}
+    ports["save_suggestion"] = _default_save_suggestion()
+    worker = AssistantWorker(lambda: Ports(**ports), clock=lambda: 1_772_000_000.0)
+    assert worker.handle(job()).action == "handoff"
+    found = conversations.load(PNID, WA)
+    assert found.state == "handoff" and found.handoff_reason == "low_confidence"
+    assert found.suggestion == {
+        "text": "Abrimos a las 9.",
+        "confidence": 0.2,
+        "at": 1_772_000_000.0,
+    }

@@ -8,7 +8,7 @@ resolver derives from the route signatures is served at ``GET /v1/openapi.json``
 
 Routers are included on first use: a request loads only its resource's module (and
 the features behind it), so a cold start pays for Powertools, pydantic and one
-resource, not for all nine (`python -m bench coldstart`). One resolver holds them
+resource, not for all of them (`python -m bench coldstart`). One resolver holds them
 all, because Powertools binds a router to the last resolver that included it. The
 OpenAPI document, an unknown path and tests include every router.
 """
@@ -29,8 +29,10 @@ TITLE = "wacloud operator API"
 VERSION = "1"
 #: The resource modules, in the OpenAPI document's order.
 ROUTERS = (
+    "me",
     "messages",
     "conversations",
+    "media",
     "agents",
     "contacts",
     "templates",
@@ -42,6 +44,7 @@ ROUTERS = (
 )
 #: Which module serves a path: by `/v1/{segment}`, or `/v1/numbers/{pnid}/{segment}`.
 TOP_LEVEL = {
+    "me": "me",
     "messages": "messages",
     "agents": "agents",
     "events": "workflows",
@@ -54,6 +57,7 @@ PER_NUMBER = {
     "conversations": "conversations",
     "canned-responses": "conversations",
     "inbox-settings": "conversations",
+    "media": "media",
     "contacts": "contacts",
     "templates": "templates",
     "campaigns": "campaigns",

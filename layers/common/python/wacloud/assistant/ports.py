@@ -60,6 +60,19 @@ class RequestHandoff(Protocol):
     ) -> bool: ...
 
 
+class SaveSuggestion(Protocol):
+    def __call__(
+        self,
+        phone_number_id: str,
+        wa_id: str,
+        *,
+        text: str,
+        confidence: float,
+        handoff_at: float,
+        at: float,
+    ) -> bool: ...
+
+
 class InHandoff(Protocol):
     def __call__(self, phone_number_id: str, wa_id: str, *, at: float) -> bool: ...
 
@@ -70,6 +83,22 @@ class ReportSpam(Protocol):
 
 class Search(Protocol):
     def __call__(self, phone_number_id: str, query: str, *, k: int) -> Sequence[PassageLike]: ...
+
+
+def _save_suggestion(
+    phone_number_id: str,
+    wa_id: str,
+    *,
+    text: str,
+    confidence: float,
+    handoff_at: float,
+    at: float,
+) -> bool:
+    from wacloud.store import conversations as conversation_store
+
+    return conversation_store.set_suggestion(
+        phone_number_id, wa_id, text=text, confidence=confidence, handoff_at=handoff_at, at=at
+    )
 
 
 def _handoff_notice(phone_number_id: str, language: str | None, at: float) -> str:
@@ -103,6 +132,10 @@ class Ports:
     handoff_notice: Callable[[str, str | None, float], str] = _handoff_notice
     """(pnid, language, at) -> what the customer is told when a person takes over
     (wacloud.conversations: the tenant's hours and expected wait, in their language)."""
+    save_suggestion: SaveSuggestion = _save_suggestion
+    """(pnid, wa_id, text, confidence, handoff_at, at): the draft answer the assistant was
+    not sure enough to send, kept on the conversation for the agent (store/conversations:
+    only on the handoff that began at ``handoff_at``, while no person has answered)."""
 
 
 def _read_media(bucket: str, key: str) -> bytes:

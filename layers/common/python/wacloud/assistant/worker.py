@@ -11,7 +11,9 @@ Steps (docs/assistant.md, "How it decides"):
    knowledge passages, one structured `parse`.
 5. Tokens recorded (conversation, day, month), then the decision: human request,
    complaint or confidence under the threshold -> handoff (the customer gets the
-   conversations package's notice); spam -> moderation; else the reply (+ form).
+   conversations package's notice; under the threshold, the draft reply is kept on
+   the conversation as the agent's `suggestion`); spam -> moderation; else the reply
+   (+ form).
 
 The model failing (`LLMError`: rate limit, outage, timeout, refusal) ends in a short
 fallback answer in the customer's language and a handoff: the customer is never left
@@ -51,6 +53,8 @@ logger = Logger(child=True)
 #: Knowledge passages put in the instructions.
 KNOWLEDGE_K = 4
 HANDOFF_INTENTS = frozenset({"human_request", "complaint"})
+#: Characters of a draft kept as the agent's suggestion (an agent's reply's limit).
+SUGGESTION_MAX = 4096
 IMAGE_PROMPT = (
     "Describe this image in one short sentence for a customer-service agent; "
     "transcribe any order or reference number you see."
@@ -287,6 +291,16 @@ class AssistantWorker:
                 pnid, wa_id, reason=reason, at=at, language=answer.language
             )
             replies = 0
+            if entered and reason == "low_confidence" and answer.reply.strip():
+                # The draft the model was not sure of: the agent may use it (never logged).
+                self.ports.save_suggestion(
+                    pnid,
+                    wa_id,
+                    text=answer.reply.strip()[:SUGGESTION_MAX],
+                    confidence=confidence,
+                    handoff_at=at,
+                    at=at,
+                )
             if entered:
                 notice = self.ports.handoff_notice(pnid, answer.language, at)
                 documents = submissions(pnid, wa_id, job.wamid, notice)

@@ -164,7 +164,13 @@ def _reference(outcome: MediaOutcome | None, pnid: str, wa_id: str) -> None:
     if outcome is not None and outcome.media and outcome.media.get("sha256"):
         from wacloud.store import media_refs
 
-        media_refs.add(str(outcome.media["sha256"]), pnid, wa_id)
+        media_refs.add(
+            str(outcome.media["sha256"]),
+            pnid,
+            wa_id,
+            mime_type=outcome.media.get("mime_type"),
+            kind=outcome.media.get("kind"),
+        )
 
 
 @dataclass

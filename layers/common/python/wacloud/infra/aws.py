@@ -73,6 +73,30 @@ def s3() -> S3Client:
 
 
 @cache
+def s3_presigner() -> S3Client:
+    """S3 for presigned links (the operator API's media route): Signature Version 4,
+    which every region accepts, on the region's own host; signed with the Lambda
+    role's temporary credentials (the link carries their session token)."""
+    import os
+
+    import boto3
+    from botocore.config import Config
+
+    config = _config().merge(Config(signature_version="s3v4"))
+    if os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"):
+        return boto3.client("s3", config=config)  # the local stack's S3: as configured
+    # botocore presigns on the global host (bucket.s3.amazonaws.com); a bucket outside
+    # us-east-1 answers that with a redirect for a while after its creation, which a
+    # signed link cannot follow. The region's own host has no such window.
+    region = boto3.session.Session().region_name or "us-east-1"
+    return boto3.client(
+        "s3",
+        endpoint_url=f"https://s3.{region}.amazonaws.com",
+        config=config.merge(Config(s3={"addressing_style": "virtual"})),
+    )
+
+
+@cache
 def events() -> Any:
     """EventBridge: conversation events on the stack's bus (wacloud.conversations)."""
     import boto3

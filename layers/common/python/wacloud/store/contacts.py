@@ -289,3 +289,12 @@ def window_open(contact: dict[str, Any] | None, at: float | None = None) -> bool
     if not contact:
         return False
     return float(contact.get("window_expires_at", 0)) > (now() if at is None else at)
+
+
+def window(contact: dict[str, Any] | None, at: float | None = None) -> dict[str, Any]:
+    """The customer-service window as the operator API shows it: ``open`` (the rule
+    the sender and the inbox reply apply, `window_open`) and ``closes_at`` (epoch
+    seconds while open, else None)."""
+    is_open = window_open(contact, at)
+    closes_at = float(contact["window_expires_at"]) if is_open and contact else None
+    return {"open": is_open, "closes_at": closes_at}

@@ -29,6 +29,9 @@ Attributes:
   `touch` with ``agent_reply``): the first-response time of analytics
 * ``survey_message_id``, ``survey_sent_at`` -- the satisfaction survey sent on resolve;
   ``survey_answer``, ``survey_answered_at`` -- the customer's answer to THAT message
+* ``suggestion``       -- the assistant's draft answer when it handed over for low
+  confidence: ``{text, confidence, at}``, for the agent to use or ignore; removed by a
+  new handoff, an agent's reply, a release or a resolve (never logged)
 * ``gsi2pk`` / ``gsi2sk`` -- the inbox index: ``{pnid}#INBOX`` and
   ``{1 waiting | 0 other}#{last_activity_at:017.6f}`` (read newest first, so the
   conversations waiting for a person come first, then by last activity). A
@@ -97,6 +100,16 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _suggestion(value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, dict) or not value.get("text"):
+        return None
+    return {
+        "text": str(value["text"]),
+        "confidence": float(value.get("confidence") or 0.0),
+        "at": float(value.get("at") or 0.0),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Conversation:
     """The conversation item, typed; absent attributes are None (state ``bot``)."""
@@ -127,6 +140,7 @@ class Conversation:
     survey_answer: str | None = None
     survey_answered_at: float | None = None
     first_reply_at: float | None = None
+    suggestion: dict[str, Any] | None = None
     in_inbox: bool = False
 
     def in_handoff(self, at: float) -> bool:
@@ -178,6 +192,7 @@ class Conversation:
             survey_answer=_str(item.get("survey_answer")),
             survey_answered_at=_float(item.get("survey_answered_at")),
             first_reply_at=_float(item.get("first_reply_at")),
+            suggestion=_suggestion(item.get("suggestion")),
             in_inbox=bool(item.get("gsi2pk")),
         )
 
@@ -211,6 +226,7 @@ class Conversation:
             "survey_answer": self.survey_answer,
             "survey_answered_at": self.survey_answered_at,
             "first_reply_at": self.first_reply_at,
+            "suggestion": self.suggestion,
         }
         if self.in_inbox and self.last_activity_at is not None:
             item["gsi2pk"] = inbox_pk(self.phone_number_id)
@@ -262,7 +278,7 @@ def enter_handoff(
         for name, value in (("handoff_wamid", wamid), ("handoff_language", language))
         if value is None
     ]
-    expr.remove("notified_at", "assignee", *removed)
+    expr.remove("notified_at", "assignee", "suggestion", *removed)
     return conditional_update(
         conversation_pk(phone_number_id, wa_id), SK, _identity(expr, phone_number_id, wa_id, at)
     )
@@ -310,7 +326,7 @@ def _leave_person(
             expr.set("state", RESOLVED).set("resolved_at", at).set("resolved_by", by)
             expr.remove("survey_message_id", "survey_sent_at", "survey_answer")
             expr.remove("survey_answered_at")
-        expr.remove("handoff_until", "assignee", "assigned_at")
+        expr.remove("handoff_until", "assignee", "assigned_at", "suggestion")
         _inbox(expr, phone_number_id, waiting=False, at=at)
         _identity(expr, phone_number_id, wa_id, at)
         writes = [_update_request(conversation_pk(phone_number_id, wa_id), SK, expr)]
@@ -397,6 +413,8 @@ def touch(
         and (conversation.first_reply_at is None or conversation.first_reply_at < handoff_at)
     ):
         expr.set("first_reply_at", at)
+    if agent_reply:
+        expr.remove("suggestion")  # answered: the assistant's draft is spent
     _inbox(expr, phone_number_id, waiting=conversation.waiting(at), at=at)
     return conditional_update(
         conversation_pk(phone_number_id, wa_id),
@@ -431,6 +449,30 @@ def set_labels(
         ):
             return tuple(labels)
     raise ConflictError("the labels kept changing; try again")
+
+
+def set_suggestion(
+    phone_number_id: str,
+    wa_id: str,
+    *,
+    text: str,
+    confidence: float,
+    handoff_at: float,
+    at: float,
+) -> bool:
+    """Keep the assistant's draft answer on the handoff that began at ``handoff_at``
+    (conditional on it, and on a person still having it: a draft arriving after the
+    agent answered, released or resolved is dropped). True if stored."""
+    expr = Expr()
+    expr.when(f"{expr.name('handoff_at')} = {expr.value(handoff_at)}")
+    state = expr.name("state")
+    expr.when(f"{state} IN ({expr.value(HANDOFF)}, {expr.value(ASSIGNED)})")
+    expr.when(
+        f"attribute_not_exists({expr.name('first_reply_at')}) OR "
+        f"{expr.name('first_reply_at')} < {expr.value(handoff_at)}"
+    )
+    expr.set("suggestion", {"text": text, "confidence": confidence, "at": at})
+    return conditional_update(conversation_pk(phone_number_id, wa_id), SK, expr)
 
 
 def note_survey(phone_number_id: str, wa_id: str, *, message_id: str, at: float) -> bool:

@@ -14,6 +14,7 @@ module is the operators' side of the same item, `TENANT#{pnid}` sk `#`:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from wacloud.infra.clock import now
@@ -30,6 +31,12 @@ def registered_numbers() -> list[str]:
         for item in query(REGISTRY, index="gsi2", key_attr="gsi2pk")
         if item.get("gsi2sk")
     ]
+
+
+def served_numbers(secret_numbers: Iterable[str]) -> list[str]:
+    """The numbers this deployment serves, sorted: those the Meta secret names
+    (``secret_numbers``) and those an operator configured through the API."""
+    return sorted(set(secret_numbers) | set(registered_numbers()))
 
 
 def config_items(

@@ -86,6 +86,7 @@ def view(item: dict[str, Any]) -> dict[str, Any]:
         "last_seen": item.get("last_seen"),
         "window_open": contact_store.window_open(item, at),
         "window_expires_at": item.get("window_expires_at"),
+        "window": contact_store.window(item, at),
         "tags": sorted(str(t) for t in item.get("tags") or ()),
         "attributes": dict(item.get("attributes") or {}),
         "opted_out": bool(item.get("opted_out_marketing")),

@@ -164,15 +164,29 @@ def _text_of(item: dict[str, Any]) -> str | None:
     return None
 
 
+def media_view(item: dict[str, Any]) -> dict[str, Any] | None:
+    """An inbound message's cached media as the API shows it (no bucket or key: the
+    link comes from GET /v1/numbers/{pnid}/media/{sha256})."""
+    media = item.get("media")
+    if not isinstance(media, dict) or not media.get("sha256"):
+        return None
+    shown = {k: media.get(k) for k in ("sha256", "mime_type", "kind", "filename")}
+    return {k: v for k, v in shown.items() if v is not None}
+
+
 def message_view(item: dict[str, Any]) -> dict[str, Any]:
     if item.get("direction") == "in":
-        return {
+        inbound: dict[str, Any] = {
             "direction": "in",
             "wamid": item.get("wamid"),
             "at": item.get("received_at"),
             "type": item.get("type"),
             "text": _text_of(item),
         }
+        media = media_view(item)
+        if media is not None:
+            inbound["media"] = media
+        return inbound
     out = {
         "direction": "out",
         "message_id": item.get("message_id"),
@@ -192,7 +206,11 @@ def message_view(item: dict[str, Any]) -> dict[str, Any]:
     "/v1/numbers/<pnid>/conversations/<wa_id>",
     summary="One conversation with a page of its messages",
     description="The record and `messages` (both directions, newest first); `before` is the "
-    "`next_before` of the previous page.",
+    "`next_before` of the previous page. `window`: the customer-service window "
+    "(free-form replies only while open). `suggestion`: the assistant's draft when it "
+    "handed over for low confidence, while a person has the conversation (gone once an "
+    "agent replies, releases or resolves). An inbound message with cached media has "
+    "`media` {sha256, mime_type, kind, filename?}: GET .../media/{sha256} for a link.",
     tags=[TAG],
 )
 def get_conversation(
@@ -216,6 +234,8 @@ def get_conversation(
             "resolved_at": conversation.resolved_at,
             "resolved_by": conversation.resolved_by,
             "window_open": contacts.window_open(contact, at),
+            "window": contacts.window(contact, at),
+            "suggestion": conversation.suggestion if conversation.in_handoff(at) else None,
             "survey": None
             if conversation.survey_message_id is None
             else {

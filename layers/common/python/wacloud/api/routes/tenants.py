@@ -40,6 +40,10 @@ class Tenant(BaseModel):
         description="Unique recipients of business-initiated messages a moving 24 h; -1: none"
     )
     auto_reply: bool = Field(description="The assistant answers customers (its `enabled`)")
+    display_phone_number: str | None = Field(
+        None, description="How the number is shown to people (the console's number picker)"
+    )
+    verified_name: str | None = Field(None, description="The business name Meta verified")
     updated_at: float | None = None
 
 
@@ -59,6 +63,16 @@ class TenantPatch(BaseModel):
     throughput: int | None = Field(None, ge=1, le=tenants.MAX_THROUGHPUT_MPS)
     messaging_limit: int | None = Field(None, ge=-1, description="-1: no limit")
     waba_id: str | None = Field(None, pattern=r"^[0-9]{1,32}$")
+    display_phone_number: str | None = Field(
+        None, max_length=32, pattern=r"^\+?[0-9 ()-]{1,32}$", description="null removes it"
+    )
+    verified_name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[^\x00-\x1f]+$",
+        description="null removes it",
+    )
 
 
 def _tenant(
@@ -75,8 +89,14 @@ def _tenant(
         throughput=config.throughput_mps,
         messaging_limit=UNLIMITED if config.messaging_limit is None else config.messaging_limit,
         auto_reply=assistant.effective(org_item, assistant_item).enabled,
+        display_phone_number=_label(item.get("display_phone_number")),
+        verified_name=_label(item.get("verified_name")),
         updated_at=float(item["updated_at"]) if item.get("updated_at") else None,
     )
+
+
+def _label(value: Any) -> str | None:
+    return str(value) if value else None
 
 
 def _secret_wabas() -> dict[str, str | None]:
@@ -96,7 +116,7 @@ def list_tenants(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> TenantList:
     secret = _secret_wabas()
-    numbers = sorted(set(secret) | set(tenant_admin.registered_numbers()))
+    numbers = tenant_admin.served_numbers(secret)
     if cursor:
         numbers = [n for n in numbers if n > cursor]
     page = numbers[:limit]
@@ -147,8 +167,9 @@ def change_tenant(pnid: PNID, patch: Annotated[TenantPatch, Body()], caller: Adm
                 ],
             )
         changes["messaging_limit"] = value
-    if "waba_id" in given:
-        changes["waba_id"] = given["waba_id"]
+    for name in ("waba_id", "display_phone_number", "verified_name"):
+        if name in given:
+            changes[name] = given[name]
     item = tenant_admin.change(pnid, changes)
     _, assistant_item, org_item = tenant_admin.config_items([pnid])[pnid]
     return _tenant(pnid, item, assistant_item, org_item, _secret_wabas().get(pnid))
