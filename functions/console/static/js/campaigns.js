@@ -15,7 +15,7 @@ const ACTIVE = ["scheduled", "running", "paused"];
 const TAG = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export async function render(ctx) {
-  if (ctx.path === "campaigns/new") return renderNew(ctx);
+  if (ctx.path === "/campaigns/new") return renderNew(ctx);
   if (ctx.params.id) return renderOne(ctx, ctx.params.id);
   return renderList(ctx);
 }

@@ -32,7 +32,7 @@ let ids = 0;
 
 /** lineChart({title, labels: [day...], series: [{name, values}], yLabel, testid}) */
 export function lineChart({ title, labels, series, yLabel = "", testid, unit = "" }) {
-  const W = 640, H = 260, L = 48, R = 12, T = 12, B = 42;
+  const W = 640, H = 260, L = 48, R = 24, T = 12, B = 42;
   const id = `chart-${++ids}`;
   const max = niceMax(Math.max(0, ...series.flatMap((x) => x.values)));
   const x = (i) => L + (labels.length <= 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (labels.length - 1));
