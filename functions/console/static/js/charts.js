@@ -31,13 +31,18 @@ function legend(series) {
 let ids = 0;
 
 /** lineChart({title, labels: [day...], series: [{name, values}], yLabel, testid}) */
+/** Narrow screens get a narrower drawing, so its text stays readable when scaled. */
+function width() {
+  return window.innerWidth < 640 ? 380 : 640;
+}
+
 export function lineChart({ title, labels, series, yLabel = "", testid, unit = "" }) {
-  const W = 640, H = 260, L = 48, R = 24, T = 12, B = 42;
+  const W = width(), H = 260, L = 48, R = 24, T = 12, B = 42;
   const id = `chart-${++ids}`;
   const max = niceMax(Math.max(0, ...series.flatMap((x) => x.values)));
   const x = (i) => L + (labels.length <= 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (labels.length - 1));
   const y = (v) => T + (H - T - B) * (1 - v / max);
-  const every = Math.max(1, Math.ceil(labels.length / 6));
+  const every = Math.max(1, Math.ceil(labels.length / (W < 640 ? 4 : 6)));
   const svg = s(
     "svg",
     { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": `${id}-t ${id}-d` },
@@ -70,7 +75,7 @@ export function lineChart({ title, labels, series, yLabel = "", testid, unit = "
 
 /** barChart({title, items: [{label, value}], unit, format, testid}) */
 export function barChart({ title, items, yLabel = "", testid, format = (v) => String(v) }) {
-  const W = 640, H = 240, L = 56, R = 12, T = 12, B = 42;
+  const W = width(), H = 240, L = 56, R = 12, T = 12, B = 42;
   const id = `chart-${++ids}`;
   const max = niceMax(Math.max(0, ...items.map((i) => i.value)));
   const band = (W - L - R) / Math.max(1, items.length);
