@@ -121,7 +121,7 @@ export async function render(ctx) {
           h("dt", {}, "Resolution time (assistant / agents)"), h("dd", {}, `${seconds(conv.resolution_seconds && conv.resolution_seconds.assistant)} / ${seconds(conv.resolution_seconds && conv.resolution_seconds.agent)}`),
           h("dt", {}, "Satisfaction"), h("dd", {}, satisfaction(conv.satisfaction)),
         ),
-        h("h3", { style: "margin-top:1rem" }, "Agents"),
+        h("h3", { class: "spaced" }, "Agents"),
         h(
           "div",
           { testid: "agents-table" },

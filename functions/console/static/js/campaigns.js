@@ -93,7 +93,7 @@ function variantBlock(templates, index, first) {
     vars.replaceChildren();
     if (!t) return;
     const slots = slotsOf(t).filter((s) => !s.url);
-    if (slots.length) vars.append(h("p", { class: "muted", style: "grid-column: 1 / -1" }, "Fill each parameter from the recipient's row or attributes, e.g. {first_name}."));
+    if (slots.length) vars.append(h("p", { class: "muted full-row" }, "Fill each parameter from the recipient's row or attributes, e.g. {first_name}."));
     for (const slot of slots) {
       vars.append(field(slot.label, h("input", { type: "text", class: "variant-var", testid: "campaign-variable", dataset: { name: slot.key }, placeholder: "{first_name}" })));
     }
@@ -295,7 +295,7 @@ async function renderOne(ctx, id) {
             cell: (r) => {
               const base = r.queued || 0;
               const n = r[f] || 0;
-              return [number(n), f !== "queued" && base ? h("div", { class: "funnel-bar", style: `width:${Math.min(100, (n / base) * 100)}%`, "aria-hidden": "true" }) : null];
+              return [number(n), f !== "queued" && base ? h("div", { class: "funnel-bar", style: { width: `${Math.min(100, (n / base) * 100)}%` }, "aria-hidden": "true" }) : null];
             },
           })),
         ],

@@ -24,7 +24,7 @@ function legend(series) {
   return h(
     "ul",
     { class: "legend" },
-    series.map((x, i) => h("li", {}, h("span", { class: "swatch", style: `background:${x.colour || COLOURS[i % COLOURS.length]}`, "aria-hidden": "true" }), x.name)),
+    series.map((x, i) => h("li", {}, h("span", { class: "swatch", style: { background: x.colour || COLOURS[i % COLOURS.length] }, "aria-hidden": "true" }), x.name)),
   );
 }
 

@@ -26,6 +26,10 @@ function setAttrs(el, attrs) {
       }
     } else if (key === "testid") {
       el.setAttribute("data-testid", value);
+    } else if (key === "style") {
+      // Through the CSSOM only: the console's CSP (style-src 'self') refuses style attributes.
+      if (typeof value !== "object") throw new Error("dom.h takes style as an object");
+      Object.assign(el.style, value);
     } else if (key === "class") {
       el.setAttribute("class", Array.isArray(value) ? value.filter(Boolean).join(" ") : value);
     } else if (key === "value" && "value" in el && !(el instanceof SVGElement)) {
