@@ -205,7 +205,6 @@ export async function signOut() {
   url.search = new URLSearchParams({
     client_id: cfg.client_id,
     logout_uri: cfg.redirect_uri,
-    redirect_uri: cfg.redirect_uri,
   }).toString();
   location.assign(url.href);
 }

@@ -72,7 +72,7 @@ function shell() {
         )
       : h("option", { value: "" }, "No numbers"),
   );
-  select.disabled = session.numbers.length < 2;
+  select.disabled = session.numbers.length === 0;
   select.addEventListener("change", () => {
     chooseNumber(select.value);
     reload();

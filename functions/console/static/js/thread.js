@@ -124,7 +124,7 @@ export async function renderThread(ctx, pane, waId) {
         : "Window closed · templates only",
     );
     const mine = detail.assignee && detail.assignee === ctx.session.name;
-    takeBtn.hidden = Boolean(mine);
+    takeBtn.hidden = Boolean(mine) && detail.state === "assigned";
     releaseBtn.hidden = !(detail.state === "assigned" || detail.state === "handoff");
     resolveBtn.hidden = detail.state === "resolved" || detail.state === "bot";
     if (!labelsDirty && document.activeElement !== labelsInput) {
@@ -209,6 +209,22 @@ export async function renderThread(ctx, pane, waId) {
     });
   }
 
+  let cannedLoading = null;
+  function loadCanned() {
+    if (cannedList !== null) return Promise.resolve(cannedList);
+    if (!cannedLoading) {
+      cannedLoading = api.get(numberPath(ctx.pnid, "canned-responses")).then(
+        (answer) => (cannedList = answer.items || []),
+        (error) => {
+          cannedLoading = null;
+          showError(error);
+          return [];
+        },
+      );
+    }
+    return cannedLoading;
+  }
+
   function replyComposer() {
     const text = h("textarea", {
       testid: "reply-text",
@@ -264,14 +280,8 @@ export async function renderThread(ctx, pane, waId) {
         offers.hidden = true;
         return;
       }
-      if (cannedList === null) {
-        try {
-          cannedList = (await api.get(numberPath(ctx.pnid, "canned-responses"))).items || [];
-        } catch (error) {
-          cannedList = [];
-          showError(error);
-        }
-      }
+      await loadCanned();
+      if (match(text.value) !== keyword) return; // typed on meanwhile
       const found = cannedList.filter((c) => c.name.toLowerCase().startsWith(keyword.toLowerCase()));
       mount(
         offers,
@@ -314,6 +324,7 @@ export async function renderThread(ctx, pane, waId) {
       if (!value) return;
       const keyword = match(value);
       let item = chosen;
+      if (!item && keyword) await loadCanned();
       if (!item && keyword && cannedList) item = cannedList.find((c) => c.name === keyword) || null;
       const body = item
         ? { canned: item.name, ...(Object.keys(paramValues).length ? { params: { ...paramValues } } : {}) }
