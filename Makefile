@@ -16,8 +16,9 @@ SERIAL_TESTS := $(shell grep -l "mark.serial" tests/integration/test_*.py)
 
 .PHONY: setup lock invoke run demo demo-campaign emulator test test-burst unit integration lint typecheck validate build bench schema clean
 
-setup: $(STAMP)            ## .venv with Python 3.13 and the locked dependencies
+setup: $(STAMP)            ## .venv with Python 3.13 and the locked dependencies, and Chromium
 	@$(PY) -m local.locks
+	@scripts/chromium
 
 # A .venv of another Python (or a link to a shared one) is replaced, never cleared in place.
 $(STAMP): $(LOCKS) pyproject.toml
