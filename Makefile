@@ -14,10 +14,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Timing-sensitive files: each runs in a pytest process of its own after the parallel run.
 SERIAL_TESTS := $(shell grep -l "mark.serial" tests/integration/test_*.py)
 
-.PHONY: setup lock invoke run demo demo-campaign emulator test test-burst unit integration lint typecheck validate build bench schema clean
+.PHONY: setup lock invoke run demo demo-campaign emulator test test-burst unit integration browser lint typecheck validate build bench schema clean
 
-setup: $(STAMP)            ## .venv with Python 3.13 and the locked dependencies
+setup: $(STAMP)            ## .venv with Python 3.13 and the locked dependencies, and Chromium
 	@$(PY) -m local.locks
+	@scripts/chromium
 
 # A .venv of another Python (or a link to a shared one) is replaced, never cleared in place.
 $(STAMP): $(LOCKS) pyproject.toml
@@ -50,7 +51,8 @@ emulator: setup           ## the Cloud API emulator alone (HOST, PORT, TOKEN, AP
 	$(PY) -m local.emulator
 
 test: setup lint typecheck validate   ## everything CI runs
-	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow and not serial"
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow and not serial and not browser"
+	$(MAKE) --no-print-directory browser
 	for f in $(SERIAL_TESTS); do $(PY) -m pytest -q -m "serial and not slow" $$f || exit 1; done
 	$(MAKE) --no-print-directory demo
 
@@ -62,6 +64,11 @@ unit: setup
 
 integration: setup
 	$(PY) -m pytest -q tests/integration
+
+# The web console in headless Chromium (tests/browser): one process with its own local
+# stack, after the parallel run, so it never competes with the timing-sensitive tests.
+browser: setup            ## the console's browser tests (screenshots in .screenshots/)
+	$(PY) -m pytest -q -m "browser and not slow" tests/browser
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 from local.lambdas import LocalFunction
 from local.operator_auth import JwtAuthorizer
 
+DEFAULT_ROUTE = "$default"
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
 
 
@@ -39,7 +40,8 @@ class Route:
     method: str
     """An HTTP method, or ANY."""
     path: str
-    """As in the template: ``/webhook``, ``/v1/{proxy+}``, ``/items/{id}``."""
+    """As in the template: ``/webhook``, ``/v1/{proxy+}``, ``/items/{id}``, or
+    ``$default`` (what no other route takes)."""
     function: LocalFunction
     authorizer: JwtAuthorizer | None = None
     """The route's JWT authorizer (its API's default), or None for an open route."""
@@ -48,14 +50,19 @@ class Route:
         """The path parameters if this route takes the request, else None."""
         if self.method not in ("ANY", method):
             return None
+        if self.path == DEFAULT_ROUTE:
+            return {}
         found = _pattern(self.path).fullmatch(path)
         return None if found is None else found.groupdict()
 
     @property
-    def specificity(self) -> tuple[int, int]:
-        """API Gateway prefers exact paths, then fewer and later variables."""
+    def specificity(self) -> tuple[int, int, int]:
+        """API Gateway prefers exact paths, then fewer and later variables, then a
+        route's own method over ANY; $default comes last."""
+        if self.path == DEFAULT_ROUTE:
+            return (2, 0, 0)
         greedy = "+}" in self.path
-        return (1 if greedy else 0, -len(self.path))
+        return (1 if greedy else 0, -len(self.path), 1 if self.method == "ANY" else 0)
 
 
 def _pattern(path: str) -> re.Pattern[str]:
@@ -205,7 +212,8 @@ class LocalHttpApi:
                     headers={"www-authenticate": 'Bearer error="invalid_token"'},
                 )
                 return response(environ, start_response)
-        event = build_event(request, f"{route.method} {route.path}", self._api_id)
+        route_key = DEFAULT_ROUTE if route.path == DEFAULT_ROUTE else f"{route.method} {route.path}"
+        event = build_event(request, route_key, self._api_id)
         if parameters:
             event["pathParameters"] = parameters
         if claims is not None:

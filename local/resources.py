@@ -28,6 +28,7 @@ CREATED_TYPES = (
     "AWS::Cognito::UserPoolClient",
     "AWS::Cognito::UserPoolResourceServer",
     "AWS::Cognito::UserPoolDomain",
+    "AWS::SSM::Parameter",
 )
 
 
@@ -268,6 +269,18 @@ def _user_pool_domain(
     resolver.refs[logical_id] = props["Domain"]
 
 
+def _parameter(logical_id: str, props: dict[str, Any], resolver: Resolver, session: Any) -> None:
+    # As CloudFormation writes it; the local stack then puts local URLs in the
+    # console's config (LocalStack._localize_console).
+    name = props.get("Name") or physical_name(resolver.stack_name, logical_id, limit=2048)
+    session.client("ssm").put_parameter(
+        Name=name, Value=props["Value"], Type=props.get("Type", "String"), Overwrite=True
+    )
+    resolver.refs[logical_id] = name
+    resolver.attrs[(logical_id, "Type")] = props.get("Type", "String")
+    resolver.attrs[(logical_id, "Value")] = props["Value"]
+
+
 _CREATORS = {
     "AWS::DynamoDB::Table": _table,
     "AWS::SQS::Queue": _queue,
@@ -281,4 +294,5 @@ _CREATORS = {
     "AWS::Cognito::UserPoolClient": _user_pool_client,
     "AWS::Cognito::UserPoolResourceServer": _resource_server,
     "AWS::Cognito::UserPoolDomain": _user_pool_domain,
+    "AWS::SSM::Parameter": _parameter,
 }

@@ -62,6 +62,9 @@ Send as the business (puts a submission on the outbound queue):
 The event lake (docs/lake.md), with the same SQL Athena runs:
   .venv/bin/python -m local lake funnel --from YYYY-MM-DD --to YYYY-MM-DD
 
+Web console {stack.console_url}
+  sign in as `admin` (password {LOCAL_PASSWORDS["admin"]}) or `agent` ({LOCAL_PASSWORDS["agent"]})
+
 Operator API {api}/v1  (OpenAPI document: {api}/v1/openapi.json)
   users `admin` (password {LOCAL_PASSWORDS["admin"]}), `agent` ({LOCAL_PASSWORDS["agent"]}):
   .venv/bin/wacloud --profile local login --api-url {api} --number {DEFAULT_PHONE_NUMBER_ID} \\
@@ -81,6 +84,7 @@ Operator API {api}/v1  (OpenAPI document: {api}/v1/openapi.json)
                 "emulator_url": emulator,
                 "openai_url": openai,
                 "operator_api_url": api,
+                "console_url": stack.console_url,
                 "cli_client_id": auth.cli_client_id,
                 "cognito_endpoint": auth.cognito_endpoint,
                 "environment": stack.function_environment("SenderFunction"),

@@ -22,7 +22,7 @@ from local.emf import EmfPublisher
 from local.emulator import Emulator, EmulatorConfig, WebhookDeliveryConfig
 from local.event_rules import BusForwarder, EventRule, business_event
 from local.firehose import create_delivery_streams
-from local.gateway import LocalHttpApi, Route
+from local.gateway import DEFAULT_ROUTE, LocalHttpApi, Route
 from local.lambdas import FunctionSpec, Invocation, LocalFunction, runtime_environment
 from local.openai_standin import Standin
 from local.operator_auth import JwtAuthorizer, OperatorAuth, TokenEndpoint
@@ -138,6 +138,10 @@ class LocalStack:
             region=cfg.region, account_id=ACCOUNT_ID, stack_name=cfg.stack_name
         )
         self.resolver.parameters = self._parameters(translated)
+        # One local gateway serves every HTTP API: their ids only name them.
+        for logical_id, resource in translated["Resources"].items():
+            if resource["Type"] == "AWS::ApiGatewayV2::Api":
+                self.resolver.refs[logical_id] = logical_id.lower()
         create_resources(translated["Resources"], self.resolver, self.session)
         create_delivery_streams(translated["Resources"], self.resolver, self.session)
         self._configure_queues()
@@ -145,6 +149,7 @@ class LocalStack:
         self._configure_openai_secret()
         self._create_functions(sam, translated)
         self._start_operator_auth(sam)
+        self._localize_console()
         self._wire_routes(sam)
         self._wire_mappings(translated)
         self._wire_schedules(translated)
@@ -156,6 +161,7 @@ class LocalStack:
         }
         self.outputs["WebhookUrl"] = self.webhook_url
         self.outputs["OperatorApiUrl"] = self.gateway.url
+        self.outputs["ConsoleUrl"] = self.console_url
         if self.operator_auth is not None:
             self.outputs["OperatorTokenUrl"] = self.operator_auth.token_url
         return self
@@ -196,6 +202,12 @@ class LocalStack:
     def webhook_url(self) -> str:
         assert self.gateway is not None
         return f"{self.gateway.url}/webhook"
+
+    @property
+    def console_url(self) -> str:
+        """The web console (ConsoleApi's routes, on the one local gateway)."""
+        assert self.gateway is not None
+        return f"{self.gateway.url}/console/"
 
     @property
     def moto_url(self) -> str:
@@ -387,10 +399,11 @@ class LocalStack:
                     authorizer = authorizers.get(api) if api else None
                     if (props.get("Auth") or {}).get("Authorizer") == "NONE":
                         authorizer = None
+                    # No Path and Method: the API's $default route (what no other takes).
                     routes.append(
                         Route(
-                            props["Method"].upper(),
-                            props["Path"],
+                            str(props.get("Method", "ANY")).upper(),
+                            props.get("Path", DEFAULT_ROUTE),
                             self.functions[logical_id],
                             authorizer,
                         )
@@ -432,7 +445,43 @@ class LocalStack:
             app_client_id=str(refs["OperatorAppClient"]),
             token_url=self._token_endpoint.url,
             cognito_endpoint=self.moto_url,
+            console_client_id=str(refs.get("OperatorConsoleClient", "")),
         )
+
+    def _localize_console(self) -> None:
+        """The console's client and config as they are in AWS, with this machine's
+        URLs: the console on the local gateway (the same origin as the operator API),
+        sign-in at the local token endpoint, media from moto's S3."""
+        assert self.resolver is not None and self.gateway is not None
+        refs = self.resolver.refs
+        if "ConsoleConfigParameter" not in refs or self._token_endpoint is None:
+            return
+        cognito = self.client("cognito-idp")
+        pool_id, client_id = str(refs["OperatorUserPool"]), str(refs["OperatorConsoleClient"])
+        client = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)[
+            "UserPoolClient"
+        ]
+        updatable = {
+            k: v
+            for k, v in client.items()
+            if k
+            not in ("ClientSecret", "CreationDate", "LastModifiedDate", "UserPoolId", "ClientId")
+        }
+        updatable.update(CallbackURLs=[self.console_url], LogoutURLs=[self.console_url])
+        cognito.update_user_pool_client(UserPoolId=pool_id, ClientId=client_id, **updatable)
+        ssm = self.client("ssm")
+        name = str(refs["ConsoleConfigParameter"])
+        config = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+        endpoint = self._token_endpoint
+        config.update(
+            api_url=self.gateway.url,
+            authorize_url=endpoint.authorize_url,
+            token_url=endpoint.url,
+            logout_url=endpoint.logout_url,
+            redirect_uri=self.console_url,
+            media_origins=[self.moto_url],
+        )
+        ssm.put_parameter(Name=name, Value=json.dumps(config), Type="String", Overwrite=True)
 
     def _configure_queues(self) -> None:
         """The config's queue attributes, before any poller receives (see the field)."""

@@ -233,7 +233,7 @@ def test_http_apis_log_access_without_paths_and_alarm_on_5xx(cfn: dict[str, Any]
     alarms = _alarms(cfn)
     stages = _of_type(cfn, "AWS::ApiGatewayV2::Stage")
     apis = {_logical(s["Properties"]["ApiId"]): s["Properties"] for s in stages.values()}
-    assert set(apis) == {"WebhookApi", "OperatorApi"}
+    assert set(apis) == {"WebhookApi", "OperatorApi", "ConsoleApi"}
     for api, stage in apis.items():
         settings = stage["AccessLogSettings"]
         assert settings["DestinationArn"] == {"Fn::GetAtt": [f"{api}AccessLogs", "Arn"]}

@@ -152,6 +152,7 @@ USED_ACTIONS = {
     "kms:Decrypt",
     "dynamodb:ConditionCheckItem",  # the operator API: guarded multi-item changes
     "cloudwatch:GetMetricData",  # the operator API's health report (no resource scoping)
+    "ssm:GetParameter",  # the console's config (Powertools parameters)
 }
 # Only these delete: housekeeping (expired blocks), Powertools idempotency and the
 # operator API (canned responses, notes an agent removes).
