@@ -252,7 +252,7 @@ def test_an_admin_creates_a_campaign_and_watches_it_complete(
 
     def completed() -> bool:
         fire(stack)  # one QueueProcessor run, as its schedule would start it
-        return status.inner_text().strip().lower() == "completed"
+        return bool(status.inner_text().strip().lower() == "completed")
 
     wait_for("the campaign completed on the page", completed, timeout=120, interval=3)
     progress = page.locator("[data-testid=campaign-progress]")
