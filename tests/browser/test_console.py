@@ -106,7 +106,7 @@ def test_a_customer_asks_for_a_person_and_the_agent_replies_from_the_inbox(
     page = signed_in_page("agent")
     dialogs = no_dialogs(page)
     page.click("[data-testid=nav-inbox]")
-    page.click("[data-testid=filter-all]")
+    page.click("[data-testid=filter-unassigned]")
 
     # The customer writes after the page loaded: the inbox shows them without a reload.
     stack.emulator.customer_text(customer, "I want to talk to a human please")
@@ -120,6 +120,8 @@ def test_a_customer_asks_for_a_person_and_the_agent_replies_from_the_inbox(
     page.wait_for_url(f"**#/inbox/{customer}")
     page.locator("[data-testid=message][data-direction=in]").first.wait_for()
     page.click("[data-testid=take]")
+    expect(row(page, customer)).to_have_count(0)  # taken: no longer unassigned
+    page.click("[data-testid=filter-all]")
     wait_for(
         "the conversation assigned to the agent",
         lambda: row(page, customer).get_attribute("data-state") == "assigned",

@@ -120,6 +120,12 @@ def test_waiting_first_then_by_activity_with_filters_and_paging(queue: str) -> N
     assert [i["wa_id"] for i in assigned["items"]] == [B]
     waiting = call("GET", f"/v1/numbers/{PNID}/conversations", params={"state": "handoff"})[1]
     assert [i["wa_id"] for i in waiting["items"]] == [C, A]
+    free = call("GET", f"/v1/numbers/{PNID}/conversations", params={"unassigned": "true"})[1]
+    assert [i["wa_id"] for i in free["items"]] == [C, A]
+    status, bad = call(
+        "GET", f"/v1/numbers/{PNID}/conversations", params={"unassigned": "true", "assignee": "me"}
+    )
+    assert status == 400 and bad["error"]["fields"][0]["field"] == "unassigned"
     recent = call(
         "GET", f"/v1/numbers/{PNID}/conversations", params={"since": t - 250, "state": "handoff"}
     )[1]

@@ -21,9 +21,12 @@ let lastItems = null; // drawn at once when moving between threads
 
 function query(filter) {
   if (filter === "mine") return { assignee: "me", limit: 100 };
+  if (filter === "unassigned") return { unassigned: true, limit: 100 };
   return { limit: 100 };
 }
 
+// The API filters; this only keeps the list drawn from the previous filter's answer
+// (shown at once while the new one loads) from showing rows the new filter excludes.
 function visible(items, filter) {
   if (filter === "unassigned") return items.filter((c) => !c.assignee && c.state !== "resolved");
   return items;

@@ -496,6 +496,8 @@ def record_survey_answer(
 class InboxFilter:
     state: str | None = None
     assignee: str | None = None
+    unassigned: bool = False
+    """Nobody has it and it is not resolved: what an agent may pick up."""
     label: str | None = None
     since: float | None = None
     until: float | None = None
@@ -582,6 +584,11 @@ def list_inbox(
         expr.filter(f"{expr.name('state')} = {expr.value(filters.state)}")
     if filters.assignee is not None:
         expr.filter(f"{expr.name('assignee')} = {expr.value(filters.assignee)}")
+    if filters.unassigned:
+        expr.filter(
+            f"attribute_not_exists({expr.name('assignee')})"
+            f" AND {expr.name('state')} <> {expr.value(RESOLVED)}"
+        )
     if filters.label is not None:
         expr.filter(f"contains({expr.name('labels')}, {expr.value(filters.label)})")
     if filters.since is not None:

@@ -113,6 +113,9 @@ def list_conversations(
     assignee: Annotated[
         str | None, Query(max_length=128, description="An agent's name, or `me`")
     ] = None,
+    unassigned: Annotated[
+        bool, Query(description="Only conversations nobody has (and not resolved)")
+    ] = False,
     label: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[str | None, Query(description="Active at or after (ISO/epoch)")] = None,
     until: Annotated[str | None, Query(description="Active before (ISO/epoch)")] = None,
@@ -120,9 +123,17 @@ def list_conversations(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     at = now()
+    if unassigned and assignee is not None:
+        raise ApiError(
+            400,
+            "invalid_request",
+            "the request has invalid or missing fields",
+            [{"field": "unassigned", "problem": "conflict", "message": "not with assignee"}],
+        )
     filters = store.InboxFilter(
         state=state,
         assignee=caller.name if assignee == "me" else assignee,
+        unassigned=unassigned,
         label=label,
         since=_when(since, "since"),
         until=_when(until, "until"),
