@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from local.emulator import DEFAULT_PHONE_NUMBER_ID as PNID
-from local.stack import LocalStack
+from local.stack import LocalStack, use_stack_in_this_process
 from local.waiting import wait_for
 
 pytestmark = pytest.mark.browser
@@ -87,6 +87,7 @@ def templates(session_stack: LocalStack) -> None:
     """Approved templates on the emulator's WABA, mirrored by the real sync code."""
     from tests.integration.test_outbound import sync_templates
 
+    use_stack_in_this_process(session_stack)  # the sync writes to this stack's table
     assert session_stack.emulator is not None
     session_stack.emulator.add_template(TEMPLATE, body="Hi {{1}}, your order is ready")
     session_stack.emulator.add_template(
@@ -284,7 +285,20 @@ def test_every_page_renders_for_an_admin(
     screenshot: Callable[[Any, str], Any],
     browser_errors: list[str],
     viewport: dict[str, int] | None,
+    customer: str,
 ) -> None:
+    from wacloud.store import contacts
+
+    # A customer of this test's own, so the customers page has a row whatever ran before.
+    contacts.record_customer_message(
+        PNID,
+        customer,
+        at=time.time(),
+        profile_name="Bea",
+        user_id=None,
+        window_seconds=24 * 3600,
+        free_entry_point=False,
+    )
     page = signed_in_page("admin", viewport=viewport)
     suffix = "" if viewport is None else "-phone"
     base = page.url.split("#")[0]
@@ -294,7 +308,7 @@ def test_every_page_renders_for_an_admin(
         "analytics": "[data-testid=chart-funnel]",
         "settings": "[data-testid=settings-form]",
         "campaigns": "[data-testid=campaign-new]",
-        "customers": "[data-testid=customer-row]",
+        "customers": f"[data-testid=customer-row][data-wa-id='{customer}']",
     }
     for name, ready in pages.items():
         page.goto(f"{base}#/{name}")

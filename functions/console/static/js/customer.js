@@ -6,7 +6,7 @@ import { h, mount } from "./dom.js";
 import { timeEl } from "./format.js";
 import { messageKey, syncMessages } from "./messages.js";
 import { href } from "./router.js";
-import { badge, busy, loading, pageHeader, showError, table } from "./ui.js";
+import { badge, busy, loading, pageHeader, pagedTable, showError } from "./ui.js";
 
 const TAG = /^[A-Za-z0-9_.:-]{1,64}$/;
 const ATTR = /^[A-Za-z0-9_]{1,64}$/;
@@ -18,42 +18,31 @@ export async function render(ctx) {
 
 async function renderList(ctx) {
   const tagInput = h("input", { type: "search", placeholder: "Filter by tag", "aria-label": "Filter by tag" });
-  const body = h("div", {}, loading());
-  const more = h("button", { type: "button", class: "btn", hidden: true }, "Load more");
-  let cursor = null;
-  let rows = [];
+  const list = pagedTable(
+    ctx,
+    (cursor) => api.get(numberPath(ctx.pnid, "contacts"), { tag: tagInput.value.trim() || null, limit: 50, cursor }),
+    [
+      { label: "Customer", cell: (c) => h("a", { href: href("customers", c.wa_id) }, c.profile_name || `+${c.wa_id}`) },
+      { label: "Number", cell: (c) => `+${c.wa_id}` },
+      { label: "Last seen", cell: (c) => timeEl(c.last_seen) },
+      { label: "Tags", cell: (c) => (c.tags || []).map((t) => h("span", { class: "label" }, t)) },
+      { label: "State", cell: (c) => [c.opted_out ? badge("opted out", "status") : null, c.blocked ? badge("blocked", "status") : null] },
+    ],
+    { empty: "No customers yet.", rowAttrs: (c) => ({ testid: "customer-row", dataset: { waId: c.wa_id } }) },
+  );
 
-  async function load(reset) {
+  function filter() {
     const tag = tagInput.value.trim();
     if (tag && !TAG.test(tag)) {
       showError(new Error("A tag is 1-64 letters, digits or _ . : -"));
-      return;
+      return Promise.resolve();
     }
-    const answer = await api.get(numberPath(ctx.pnid, "contacts"), { tag: tag || null, limit: 50, cursor: reset ? null : cursor });
-    if (!ctx.alive()) return;
-    rows = reset ? answer.items || [] : [...rows, ...(answer.items || [])];
-    cursor = answer.next_cursor || null;
-    more.hidden = !cursor;
-    mount(
-      body,
-      table(
-        [
-          { label: "Customer", cell: (c) => h("a", { href: href("customers", c.wa_id) }, c.profile_name || `+${c.wa_id}`) },
-          { label: "Number", cell: (c) => `+${c.wa_id}` },
-          { label: "Last seen", cell: (c) => timeEl(c.last_seen) },
-          { label: "Tags", cell: (c) => (c.tags || []).map((t) => h("span", { class: "label" }, t)) },
-          { label: "State", cell: (c) => [c.opted_out ? badge("opted out", "status") : null, c.blocked ? badge("blocked", "status") : null] },
-        ],
-        rows,
-        { empty: "No customers yet.", rowAttrs: (c) => ({ testid: "customer-row", dataset: { waId: c.wa_id } }) },
-      ),
-    );
+    return list.load(true);
   }
 
-  tagInput.addEventListener("change", () => busy(null, () => load(true)));
-  more.addEventListener("click", () => busy(more, () => load(false)));
-  mount(ctx.view, pageHeader("Customers", tagInput), h("div", { class: "card" }, body, more));
-  await load(true);
+  tagInput.addEventListener("change", () => busy(null, filter));
+  mount(ctx.view, pageHeader("Customers", tagInput), list.element);
+  await list.load(true);
 }
 
 function attrRow(name = "", value = "") {

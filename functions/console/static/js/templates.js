@@ -3,7 +3,7 @@
 import { api, numberPath } from "./api.js";
 import { h, mount } from "./dom.js";
 import { timeEl } from "./format.js";
-import { badge, busy, loading, pageHeader, table } from "./ui.js";
+import { badge, busy, pageHeader, pagedTable } from "./ui.js";
 
 const STATUSES = ["", "APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED"];
 
@@ -22,37 +22,22 @@ function paramsText(p) {
 
 export async function render(ctx) {
   const status = h("select", { "aria-label": "Status", testid: "template-status-filter" }, STATUSES.map((s) => h("option", { value: s }, s ? s.toLowerCase() : "any status")));
-  const body = h("div", {}, loading());
-  const more = h("button", { type: "button", class: "btn", hidden: true }, "Load more");
-  let rows = [];
-  let cursor = null;
+  const list = pagedTable(
+    ctx,
+    (cursor) => api.get(numberPath(ctx.pnid, "templates"), { status: status.value || null, components: false, limit: 100, cursor }),
+    [
+      { label: "Name", cell: (t) => h("strong", {}, t.name) },
+      { label: "Language", cell: (t) => t.language },
+      { label: "Status", cell: (t) => badge(t.status) },
+      { label: "Category", cell: (t) => (t.category ? t.category.toLowerCase() : "–") },
+      { label: "Quality", cell: (t) => (t.quality ? badge(t.quality, "quality") : "–") },
+      { label: "Parameters", cell: (t) => paramsText(t.parameters) },
+      { label: "Last sync", cell: (t) => timeEl(t.synced_at) },
+    ],
+    { empty: "No templates for this number.", rowAttrs: (t) => ({ testid: "template-row", dataset: { name: t.name, status: t.status || "", language: t.language } }) },
+  );
 
-  async function load(reset) {
-    const answer = await api.get(numberPath(ctx.pnid, "templates"), { status: status.value || null, components: false, limit: 100, cursor: reset ? null : cursor });
-    if (!ctx.alive()) return;
-    rows = reset ? answer.items || [] : [...rows, ...(answer.items || [])];
-    cursor = answer.next_cursor || null;
-    more.hidden = !cursor;
-    mount(
-      body,
-      table(
-        [
-          { label: "Name", cell: (t) => h("strong", {}, t.name) },
-          { label: "Language", cell: (t) => t.language },
-          { label: "Status", cell: (t) => badge(t.status) },
-          { label: "Category", cell: (t) => (t.category ? t.category.toLowerCase() : "–") },
-          { label: "Quality", cell: (t) => (t.quality ? badge(t.quality, "quality") : "–") },
-          { label: "Parameters", cell: (t) => paramsText(t.parameters) },
-          { label: "Last sync", cell: (t) => timeEl(t.synced_at) },
-        ],
-        rows,
-        { empty: "No templates for this number.", rowAttrs: (t) => ({ testid: "template-row", dataset: { name: t.name, status: t.status || "", language: t.language } }) },
-      ),
-    );
-  }
-
-  status.addEventListener("change", () => busy(null, () => load(true)));
-  more.addEventListener("click", () => busy(more, () => load(false)));
-  mount(ctx.view, pageHeader("Templates", status), h("div", { class: "card" }, body, more));
-  await load(true);
+  status.addEventListener("change", () => busy(null, () => list.load(true)));
+  mount(ctx.view, pageHeader("Templates", status), list.element);
+  await list.load(true);
 }

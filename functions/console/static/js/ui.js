@@ -78,6 +78,31 @@ export function table(columns, rows, { rowAttrs, empty = "Nothing here yet.", ca
   );
 }
 
+/**
+ * A table over a paged list route ({items, next_cursor}) with a "Load more" button.
+ * `fetchPage(cursor)` asks for one page (cursor null: the first); `load(true)` starts
+ * again (a filter changed), `load(false)` appends the next page. Returns
+ * {element, load}; `ctx.alive()` stops drawing after the page was left.
+ */
+export function pagedTable(ctx, fetchPage, columns, options) {
+  const body = h("div", {}, loading());
+  const more = h("button", { type: "button", class: "btn", hidden: true }, "Load more");
+  let rows = [];
+  let cursor = null;
+
+  async function load(reset) {
+    const answer = await fetchPage(reset ? null : cursor);
+    if (!ctx.alive()) return;
+    rows = reset ? answer.items || [] : [...rows, ...(answer.items || [])];
+    cursor = answer.next_cursor || null;
+    more.hidden = !cursor;
+    mount(body, table(columns, rows, options));
+  }
+
+  more.addEventListener("click", () => busy(more, () => load(false)));
+  return { element: h("div", { class: "card" }, body, more), load };
+}
+
 /** The page for a 403 on an admin-only resource. */
 export function adminsOnly(what) {
   return h(
