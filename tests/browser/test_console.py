@@ -316,3 +316,57 @@ def test_every_page_renders_for_an_admin(
         screenshot(page, f"{name}{suffix}")
     assert page.locator("[data-testid=error]:visible").count() == 0
     assert browser_errors == []
+
+
+def test_the_assistants_draft_is_offered_to_the_agent_who_takes_over(
+    stack: LocalStack,
+    api: Any,
+    customer: str,
+    signed_in_page: Callable[..., Any],
+    screenshot: Callable[[Any, str], Any],
+    browser_errors: list[str],
+) -> None:
+    from wacloud.store import conversations
+    from wacloud.store.assistant import AssistantSettings, save_settings
+
+    # A number of this test's own with the assistant on; the model (the OpenAI
+    # stand-in) answers this customer's question without confidence.
+    pnid = "100000000000777"
+    draft = "Our warranty covers two years, abroad included."
+    assert stack.emulator is not None and stack.openai is not None
+    stack.emulator.add_phone_number(pnid, "+1 555 0177")
+    listed = api("admin").patch(f"/v1/tenants/{pnid}", json={"display_phone_number": "+1 555 0177"})
+    assert listed.status_code == 200, listed.text
+    save_settings(pnid, AssistantSettings(enabled=True, business_name="Console Shop"))
+    stack.openai.add_rules(
+        {"match": "zqconsoleunsure", "intent": "question", "confidence": 0.2, "reply": draft}
+    )
+    stack.emulator.customer_text(
+        customer, "Is the warranty valid abroad? zqconsoleunsure", phone_number_id=pnid
+    )
+    wait_for(
+        "the assistant's draft kept on the handed-over conversation",
+        lambda: (found := conversations.load(pnid, customer)) and found.suggestion,
+        timeout=90,
+    )
+
+    page = signed_in_page("agent")
+    page.select_option("[data-testid=number-select]", value=pnid)
+    page.goto(f"{page.url.split('#')[0]}#/inbox/{customer}")
+    suggestion = page.locator("[data-testid=suggestion]")
+    expect(suggestion).to_contain_text(draft)
+    page.click("[data-testid=take]")
+    page.click("[data-testid=use-suggestion]")
+    expect(page.locator("[data-testid=reply-text]")).to_have_value(draft)
+    screenshot(page, "suggestion")
+    page.click("[data-testid=reply-send]")
+
+    def answered() -> dict[str, Any] | None:
+        for message in stack.emulator.sent_messages(phone_number_id=pnid, to=customer):  # type: ignore[union-attr]
+            if message["type"] == "text" and message["payload"]["text"]["body"] == draft:
+                return message
+        return None
+
+    wait_for("the agent's reply (the draft) at the customer's phone", answered, timeout=60)
+    expect(suggestion).to_have_count(0)  # an agent answered: the draft is gone
+    assert browser_errors == []
