@@ -73,13 +73,11 @@ def invoke(logical_id: str, event: Any, env_vars_file: Path = ENV_VARS_FILE) -> 
     env = {k: v for k, v in os.environ.items() if k in _PER_PROCESS}
     env.update(runtime_environment(logical_id, props, code_dir))
     env.update(environments[logical_id])
-    spec = FunctionSpec(
-        logical_id=logical_id,
-        code_dir=code_dir,
-        handler=props["Handler"],
-        timeout=int(props.get("Timeout", 3)),
-        memory_mb=int(props.get("MemorySize", 128)),
-        environment=env,
+    spec = FunctionSpec.from_properties(
+        logical_id,
+        props,
+        code_dir,
+        env,
         # The handler's logs (and EMF lines) to stderr: stdout carries only the result.
         log_file=Path("/dev/stderr"),
     )

@@ -50,6 +50,27 @@ class FunctionSpec:
     def name(self) -> str:
         return self.logical_id
 
+    @classmethod
+    def from_properties(
+        cls,
+        logical_id: str,
+        props: dict[str, Any],
+        code_dir: Path,
+        environment: dict[str, str],
+        **local: Any,
+    ) -> FunctionSpec:
+        """A function of the translated template (`props`: Handler, Timeout, MemorySize
+        with Lambda's defaults); `local` sets the fields that only exist here."""
+        return cls(
+            logical_id=logical_id,
+            code_dir=code_dir,
+            handler=props["Handler"],
+            timeout=int(props.get("Timeout", 3)),
+            memory_mb=int(props.get("MemorySize", 128)),
+            environment=environment,
+            **local,
+        )
+
 
 def runtime_environment(logical_id: str, props: dict[str, Any], code_dir: Path) -> dict[str, str]:
     """The variables Lambda's runtime itself sets for a function (translated `props`)."""

@@ -338,13 +338,11 @@ class LocalStack:
             env.update(self.config.environment.get("*", {}))
             env.update(self.config.environment.get(logical_id, {}))
             self._function_env[logical_id] = env
-            spec = FunctionSpec(
-                logical_id=logical_id,
-                code_dir=code_dir,
-                handler=props["Handler"],
-                timeout=int(props.get("Timeout", 3)),
-                memory_mb=int(props.get("MemorySize", 128)),
-                environment=env,
+            spec = FunctionSpec.from_properties(
+                logical_id,
+                props,
+                code_dir,
+                env,
                 preload=tuple(self.config.preload.get(logical_id, ())),
                 log_file=self._log_file(logical_id),
                 emf=True,

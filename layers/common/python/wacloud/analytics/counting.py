@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from wacloud.analytics.rate_card import RateCard, normalise_category
 from wacloud.models.facts import (
+    FUNNEL_STEPS,
     AssistantAnswered,
     CampaignCompleted,
     ContactOptedOut,
@@ -24,7 +25,6 @@ from wacloud.models.facts import (
 )
 from wacloud.store.analytics import CAMPAIGN, DAY, TEMPLATE, Aggregate, Counted, stats_pk
 
-FUNNEL = ("sent", "delivered", "read", "played")
 SCORES = ("good", "ok", "bad")
 
 
@@ -100,7 +100,7 @@ def _status(
             Aggregate(stats_pk(fact.phone_number_id, CAMPAIGN), f"{day}#{_safe(fact.campaign_id)}")
         )
     for step in fact.crossed:
-        if step in FUNNEL:
+        if step in FUNNEL_STEPS:
             for row in rows:
                 counted.add(row, step)
             if step == "sent":
