@@ -32,6 +32,8 @@ def function_environment(
     env: dict[str, str] = {}
     for key, raw in merged.items():
         value = raw
+        if raw == {"Ref": "AWS::NoValue"}:
+            continue  # CloudFormation removes the variable
         if isinstance(raw, dict) and set(raw) == {"Ref"} and raw["Ref"] in params:
             value = params[raw["Ref"]]
         if isinstance(value, bool) or not isinstance(value, str | int | float):
