@@ -6,13 +6,53 @@ single cost of a cold start. Endpoints come from boto3's standard `AWS_ENDPOINT_
 
 from __future__ import annotations
 
-from functools import cache
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_sqs.client import SQSClient
+
+
+_CREATING = threading.Lock()
+"""One lock for every client: boto3's default session is not thread-safe, and the
+Sender's threads can ask for their first client at the same moment (boto/boto3#1592:
+``KeyError: 'credential_provider'`` from concurrent ``boto3.client`` calls)."""
+
+
+class _PerContainer[T]:
+    """A client created once per container, on first use, whichever thread asks first.
+
+    ``functools.cache`` runs the factory in every thread that misses at once, so two
+    threads would build clients from the default session concurrently. After creation a
+    call is one attribute read. ``cache_clear`` is kept for tests and the local stack,
+    which point the clients at another endpoint.
+    """
+
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._value: T | None = None
+        self.__doc__ = factory.__doc__
+        self.__name__ = factory.__name__
+
+    def __call__(self) -> T:
+        value = self._value
+        if value is None:
+            with _CREATING:
+                if self._value is None:
+                    self._value = self._factory()
+                value = self._value
+        return value
+
+    def cache_clear(self) -> None:
+        self._value = None
+
+
+def per_container[T](factory: Callable[[], T]) -> _PerContainer[T]:
+    """Decorate a client factory: one client per container, created thread-safely."""
+    return _PerContainer(factory)
 
 
 def _config(*, lean: bool = False) -> Any:
@@ -51,28 +91,28 @@ def _config(*, lean: bool = False) -> Any:
     )
 
 
-@cache
+@per_container
 def dynamodb() -> DynamoDBClient:
     import boto3
 
     return boto3.client("dynamodb", config=_config(lean=True))
 
 
-@cache
+@per_container
 def sqs() -> SQSClient:
     import boto3
 
     return boto3.client("sqs", config=_config())
 
 
-@cache
+@per_container
 def s3() -> S3Client:
     import boto3
 
     return boto3.client("s3", config=_config())
 
 
-@cache
+@per_container
 def s3_presigner() -> S3Client:
     """S3 for presigned links (the operator API's media route): Signature Version 4,
     which every region accepts, on the region's own host; signed with the Lambda
@@ -96,7 +136,7 @@ def s3_presigner() -> S3Client:
     )
 
 
-@cache
+@per_container
 def events() -> Any:
     """EventBridge: conversation events on the stack's bus (wacloud.conversations)."""
     import boto3
@@ -104,7 +144,7 @@ def events() -> Any:
     return boto3.client("events", config=_config())
 
 
-@cache
+@per_container
 def sns() -> Any:
     """SNS: the operators' handoff topic (wacloud.conversations)."""
     import boto3
@@ -112,7 +152,7 @@ def sns() -> Any:
     return boto3.client("sns", config=_config())
 
 
-@cache
+@per_container
 def cloudwatch() -> Any:
     """CloudWatch: the metrics the health report reads (wacloud.operations)."""
     import boto3
@@ -120,7 +160,7 @@ def cloudwatch() -> Any:
     return boto3.client("cloudwatch", config=_config())
 
 
-@cache
+@per_container
 def firehose() -> Any:
     """Kinesis Data Firehose: the event lake's delivery stream (wacloud.lake)."""
     import boto3
@@ -128,7 +168,7 @@ def firehose() -> Any:
     return boto3.client("firehose", config=_config())
 
 
-@cache
+@per_container
 def athena() -> Any:
     """Athena: the lake's queries on AWS (wacloud.lake.athena, an operator's tool)."""
     import boto3
