@@ -8,7 +8,7 @@ Tiers, lowest first; a module may import its own tier and the tiers below it:
     2  store     every table access: may import infra and models, never a client
     3  features  inbound, outbound, templates, scheduling, campaigns, workflows, erasure,
                  conversations, assistant, knowledge, moderation, operations, analytics,
-                 lake, events_out
+                 lake, events_out, facts
     4  api       the operator API's HTTP layer (routes, auth, error mapping): uses features
                  through their packages only, like a feature uses another feature
 
@@ -56,6 +56,7 @@ FEATURES = (
     "analytics",
     "lake",
     "events_out",
+    "facts",
 )
 # Clients of outside services share the Graph client's tier: they may import infra only.
 CLIENTS = ("graph", "llm")

@@ -3,7 +3,7 @@
 The state table is the record of everything (wacloud.store). Its DynamoDB stream
 carries each change once, in order per item; ``wacloud.store.changes`` turns the
 changes that mean something to a business into the facts below. One derivation feeds
-three consumers in the Facts function (functions/facts/app.py): the daily aggregates
+three consumers in the Facts function (wacloud.facts): the daily aggregates
 (wacloud.analytics), the event lake in S3 (wacloud.lake) and the events business
 apps subscribe to on the stack's bus (wacloud.events_out). Deriving them from the
 stream, not in the hot paths, keeps the inbound processor and the sender at the AWS
