@@ -81,6 +81,24 @@ _TIMED_IMPORT = (
 FIRST_CALL: dict[str, str] = {
     "OperatorApiFunction": "import wacloud.api.app as api; api.include('conversations'); ",
 }
+# What a function cannot go below while it uses the parts the project requires of it
+# (Powertools' logger and metrics, its batch utility or its HTTP resolver with OpenAPI
+# validation, pydantic for validation), measured the same way in the same run. These
+# rows show how much of a function's figure is its own code and what 0.5x pywa leaves.
+FLOORS: dict[str, tuple[str, str]] = {
+    "SenderFunction": (
+        "Powertools Logger + Metrics + batch + pydantic BaseModel",
+        "from aws_lambda_powertools import Logger, Metrics; "
+        "from aws_lambda_powertools.utilities.batch import process_partial_response; "
+        "from pydantic import BaseModel; Logger(); Metrics(); ",
+    ),
+    "OperatorApiFunction": (
+        "Powertools Logger + Metrics + APIGatewayHttpResolver(enable_validation=True)",
+        "from aws_lambda_powertools import Logger, Metrics; "
+        "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver; "
+        "Logger(); Metrics(); APIGatewayHttpResolver(enable_validation=True); ",
+    ),
+}
 _PYWA = (
     "import time; t0 = time.process_time(); from pywa import WhatsApp; "
     "WhatsApp(phone_id='100000000000001', token='bench-token'); "
@@ -211,6 +229,16 @@ def _measure(ctx: Context, runs: int, site: Path, pywa_site: Path) -> Table:
             else min(target, PYWA_RATIO_TARGET * pywa_ms)
         )
         table.add(Row(f"{logical_id} (functions/{directory})", ms, pywa_ms, target=goal, unit="ms"))
+        if logical_id in FLOORS and not ctx.quick:
+            what, floor_code = FLOORS[logical_id]
+            floor_ms = _median_ms(
+                _TIMED_IMPORT.format(module="time", first_call=floor_code, after=""),
+                env,
+                cwd,
+                site,
+                runs,
+            )
+            table.add(Row(f"  floor: {what} alone", floor_ms, pywa_ms, unit="ms"))
         if not ctx.quick:
             traced = _sample(code, env, cwd, site, ["-X", "importtime"])
             report, top = importtime_report(traced.stderr)
@@ -230,6 +258,8 @@ def _measure(ctx: Context, runs: int, site: Path, pywa_site: Path) -> Table:
         "column: `from pywa import WhatsApp` + `WhatsApp(phone_id, token)` with only pywa "
         "and its dependencies importable (same figure on every row).",
         f"Target: the function's own figure or {PYWA_RATIO_TARGET}x pywa's, whichever is lower.",
+        "floor rows: the parts the function must use (Powertools, pydantic) imported alone, "
+        "in the same environment; the function's own code is the difference above them.",
         f"Interpreter start-up (`python -S -c pass`, not included above): "
         f"{statistics.median(interp):.0f} ms.",
     ]
