@@ -28,7 +28,15 @@ from typing import Any
 
 from bench import _lambda_site
 from bench._aws_calls import ApiCalls, reset_wacloud
-from bench._common import FUNCTIONS_DIR, LAYER_PATH, Context, Row, Table, ensure_import_paths
+from bench._common import (
+    FUNCTIONS_DIR,
+    LAYER_PATH,
+    Context,
+    Row,
+    Table,
+    ensure_import_paths,
+    stdout_to_devnull,
+)
 from bench._services import MotoProcess, create_template_resources
 from bench._stack import load_template
 from bench.coldstart import _TIMED_IMPORT, _median_ms, lambda_environment
@@ -225,7 +233,7 @@ def _answer_rows(messages: int) -> tuple[list[Row], list[str]]:
                     )
                     for c in range(messages + warmup)
                 ]
-                with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+                with stdout_to_devnull():
                     for job in jobs[:warmup]:
                         worker.handle(job)
                     cpu0, wall0 = time.process_time(), time.perf_counter()

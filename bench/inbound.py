@@ -27,7 +27,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from bench._aws_calls import ApiCalls, reset_wacloud
-from bench._common import FUNCTIONS_DIR, REPO_ROOT, Context, Row, Table, ensure_import_paths
+from bench._common import (
+    FUNCTIONS_DIR,
+    REPO_ROOT,
+    Context,
+    Row,
+    Table,
+    ensure_import_paths,
+    stdout_to_devnull,
+)
 
 TITLE = "InboundProcessor AWS calls"
 ORDER = 25
@@ -179,7 +187,7 @@ def count_calls(messages: int) -> tuple[Counter[str], Counter[str], int]:
         counter = ApiCalls()  # before the first client: clients copy its handler
         moderation.save_settings(PNID, {"rate_per_minute": 100_000})
         try:
-            with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+            with stdout_to_devnull():
                 app = _load_app()
                 handler = app.lambda_handler
                 customer = "15550001111"
