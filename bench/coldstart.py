@@ -148,13 +148,28 @@ def _sample(
 
 
 def _median_ms(code: str, env: dict[str, str], cwd: Path, site: Path, runs: int) -> float:
-    values = []
+    return _interleaved_medians([(code, env, cwd, site)], runs)[0]
+
+
+Probe = tuple[str, dict[str, str], Path, Path]
+"""Code, environment, working directory, site directory of one timed import."""
+
+
+def _interleaved_medians(probes: list[Probe], runs: int) -> list[float]:
+    """Median ms of each probe, sampled in turn (A, B, C, A, B, C...).
+
+    Interleaved so that a neighbour slowing CPU 0 for a few seconds (shared runners move
+    a figure by up to 1.7x) hits every probe alike: the ratios between them are the
+    figures that hold, and they are only as good as the samples are side by side.
+    """
+    values: list[list[float]] = [[] for _ in probes]
     for _ in range(runs):
-        proc = _sample(code, env, cwd, site)
-        if proc.returncode != 0:
-            raise RuntimeError(f"import failed in {cwd}:\n{proc.stderr[-2000:]}")
-        values.append(float(proc.stdout.strip().splitlines()[-1]))
-    return statistics.median(values)
+        for i, (code, env, cwd, site) in enumerate(probes):
+            proc = _sample(code, env, cwd, site)
+            if proc.returncode != 0:
+                raise RuntimeError(f"import failed in {cwd}:\n{proc.stderr[-2000:]}")
+            values[i].append(float(proc.stdout.strip().splitlines()[-1]))
+    return [statistics.median(v) for v in values]
 
 
 _IMPORTTIME = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
@@ -212,7 +227,8 @@ def _measure(ctx: Context, runs: int, site: Path, pywa_site: Path) -> Table:
         t0 = time.perf_counter()
         _sample("pass", baseline_env, FUNCTIONS_DIR, site)
         interp.append((time.perf_counter() - t0) * 1000)
-    pywa_ms = _median_ms(_PYWA, baseline_env, FUNCTIONS_DIR, pywa_site, runs)
+    pywa: Probe = (_PYWA, baseline_env, FUNCTIONS_DIR, pywa_site)
+    pywa_figures: list[float] = []
     offenders: list[str] = []
     for logical_id, (directory, target) in template_functions(sam).items():
         cwd = FUNCTIONS_DIR / directory
@@ -222,23 +238,21 @@ def _measure(ctx: Context, runs: int, site: Path, pywa_site: Path) -> Table:
         code = _TIMED_IMPORT.format(
             module="app", first_call=FIRST_CALL.get(logical_id, ""), after=""
         )
-        ms = _median_ms(code, env, cwd, site, runs)
+        probes: list[Probe] = [(code, env, cwd, site), pywa]
+        floor = FLOORS.get(logical_id) if not ctx.quick else None
+        if floor is not None:
+            floor_code = _TIMED_IMPORT.format(module="time", first_call=floor[1], after="")
+            probes.append((floor_code, env, cwd, site))
+        ms, pywa_ms, *floor_ms = _interleaved_medians(probes, runs)
+        pywa_figures.append(pywa_ms)
         goal = (
             PYWA_RATIO_TARGET * pywa_ms
             if target is None
             else min(target, PYWA_RATIO_TARGET * pywa_ms)
         )
         table.add(Row(f"{logical_id} (functions/{directory})", ms, pywa_ms, target=goal, unit="ms"))
-        if logical_id in FLOORS and not ctx.quick:
-            what, floor_code = FLOORS[logical_id]
-            floor_ms = _median_ms(
-                _TIMED_IMPORT.format(module="time", first_call=floor_code, after=""),
-                env,
-                cwd,
-                site,
-                runs,
-            )
-            table.add(Row(f"  floor: {what} alone", floor_ms, pywa_ms, unit="ms"))
+        if floor is not None:
+            table.add(Row(f"  floor: {floor[0]} alone", floor_ms[0], pywa_ms, unit="ms"))
         if not ctx.quick:
             traced = _sample(code, env, cwd, site, ["-X", "importtime"])
             report, top = importtime_report(traced.stderr)
@@ -256,13 +270,19 @@ def _measure(ctx: Context, runs: int, site: Path, pywa_site: Path) -> Table:
         "compiled; only deployable packages importable (layer requirements + boto3, "
         "bench/_lambda_site.py). pywa "
         "column: `from pywa import WhatsApp` + `WhatsApp(phone_id, token)` with only pywa "
-        "and its dependencies importable (same figure on every row).",
+        "and its dependencies importable, sampled in turn with each row's own samples "
+        f"(pywa over the run: {min(pywa_figures, default=0):.0f}-"
+        f"{max(pywa_figures, default=0):.0f} ms).",
         f"Target: the function's own figure or {PYWA_RATIO_TARGET}x pywa's, whichever is lower.",
-        "floor rows: the parts the function must use (Powertools, pydantic) imported alone, "
-        "in the same environment; the function's own code is the difference above them.",
         f"Interpreter start-up (`python -S -c pass`, not included above): "
         f"{statistics.median(interp):.0f} ms.",
     ]
+    if not ctx.quick:
+        table.notes.append(
+            "floor rows: the parts the function must use (Powertools, pydantic) imported "
+            "alone, in the same environment; the function's own code is the difference "
+            "above them."
+        )
     if offenders:
         table.notes += [
             "Top packages by import self time, ms (-X importtime, wall; full "
