@@ -55,6 +55,7 @@ test: setup lint typecheck validate   ## everything CI runs
 	$(MAKE) --no-print-directory browser
 	for f in $(SERIAL_TESTS); do $(PY) -m pytest -q -m "serial and not slow" $$f || exit 1; done
 	$(MAKE) --no-print-directory demo
+	$(PY) -m bench --quick  # the benchmarks still run (figures only: a bench never fails on one)
 
 test-burst: setup         ## 2,000 webhooks with 10% duplicates through the local stack (minutes)
 	$(PY) -m pytest -q -s -m slow
