@@ -16,10 +16,11 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
 
-_CREATING = threading.Lock()
+_CREATING = threading.RLock()
 """One lock for every client: boto3's default session is not thread-safe, and the
 Sender's threads can ask for their first client at the same moment (boto/boto3#1592:
-``KeyError: 'credential_provider'`` from concurrent ``boto3.client`` calls)."""
+``KeyError: 'credential_provider'`` from concurrent ``boto3.client`` calls). Reentrant,
+so a factory may use another client."""
 
 
 class _PerContainer[T]:
