@@ -12,7 +12,8 @@ Method, and why:
 - The child times only ``import app`` (process_time around it); interpreter start-up
   is the same for every function and is reported once ("python -c pass").
 - CPU time of the import (user+system), median of N samples; wall time would count
-  neighbours time-sharing CPU 0 on a loaded runner.
+  neighbours time-sharing CPU 0 on a loaded runner. A function's samples alternate with
+  pywa's (and its floor's), so each ratio compares samples taken side by side.
 - `python -X importtime` of one more sample is written to
   bench/results/importtime-<function>.txt with the top offenders (self and
   cumulative), to show the owners what to make lazy.
