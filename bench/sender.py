@@ -37,6 +37,7 @@ import asyncio
 import importlib.util
 import itertools
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -377,6 +378,7 @@ def run(ctx: Context) -> list[Table]:
         wac_send = _wacloud_sender(emulator.url)
         pywa_send, session = _pywa_sender(emulator.url)
         url = f"{emulator.url}/{GRAPH_VERSION}"
+        emulator_kind = emulator.server_kind
         with ThreadPoolExecutor(max_workers=POOL, thread_name_prefix="send") as executor:
             for latency in LATENCIES_MS:
                 emulator.set_latency_ms(latency)
@@ -489,7 +491,8 @@ def run(ctx: Context) -> list[Table]:
         f"excluded, boto3's included); {handler_batches} invocations; item failures: {failures}.",
         f"pywa called sequentially (its plain sync API) at {LATENCIES_MS[-1]} ms: "
         f"{seq.per_second:.1f} msg/s, {seq.cpu_us_per_item:.0f} us CPU/msg.",
-        "0 ms rows are bounded by the emulator (werkzeug, single process), not the client.",
+        f"0 ms rows are bounded by the emulator (one process, {emulator_kind} server) on the "
+        f"same {os.cpu_count()} CPUs, not by the client.",
     ]
     async_table.notes.append(
         f"Raw httpx, same POST; {waves} waves of {CONCURRENCY_ASYNC} concurrent requests "
