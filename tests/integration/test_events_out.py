@@ -111,17 +111,17 @@ def wait_inbound_drained(stack: LocalStack, timeout: float) -> None:
 def test_each_fact_reaches_the_bus_once_though_every_webhook_comes_twice(
     make_stack: Callable[..., LocalStack],
 ) -> None:
+    # A duplicate handled while its first delivery is in progress fails and comes back
+    # after the visibility timeout (180 s in the template): 15 s keeps the wait short. Set
+    # before the pollers start: set on the running stack, a long poll already waiting kept
+    # 180 s, and a duplicate it received outlived the drain wait (once in a dozen CI runs).
     stack = make_stack(
         stack_name=f"wacloud-events-{uuid.uuid4().hex[:6]}",
         emulator={"delivery": WebhookDeliveryConfig(timeout=30.0, duplicate_rate=1.0)},
+        queue_attributes={"InboundQueue": {"VisibilityTimeout": "15"}},
     )
     emulator = stack.emulator
     assert emulator is not None
-    # A duplicate handled while its first delivery is in progress fails and comes back
-    # after the visibility timeout (180 s in the template): 15 s keeps the wait short.
-    stack.client("sqs").set_queue_attributes(
-        QueueUrl=stack.outputs["InboundQueueUrl"], Attributes={"VisibilityTimeout": "15"}
-    )
     app = Subscriber(stack)
     waiting, leaving, last = "1777000001", "1777000002", "1777000003"
 

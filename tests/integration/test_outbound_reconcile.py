@@ -63,6 +63,12 @@ def rstack(tmp_path_factory: pytest.TempPathFactory, marks: Path) -> Iterator[Lo
             "InboundProcessorFunction": ("tests.integration.faults:hold_statuses",),
         },
         max_concurrency=1,
+        # A held status comes back every 2 s. Set before the pollers start: set on the
+        # running stack, a long poll already waiting keeps the template's 180 s.
+        queue_attributes={
+            "InboundQueue": {"VisibilityTimeout": "2"},
+            "OutboundQueue": {"VisibilityTimeout": "8"},
+        },
     )
     with LocalStack(config) as running:
         sqs = running.client("sqs")
@@ -73,13 +79,10 @@ def rstack(tmp_path_factory: pytest.TempPathFactory, marks: Path) -> Iterator[Lo
             ]["RedrivePolicy"]
         )
         redrive["maxReceiveCount"] = 1000
-        # A held status comes back every 2 s and never reaches the DLQ while held.
+        # ... and never reaches the DLQ while held (the DLQ's ARN is known only now; the
+        # receive count is checked at each receive, so a running stack may change it).
         sqs.set_queue_attributes(
-            QueueUrl=inbound,
-            Attributes={"VisibilityTimeout": "2", "RedrivePolicy": json.dumps(redrive)},
-        )
-        sqs.set_queue_attributes(
-            QueueUrl=running.outputs["OutboundQueueUrl"], Attributes={"VisibilityTimeout": "8"}
+            QueueUrl=inbound, Attributes={"RedrivePolicy": json.dumps(redrive)}
         )
         emulator(running).add_template(TEMPLATE, body="Code {{1}}")
         use_stack_in_this_process(running)
