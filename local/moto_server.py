@@ -36,6 +36,12 @@ class _AtomicDynamoDB:
 
 def _serve(host: str, port: int) -> None:
     import logging
+    import signal
+
+    # Ctrl-C reaches the terminal's whole process group. The parent stops its parts in
+    # order (LocalStack.stop: pollers and schedules first, moto last), so an invocation
+    # still running at that moment finishes its calls instead of meeting a dead server.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import traceback
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -90,4 +91,8 @@ class Ticker:
 
     def _run(self) -> None:
         while not self._stop.wait(self.period):
-            self.fire()
+            try:
+                self.fire()
+            except Exception:  # a schedule outlives any one failed run, as EventBridge's does
+                if not self._stop.is_set():  # stopping: moto may already be gone
+                    traceback.print_exc()
